@@ -1,0 +1,36 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "convc",
+    products: [
+        .executable(name: "convc", targets: ["convc"]),
+        .library(name: "ConvcFrontend", targets: ["ConvcFrontend"]),
+        .library(name: "ConvcReport", targets: ["ConvcReport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // libyaml, found through pkg-config `yaml-0.1` (Debian: libyaml-dev).
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "ConvcDiagnostics"),
+        .target(name: "ConvcIR", dependencies: ["ConvcDiagnostics"]),
+        .target(name: "ConvcFrontend", dependencies: ["CYAML", "ConvcDiagnostics", "ConvcIR"]),
+        .target(name: "ConvcReport", dependencies: ["ConvcIR"]),
+        .executableTarget(
+            name: "convc",
+            dependencies: [
+                "ConvcDiagnostics", "ConvcIR", "ConvcFrontend", "ConvcReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ConvcFrontendTests", dependencies: ["ConvcFrontend", "ConvcIR", "ConvcDiagnostics"]),
+        .testTarget(name: "ConvcReportTests", dependencies: ["ConvcFrontend", "ConvcReport", "ConvcIR"]),
+        .testTarget(name: "ConvcCLITests", dependencies: ["convc"]),
+    ]
+)

@@ -1,0 +1,427 @@
+// Shape, parameter and cost rules of every built-in layer kind (PyTorch semantics unless noted).
+
+import ConvcDiagnostics
+import ConvcIR
+
+extension Elaborator {
+    mutating func elaborateLeaf(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
+        let kind = item.kind.value
+        let arguments = evaluateArguments(item, defaults: spec.defaults[kind] ?? [], in: environment)
+        guard let path = assignName(item, kind: kind, scope: scope, environment: environment) else { return .poisoned }
+        if arguments.failed { return .poisoned }
+        let location = item.kind.location
+
+        // Layers that read named layers rather than the previous one.
+        if kind == "add" || kind == "concat" {
+            let references = arguments.strings("inputs") ?? []
+            var flows: [(Flow, SourceLocation)] = []
+            if arguments.has("inputs") {
+                for reference in references {
+                    guard let flow = resolve(reference, from: scope) else { return .poisoned }
+                    flows.append((flow, reference.location))
+                }
+            } else {
+                flows = [(input, location)]
+            }
+            if kind == "concat" { return concatenate(flows, path: path, location: location) }
+            return add(flows, path: path, location: location)
+        }
+
+        guard let shape = input.shape else { return .poisoned }
+        let name = path.joined(separator: ".")
+
+        func needFeatureMap() -> Bool {
+            guard shape.isFeatureMap else {
+                diagnostics.error(
+                    "'\(name)' (\(kind)) needs a C×H×W input, but \(describeProducer(input)) gives \(shape)",
+                    category: "ShapeMismatch", at: location, notes: producerNote(input))
+                return false
+            }
+            return true
+        }
+
+        switch kind {
+        case "conv":
+            guard needFeatureMap() else { return .poisoned }
+            let depthwise = arguments.bool("depthwise", default: false)
+            guard let filters = arguments.optionalInt("filters") ?? (depthwise ? shape.channels : nil) else {
+                diagnostics.error("'conv' needs 'filters' (a positive integer)", category: "MissingKey", at: location)
+                return .poisoned
+            }
+            let kernel = arguments.pair("kernel", default: Pair(1, 1))
+            let stride = arguments.pair("stride", default: Pair(1, 1))
+            let dilation = arguments.pair("dilation", default: Pair(1, 1))
+            let groups = depthwise ? shape.channels : arguments.int("groups", default: 1)
+            if depthwise, arguments.has("groups"), arguments.int("groups", default: 1) != shape.channels {
+                diagnostics.error(
+                    "'\(name)': a depthwise conv has groups = input channels (\(shape.channels)); remove 'groups'",
+                    category: "InvalidValue", at: arguments.location("groups") ?? location)
+                return .poisoned
+            }
+            guard checkGroups(groups, inChannels: shape.channels, filters: filters, name: name, arguments: arguments, location: location, input: input)
+            else { return .poisoned }
+            let padding: Padding
+            switch arguments.padding() {
+            case .explicit(let p): padding = p
+            case .valid: padding = .zero
+            case .same: padding = samePadding(shape: shape, kernel: kernel, stride: stride, dilation: dilation)
+            }
+            let conv = Convolution(
+                inChannels: shape.channels, filters: filters, kernel: kernel, stride: stride, padding: padding,
+                dilation: dilation, groups: groups, bias: arguments.bool("bias", default: true),
+                activation: arguments.activation())
+            return addConvolution(conv, path: path, input: input, inputShape: shape, location: location, arguments: arguments) ?? .poisoned
+
+        case "conv_transpose":
+            guard needFeatureMap() else { return .poisoned }
+            let filters = arguments.int("filters", default: 1)
+            let kernel = arguments.pair("kernel", default: Pair(1, 1))
+            let stride = arguments.pair("stride", default: Pair(1, 1))
+            let dilation = arguments.pair("dilation", default: Pair(1, 1))
+            let pad = arguments.pair("padding", default: Pair(0, 0))
+            let outputPadding = arguments.pair("output_padding", default: Pair(0, 0))
+            let groups = arguments.int("groups", default: 1)
+            guard checkGroups(groups, inChannels: shape.channels, filters: filters, name: name, arguments: arguments, location: location, input: input)
+            else { return .poisoned }
+            if outputPadding.h >= max(stride.h, dilation.h) || outputPadding.w >= max(stride.w, dilation.w) {
+                diagnostics.error(
+                    "'\(name)': output_padding \(outputPadding) must be smaller than the stride or the dilation",
+                    category: "InvalidValue", at: arguments.location("output_padding") ?? location)
+                return .poisoned
+            }
+            let h = (shape.height - 1) * stride.h - 2 * pad.h + dilation.h * (kernel.h - 1) + outputPadding.h + 1
+            let w = (shape.width - 1) * stride.w - 2 * pad.w + dilation.w * (kernel.w - 1) + outputPadding.w + 1
+            guard h > 0, w > 0 else {
+                diagnostics.error(
+                    "'\(name)': (\(shape.height) - 1)·\(stride.h) - 2·\(pad.h) + \(dilation.h)·(\(kernel.h) - 1) + \(outputPadding.h) + 1 = \(h); the output would be empty",
+                    category: "ShapeMismatch", at: location)
+                return .poisoned
+            }
+            let conv = Convolution(
+                inChannels: shape.channels, filters: filters, kernel: kernel, stride: stride,
+                padding: Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w), dilation: dilation,
+                groups: groups, bias: arguments.bool("bias", default: true), outputPadding: outputPadding,
+                activation: arguments.activation())
+            guard let out = checkedShape([filters, h, w], name: name, location: location) else { return .poisoned }
+            // Each input element is multiplied into every kernel tap of its group's output channels.
+            guard let macs = checkedProduct([shape.elementCount, filters / groups, kernel.h, kernel.w], name: name, location: location)
+            else { return .poisoned }
+            let elements = out.elementCount
+            return addLayer(
+                path: path, op: .convTranspose(conv), inputs: [input.layer], shape: out,
+                parameters: weightAndBias(path, weight: [shape.channels, filters / groups, kernel.h, kernel.w], bias: conv.bias ? filters : nil),
+                macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0), location: location)
+
+        case "max_pool", "avg_pool":
+            guard needFeatureMap() else { return .poisoned }
+            let kernel = arguments.pair("kernel", default: Pair(1, 1))
+            let stride = arguments.pair("stride", default: kernel)
+            let pad = arguments.pair("padding", default: Pair(0, 0))
+            let dilation = arguments.pair("dilation", default: Pair(1, 1))
+            let ceilMode = arguments.bool("ceil_mode", default: false)
+            let effective = Pair(dilation.h * (kernel.h - 1) + 1, dilation.w * (kernel.w - 1) + 1)
+            if 2 * pad.h > effective.h || 2 * pad.w > effective.w {
+                diagnostics.error(
+                    "'\(name)': padding \(pad.h == pad.w ? "\(pad.h)" : "\(pad)") is more than half the \(effective) window; PyTorch allows at most half",
+                    category: "InvalidValue", at: arguments.location("padding") ?? location)
+                return .poisoned
+            }
+            let padding = Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w)
+            guard let size = spatialOutput(
+                name: name, input: input, shape: shape, kernel: kernel, stride: stride, padding: padding,
+                dilation: dilation, ceilMode: ceilMode, isPool: true, arguments: arguments, location: location)
+            else { return .poisoned }
+            let pooling = Pooling(
+                kind: kind == "max_pool" ? .max : .average, kernel: kernel, stride: stride, padding: padding,
+                dilation: dilation, ceilMode: ceilMode,
+                countIncludePad: arguments.bool("count_include_pad", default: true),
+                returnsIndices: arguments.bool("return_indices", default: false))
+            let out = Shape.chw(shape.channels, size.h, size.w)
+            return addLayer(
+                path: path, op: .pool(pooling), inputs: [input.layer], shape: out,
+                otherOps: out.elementCount * kernel.h * kernel.w, location: location)
+
+        case "global_avg_pool", "global_max_pool":
+            guard needFeatureMap() else { return .poisoned }
+            return addLayer(
+                path: path, op: .globalPool(kind == "global_max_pool" ? .max : .average), inputs: [input.layer],
+                shape: .chw(shape.channels, 1, 1), otherOps: shape.elementCount, location: location)
+
+        case "adaptive_avg_pool":
+            guard needFeatureMap() else { return .poisoned }
+            let output = arguments.pair("output", default: Pair(1, 1))
+            return addLayer(
+                path: path, op: .adaptiveAvgPool(output: output), inputs: [input.layer],
+                shape: .chw(shape.channels, output.h, output.w), otherOps: shape.elementCount, location: location)
+
+        case "max_unpool":
+            guard needFeatureMap(), let reference = arguments.string("indices") else { return .poisoned }
+            guard let pool = resolve(Located(reference, at: arguments.location("indices") ?? location), from: scope)
+            else { return .poisoned }
+            let poolLayer = layers[pool.layer]
+            guard case .pool(let pooling) = poolLayer.op, pooling.kind == .max, pooling.returnsIndices else {
+                diagnostics.error(
+                    "'\(name)' takes its indices from '\(poolLayer.name)', which is not a max_pool with 'return_indices: true'",
+                    category: "InvalidReference", at: arguments.location("indices") ?? location,
+                    notes: [Note("'\(poolLayer.name)' is defined here", at: poolLayer.location)])
+                return .poisoned
+            }
+            guard shape == poolLayer.outputShape else {
+                diagnostics.error(
+                    "'\(name)' unpools a \(shape) input with the indices of '\(poolLayer.name)', which produced \(poolLayer.outputShape); they must match",
+                    category: "ShapeMismatch", at: location,
+                    notes: [Note("'\(poolLayer.name)' is defined here", at: poolLayer.location)])
+                return .poisoned
+            }
+            let kernel = arguments.optionalPair("kernel") ?? pooling.kernel
+            let stride = arguments.optionalPair("stride") ?? pooling.stride
+            let pad = arguments.optionalPair("padding") ?? Pair(pooling.padding.top, pooling.padding.left)
+            let h = (shape.height - 1) * stride.h - 2 * pad.h + kernel.h
+            let w = (shape.width - 1) * stride.w - 2 * pad.w + kernel.w
+            let poolInput = layers[poolLayer.inputs[0]].outputShape
+            guard h == poolInput.height, w == poolInput.width else {
+                diagnostics.error(
+                    "'\(name)' gives \(h)×\(w), but '\(poolLayer.name)' read \(poolInput.height)×\(poolInput.width); its indices point into that size",
+                    category: "ShapeMismatch", at: location,
+                    notes: [Note("'\(poolLayer.name)' is defined here", at: poolLayer.location)])
+                return .poisoned
+            }
+            return addLayer(
+                path: path, op: .maxUnpool(kernel: kernel, stride: stride, padding: Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w), indicesFrom: pool.layer),
+                inputs: [input.layer], shape: .chw(shape.channels, h, w), location: location)
+
+        case "batch_norm":
+            return addBatchNorm(path: path, input: input, epsilon: arguments.number("eps", default: 1e-5), location: location)
+
+        case "local_response_norm":
+            guard needFeatureMap() else { return .poisoned }
+            let size = arguments.int("size", default: 5)
+            return addLayer(
+                path: path,
+                op: .localResponseNorm(
+                    size: size, alpha: arguments.number("alpha", default: 1e-4),
+                    beta: arguments.number("beta", default: 0.75), k: arguments.number("k", default: 1)),
+                inputs: [input.layer], shape: shape, otherOps: shape.elementCount * (size + 3), location: location)
+
+        case "relu", "relu6", "leaky_relu", "sigmoid", "tanh":
+            let activation: Activation =
+                switch kind {
+                case "relu6": .relu6
+                case "leaky_relu": .leakyReLU(slope: arguments.number("slope", default: 0.01))
+                case "sigmoid": .sigmoid
+                case "tanh": .tanh
+                default: .relu
+                }
+            return addLayer(
+                path: path, op: .activation(activation), inputs: [input.layer], shape: shape,
+                otherOps: shape.elementCount, location: location)
+
+        case "prelu":
+            let perChannel = arguments.bool("per_channel", default: false)
+            return addLayer(
+                path: path, op: .prelu(perChannel: perChannel), inputs: [input.layer], shape: shape,
+                parameters: [Parameter(name: name + ".weight", shape: [perChannel ? shape.channels : 1], trainable: true)],
+                otherOps: shape.elementCount, location: location)
+
+        case "softmax":
+            return addLayer(
+                path: path, op: .softmax, inputs: [input.layer], shape: shape, otherOps: 3 * shape.elementCount,
+                location: location)
+
+        case "dropout", "spatial_dropout":
+            let rate = arguments.number("rate", default: 0.5)
+            guard rate >= 0, rate < 1 else {
+                diagnostics.error(
+                    "'\(name)': a dropout rate is in [0, 1); found \(rate)", category: "InvalidValue",
+                    at: arguments.location("rate") ?? location)
+                return .poisoned
+            }
+            if kind == "spatial_dropout" { guard needFeatureMap() else { return .poisoned } }
+            return addLayer(
+                path: path, op: .dropout(rate: rate, spatial: kind == "spatial_dropout"), inputs: [input.layer],
+                shape: shape, location: location)
+
+        case "flatten":
+            return addLayer(path: path, op: .flatten, inputs: [input.layer], shape: Shape([shape.elementCount]), location: location)
+
+        case "identity":
+            return addLayer(path: path, op: .identity, inputs: [input.layer], shape: shape, location: location)
+
+        case "dense":
+            let units = arguments.int("units", default: 1)
+            guard shape.dims.count == 1 else {
+                diagnostics.error(
+                    "'\(name)' is a dense layer, but \(describeProducer(input)) gives \(shape); add '- flatten' before it (\(shape.dims.map(String.init).joined(separator: "·")) = \(grouped(shape.elementCount)) features)",
+                    category: "ShapeMismatch", at: location, notes: producerNote(input))
+                return .poisoned
+            }
+            let bias = arguments.bool("bias", default: true)
+            guard let macs = checkedProduct([shape.channels, units], name: name, location: location) else { return .poisoned }
+            return addLayer(
+                path: path,
+                op: .dense(inFeatures: shape.channels, units: units, bias: bias, activation: arguments.activation()),
+                inputs: [input.layer], shape: Shape([units]),
+                parameters: weightAndBias(path, weight: [units, shape.channels], bias: bias ? units : nil), macs: macs,
+                otherOps: (bias ? units : 0) + (arguments.activation() != nil ? units : 0), location: location)
+
+        case "channel_pad":
+            guard needFeatureMap() else { return .poisoned }
+            let channels = arguments.int("channels", default: shape.channels)
+            guard channels >= shape.channels else {
+                diagnostics.error(
+                    "'\(name)' pads \(shape.channels) channels to \(channels); it can only add channels",
+                    category: "InvalidValue", at: arguments.location("channels") ?? location)
+                return .poisoned
+            }
+            return addLayer(
+                path: path, op: .channelPad(channels: channels), inputs: [input.layer],
+                shape: .chw(channels, shape.height, shape.width), location: location)
+
+        default:
+            diagnostics.error("unknown layer kind '\(kind)'", category: "UnknownLayerKind", at: location)
+            return .poisoned
+        }
+    }
+
+    mutating func add(_ flows: [(Flow, SourceLocation)], path: [String], location: SourceLocation) -> Flow {
+        guard flows.count >= 2 else {
+            diagnostics.error(
+                "'add' needs 'inputs' with at least two earlier layers (or use 'residual')", category: "MissingKey",
+                at: location)
+            return .poisoned
+        }
+        var shapes: [Shape] = []
+        for (flow, _) in flows {
+            guard let shape = flow.shape else { return .poisoned }
+            shapes.append(shape)
+        }
+        for (index, shape) in shapes.enumerated() where shape != shapes[0] {
+            diagnostics.error(
+                "'\(path.joined(separator: "."))' adds '\(layers[flows[0].0.layer].name)' (\(shapes[0])) to '\(layers[flows[index].0.layer].name)' (\(shape)); added tensors need the same shape",
+                category: "ShapeMismatch", at: flows[index].1)
+            return .poisoned
+        }
+        return addLayer(
+            path: path, op: .add, inputs: flows.map { $0.0.layer }, shape: shapes[0],
+            otherOps: shapes[0].elementCount * (flows.count - 1), location: location)
+    }
+
+    // MARK: Shared rules
+
+    mutating func addConvolution(
+        _ conv: Convolution, path: [String], input: Flow, inputShape shape: Shape, location: SourceLocation,
+        arguments: LayerArguments? = nil
+    ) -> Flow? {
+        let name = path.joined(separator: ".")
+        guard let size = spatialOutput(
+            name: name, input: input, shape: shape, kernel: conv.kernel, stride: conv.stride, padding: conv.padding,
+            dilation: conv.dilation, ceilMode: false, isPool: false, arguments: arguments, location: location)
+        else { return nil }
+        guard let out = checkedShape([conv.filters, size.h, size.w], name: name, location: location),
+            let macs = checkedProduct(
+                [out.elementCount, conv.inChannels / conv.groups, conv.kernel.h, conv.kernel.w], name: name,
+                location: location)
+        else { return nil }
+        let elements = out.elementCount
+        return addLayer(
+            path: path, op: .conv(conv), inputs: [input.layer], shape: out,
+            parameters: weightAndBias(
+                path, weight: [conv.filters, conv.inChannels / conv.groups, conv.kernel.h, conv.kernel.w],
+                bias: conv.bias ? conv.filters : nil),
+            macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0),
+            location: location)
+    }
+
+    mutating func addBatchNorm(path: [String], input: Flow, epsilon: Double, location: SourceLocation) -> Flow {
+        guard let shape = input.shape else { return .poisoned }
+        let name = path.joined(separator: ".")
+        let channels = shape.channels
+        return addLayer(
+            path: path, op: .batchNorm(epsilon: epsilon), inputs: [input.layer], shape: shape,
+            parameters: [
+                Parameter(name: name + ".weight", shape: [channels], trainable: true),
+                Parameter(name: name + ".bias", shape: [channels], trainable: true),
+                Parameter(name: name + ".running_mean", shape: [channels], trainable: false),
+                Parameter(name: name + ".running_var", shape: [channels], trainable: false),
+            ], otherOps: 2 * shape.elementCount, location: location)
+    }
+
+    func weightAndBias(_ path: [String], weight: [Int], bias: Int?) -> [Parameter] {
+        let name = path.joined(separator: ".")
+        var parameters = [Parameter(name: name + ".weight", shape: weight, trainable: true)]
+        if let bias { parameters.append(Parameter(name: name + ".bias", shape: [bias], trainable: true)) }
+        return parameters
+    }
+
+    mutating func checkGroups(
+        _ groups: Int, inChannels: Int, filters: Int, name: String, arguments: LayerArguments, location: SourceLocation,
+        input: Flow
+    ) -> Bool {
+        if inChannels % groups != 0 {
+            diagnostics.error(
+                "'\(name)': groups \(groups) does not divide the \(inChannels) input channels",
+                category: "InvalidValue", at: arguments.location("groups") ?? location, notes: producerNote(input))
+            return false
+        }
+        if filters % groups != 0 {
+            diagnostics.error(
+                "'\(name)': groups \(groups) does not divide the \(filters) filters", category: "InvalidValue",
+                at: arguments.location("groups") ?? arguments.location("filters") ?? location)
+            return false
+        }
+        return true
+    }
+
+    /// TensorFlow's `same`: output = ceil(input / stride), the odd padding pixel at the bottom/right.
+    /// With stride 1 this is PyTorch's `padding='same'`.
+    func samePadding(shape: Shape, kernel: Pair, stride: Pair, dilation: Pair) -> Padding {
+        func split(_ input: Int, _ k: Int, _ s: Int, _ d: Int) -> (Int, Int) {
+            let out = (input + s - 1) / s
+            let total = max((out - 1) * s + d * (k - 1) + 1 - input, 0)
+            return (total / 2, total - total / 2)
+        }
+        let (top, bottom) = split(shape.height, kernel.h, stride.h, dilation.h)
+        let (left, right) = split(shape.width, kernel.w, stride.w, dilation.w)
+        return Padding(top: top, bottom: bottom, left: left, right: right)
+    }
+
+    // MARK: Products without overflow
+
+    mutating func checkedProduct(_ factors: [Int], name: String, location: SourceLocation) -> Int? {
+        var result = 1
+        for factor in factors {
+            let (product, overflow) = result.multipliedReportingOverflow(by: factor)
+            if overflow {
+                diagnostics.error(
+                    "'\(name)': \(factors.map(String.init).joined(separator: " · ")) overflows 64-bit integers",
+                    category: "Overflow", at: location)
+                return nil
+            }
+            result = product
+        }
+        return result
+    }
+
+    mutating func checkedShape(_ dims: [Int], name: String, location: SourceLocation) -> Shape? {
+        guard let count = checkedProduct(dims, name: name, location: location) else { return nil }
+        guard count <= ElaborationLimits.maximumElements else {
+            diagnostics.error(
+                "'\(name)' would produce \(Shape(dims)) = \(grouped(count)) values; convc accepts at most 2^40 per tensor",
+                category: "TooLarge", at: location)
+            return nil
+        }
+        return Shape(dims)
+    }
+
+    // MARK: Describing producers
+
+    func describeProducer(_ flow: Flow) -> String {
+        flow.layer == 0 ? "the input" : "'\(layers[flow.layer].name)'"
+    }
+
+    func producerNote(_ flow: Flow) -> [Note] {
+        let layer = layers[flow.layer]
+        if flow.layer == 0 { return [Note("the input is \(layer.outputShape) here", at: layer.location)] }
+        return [Note("'\(layer.name)' gives \(layer.outputShape) here", at: layer.location)]
+    }
+}

@@ -1,0 +1,148 @@
+// What each layer computes, in inference semantics (PyTorch's unless a case says otherwise).
+
+/// An element-wise activation.
+public enum Activation: Hashable, Sendable, CustomStringConvertible {
+    case relu
+    case relu6
+    case leakyReLU(slope: Double)
+    case sigmoid
+    case tanh
+
+    public var description: String {
+        switch self {
+        case .relu: "relu"
+        case .relu6: "relu6"
+        case .leakyReLU(let slope): "leaky_relu(\(slope))"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        }
+    }
+}
+
+/// A 2-D convolution or transposed convolution (`Conv2d`, `ConvTranspose2d`).
+public struct Convolution: Hashable, Sendable {
+    public var inChannels: Int
+    public var filters: Int
+    public var kernel: Pair
+    public var stride: Pair
+    public var padding: Padding
+    public var dilation: Pair
+    public var groups: Int
+    public var bias: Bool
+    /// Transposed convolution only: extra rows/columns added at the bottom/right of the output.
+    public var outputPadding: Pair
+    /// Applied to the output in the same layer (fused).
+    public var activation: Activation?
+
+    public init(
+        inChannels: Int, filters: Int, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, groups: Int,
+        bias: Bool, outputPadding: Pair = Pair(0, 0), activation: Activation? = nil
+    ) {
+        self.inChannels = inChannels
+        self.filters = filters
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        self.bias = bias
+        self.outputPadding = outputPadding
+        self.activation = activation
+    }
+}
+
+/// Max or average pooling over windows (`MaxPool2d`, `AvgPool2d`).
+public struct Pooling: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable { case max, average }
+    public var kind: Kind
+    public var kernel: Pair
+    public var stride: Pair
+    public var padding: Padding
+    public var dilation: Pair
+    public var ceilMode: Bool
+    /// Average pooling: whether padded zeros count in the divisor (PyTorch default true).
+    public var countIncludePad: Bool
+    /// Max pooling: the argmax indices are kept for a later `max_unpool`.
+    public var returnsIndices: Bool
+
+    public init(
+        kind: Kind, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair = Pair(1, 1), ceilMode: Bool,
+        countIncludePad: Bool = true, returnsIndices: Bool = false
+    ) {
+        self.kind = kind
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.ceilMode = ceilMode
+        self.countIncludePad = countIncludePad
+        self.returnsIndices = returnsIndices
+    }
+}
+
+/// The operation of one layer.
+public enum Op: Hashable, Sendable {
+    /// The model input.
+    case input
+    case conv(Convolution)
+    case convTranspose(Convolution)
+    case pool(Pooling)
+    case globalPool(Pooling.Kind)
+    case adaptiveAvgPool(output: Pair)
+    /// Scatters its input to the positions recorded by the max-pool layer `indicesFrom` (a layer id).
+    case maxUnpool(kernel: Pair, stride: Pair, padding: Padding, indicesFrom: Int)
+    case batchNorm(epsilon: Double)
+    case localResponseNorm(size: Int, alpha: Double, beta: Double, k: Double)
+    case activation(Activation)
+    case prelu(perChannel: Bool)
+    /// Softmax over channels (or features, for a flat tensor).
+    case softmax
+    case dropout(rate: Double, spatial: Bool)
+    case flatten
+    case dense(inFeatures: Int, units: Int, bias: Bool, activation: Activation?)
+    case add
+    case concat
+    /// Appends zero channels up to `channels` (ENet's downsampling shortcut).
+    case channelPad(channels: Int)
+    case identity
+
+    /// The spelling users write in specs.
+    public var kindName: String {
+        switch self {
+        case .input: "input"
+        case .conv(let c): c.groups > 1 && c.groups == c.inChannels ? "conv (depthwise)" : "conv"
+        case .convTranspose: "conv_transpose"
+        case .pool(let p): p.kind == .max ? "max_pool" : "avg_pool"
+        case .globalPool(let kind): kind == .max ? "global_max_pool" : "global_avg_pool"
+        case .adaptiveAvgPool: "adaptive_avg_pool"
+        case .maxUnpool: "max_unpool"
+        case .batchNorm: "batch_norm"
+        case .localResponseNorm: "local_response_norm"
+        case .activation(let a):
+            switch a {
+            case .relu: "relu"
+            case .relu6: "relu6"
+            case .leakyReLU: "leaky_relu"
+            case .sigmoid: "sigmoid"
+            case .tanh: "tanh"
+            }
+        case .prelu: "prelu"
+        case .softmax: "softmax"
+        case .dropout(_, let spatial): spatial ? "spatial_dropout" : "dropout"
+        case .flatten: "flatten"
+        case .dense: "dense"
+        case .add: "add"
+        case .concat: "concat"
+        case .channelPad: "channel_pad"
+        case .identity: "identity"
+        }
+    }
+
+    /// Ops whose output is their input, unchanged, at inference (no buffer of their own).
+    public var isAliasAtInference: Bool {
+        switch self {
+        case .dropout, .flatten, .identity: true
+        default: false
+        }
+    }
+}

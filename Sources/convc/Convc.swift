@@ -1,0 +1,169 @@
+// The `convc` command: reads spec files, runs the pipeline, prints reports and diagnostics, sets the exit code.
+
+import ArgumentParser
+import ConvcDiagnostics
+import ConvcFrontend
+import ConvcIR
+import ConvcReport
+import Foundation
+
+@main
+struct Convc: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convc",
+        abstract: "A compiler for declarative convolutional-network specs.",
+        discussion: """
+            convc reads a network described in YAML, infers every tensor shape, counts parameters and \
+            multiply-accumulates, and reports every mistake at file:line:col.
+
+            Examples:
+              convc check specs/vgg16.yaml
+              convc check --strict specs/*.yaml
+              convc summary specs/resnet50.yaml --depth 2
+              convc summary specs/mobilenet_v1.yaml --format json > mobilenet.json
+
+            The spec language is described in docs/spec-language.md.
+            Exit status: 0 when the spec is sound (warnings allowed), 1 when it has errors, 64 for usage errors.
+            """,
+        subcommands: [Check.self, Summary.self]
+    )
+}
+
+/// Options shared by every command that reads a spec.
+struct SpecOptions: ParsableArguments {
+    @Flag(help: "Treat warnings (such as input pixels a stride never reads) as errors.")
+    var strict = false
+}
+
+/// Reads and checks one spec, printing diagnostics to standard error. Returns nil when it has errors.
+func loadModel(path: String, strict: Bool) -> (Model?, DiagnosticEngine) {
+    let text: String
+    do {
+        text = try readSpec(path)
+    } catch {
+        var engine = DiagnosticEngine()
+        engine.error("\(error)", at: nil)
+        return (nil, engine)
+    }
+    return compileSpec(text, file: path, strict: strict)
+}
+
+struct ReadError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The largest spec convc reads; anything bigger is certainly not a hand-written network.
+let maximumSpecBytes = 64 << 20
+
+func readSpec(_ path: String) throws -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw ReadError(description: "cannot read '\(path)': no such file")
+    }
+    guard !isDirectory.boolValue else { throw ReadError(description: "cannot read '\(path)': it is a directory") }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw ReadError(description: "cannot read '\(path)': permission denied")
+    }
+    defer { try? handle.close() }
+    let data = try handle.read(upToCount: maximumSpecBytes + 1) ?? Data()
+    guard data.count <= maximumSpecBytes else {
+        throw ReadError(description: "'\(path)' is larger than \(maximumSpecBytes >> 20) MiB; is it a spec?")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw ReadError(description: "'\(path)' is not UTF-8 text")
+    }
+    return text
+}
+
+func printDiagnostics(_ engine: DiagnosticEngine) {
+    for diagnostic in engine.diagnostics {
+        FileHandle.standardError.write(Data((diagnostic.formatted + "\n").utf8))
+    }
+}
+
+func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check specs: shapes, parameter counts and `expect:` figures.",
+        discussion: """
+            Prints one line per sound spec (shapes, parameters, MACs) and every problem as \
+            path:line:col: error|warning: message. Exits 1 when any spec has errors.
+            """
+    )
+
+    @Argument(help: "Spec files (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    var specs: [String]
+
+    @OptionGroup var options: SpecOptions
+
+    @Flag(name: .shortAndLong, help: "Print nothing for sound specs; only diagnostics.")
+    var quiet = false
+
+    func validate() throws {
+        guard !specs.isEmpty else { throw ValidationError("give at least one spec file") }
+    }
+
+    func run() throws {
+        var failed = false
+        for path in specs {
+            let (model, engine) = loadModel(path: path, strict: options.strict)
+            printDiagnostics(engine)
+            if let model, !engine.hasErrors {
+                if !quiet {
+                    print(
+                        "\(path): \(model.name): \(model.inputShape) → \(model.outputShape), "
+                            + "\(grouped(model.parameterCount)) params"
+                            + (model.nonTrainableParameterCount > 0
+                                ? " (+\(grouped(model.nonTrainableParameterCount)) running statistics)" : "")
+                            + ", \(grouped(model.macs)) MACs, \(model.layers.count - 1) layers"
+                            + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : ""))
+                }
+            } else {
+                failed = true
+                let summary = "\(path): \(plural(engine.errorCount, "error"))"
+                    + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : "")
+                FileHandle.standardError.write(Data((summary + "\n").utf8))
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the per-layer report of a spec: shapes, parameters, MACs, receptive field, memory.",
+        discussion: """
+            Formats: table (the default, for terminals), markdown, json (a stable contract: see docs/reports.md) \
+            and csv. --depth N folds layers nested deeper than N name components into their block's row, \
+            like torchinfo's depth.
+            """
+    )
+
+    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    var spec: String
+
+    @Option(help: "Output format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: ReportFormat = .table
+
+    @Option(help: "Fold blocks nested deeper than this many name components into one row each.")
+    var depth: Int?
+
+    @OptionGroup var options: SpecOptions
+
+    func validate() throws {
+        if let depth, depth < 1 { throw ValidationError("--depth must be at least 1") }
+    }
+
+    func run() throws {
+        let (model, engine) = loadModel(path: spec, strict: options.strict)
+        printDiagnostics(engine)
+        guard let model, !engine.hasErrors else {
+            FileHandle.standardError.write(Data("\(spec): \(plural(engine.errorCount, "error"))\n".utf8))
+            throw ExitCode(1)
+        }
+        print(renderSummary(summarize(model, depth: depth), format: format), terminator: "")
+    }
+}
