@@ -86,6 +86,18 @@ public struct DiagnosticEngine: Sendable {
         diagnostics = updated
     }
 
+    /// Diagnostics in source order (stable for equal locations), as a reader walks the file.
+    public var sorted: [Diagnostic] {
+        diagnostics.enumerated().sorted { a, b in
+            switch (a.element.location, b.element.location) {
+            case (nil, nil): return a.offset < b.offset
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?): return x == y ? a.offset < b.offset : x < y
+            }
+        }.map(\.element)
+    }
+
     public var errorCount: Int { diagnostics.count { $0.severity == .error } }
     public var warningCount: Int { diagnostics.count { $0.severity == .warning } }
     public var hasErrors: Bool { errorCount > 0 }

@@ -76,7 +76,7 @@ func readSpec(_ path: String) throws -> String {
 }
 
 func printDiagnostics(_ engine: DiagnosticEngine) {
-    for diagnostic in engine.diagnostics {
+    for diagnostic in engine.sorted {
         FileHandle.standardError.write(Data((diagnostic.formatted + "\n").utf8))
     }
 }
@@ -116,11 +116,12 @@ struct Check: ParsableCommand {
                             + "\(grouped(model.parameterCount)) params"
                             + (model.nonTrainableParameterCount > 0
                                 ? " (+\(grouped(model.nonTrainableParameterCount)) running statistics)" : "")
-                            + ", \(grouped(model.macs)) MACs, \(model.layers.count - 1) layers"
+                            + ", \(grouped(model.macs)) MACs, \(plural(model.layers.count - 1, "layer"))"
                             + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : ""))
                 }
             } else {
                 failed = true
+                if engine.diagnostics.allSatisfy({ $0.location == nil }) { continue }
                 let summary = "\(path): \(plural(engine.errorCount, "error"))"
                     + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : "")
                 FileHandle.standardError.write(Data((summary + "\n").utf8))

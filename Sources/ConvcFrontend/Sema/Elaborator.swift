@@ -146,10 +146,31 @@ struct Elaborator {
                 category: "TooLarge", at: countArgument.value.location)
             return .poisoned
         }
+        // `index: i` binds $i to start, start + 1, … in each copy.
+        var indexName: String?
+        var start = 0
+        if let indexArgument = item.argument("index") {
+            guard case .string(let name)? = evaluate(indexArgument.value, in: environment), name.isIdentifier else {
+                diagnostics.error(
+                    "'repeat.index' must be a parameter name such as i", category: "WrongType",
+                    at: indexArgument.value.location)
+                return .poisoned
+            }
+            indexName = name
+        }
+        if let startArgument = item.argument("start") {
+            guard case .int(let value)? = evaluate(startArgument.value, in: environment) else {
+                diagnostics.error("'repeat.start' must be an integer", category: "WrongType", at: startArgument.value.location)
+                return .poisoned
+            }
+            start = value
+        }
         var flow = input
-        for _ in 0..<count {
+        var inner = environment
+        for copy in 0..<count {
             if exceededLayerLimit { return .poisoned }
-            flow = elaborate(children, input: flow, scope: scope, environment: environment)
+            if let indexName { inner.values[indexName] = .int(start &+ copy) }
+            flow = elaborate(children, input: flow, scope: scope, environment: inner)
         }
         return flow
     }
@@ -183,8 +204,8 @@ struct Elaborator {
             guard parameterNames.contains(argument.key.value) else {
                 diagnostics.error(
                     "block '\(blockName)' has no parameter '\(argument.key.value)'"
-                        + didYouMean(argument.key.value, in: parameterNames)
-                        + "; its parameters are \(parameterNames.isEmpty ? "none" : parameterNames.joined(separator: ", "))",
+                        + (closestMatch(to: argument.key.value, in: parameterNames).map { "; did you mean '\($0)'?" }
+                            ?? "; its parameters are \(parameterNames.isEmpty ? "none" : parameterNames.joined(separator: ", "))"),
                     category: "UnknownParameter", at: argument.key.location,
                     notes: [Note("block '\(blockName)' is defined here", at: block.location)])
                 failed = true

@@ -49,6 +49,28 @@ extension Elaborator {
                 result.append(Located(evaluated, at: item.location))
             }
             return .list(result)
+        case .template(let parts):
+            var text = ""
+            for part in parts {
+                switch part {
+                case .text(let literal): text += literal
+                case .expr(.variable(let name, let location)):
+                    guard let value = lookUp(name, at: location, in: environment) else { return nil }
+                    switch value {
+                    case .int(let v): text += String(v)
+                    case .string(let s): text += s
+                    default:
+                        diagnostics.error(
+                            "'$\(name)' is \(value.typeDescription) and cannot be part of a name", category: "WrongType",
+                            at: location)
+                        return nil
+                    }
+                case .expr(let expr):
+                    guard let v = evaluateInteger(expr, at: value.location, in: environment) else { return nil }
+                    text += String(v)
+                }
+            }
+            return .string(text)
         case .expr(let expr):
             if case .variable(let name, let location) = expr {
                 return lookUp(name, at: location, in: environment)
@@ -64,8 +86,9 @@ extension Elaborator {
         let known = environment.values.keys.sorted()
         if let block = environment.blockName {
             diagnostics.error(
-                "block '\(block)' has no parameter '\(name)'" + didYouMean(name, in: known)
-                    + (known.isEmpty ? "" : "; its parameters are \(known.joined(separator: ", "))"),
+                "block '\(block)' has no parameter '\(name)'"
+                    + (closestMatch(to: name, in: known).map { "; did you mean '$\($0)'?" }
+                        ?? (known.isEmpty ? "" : "; its parameters are \(known.joined(separator: ", "))")),
                 category: "UnknownParameter", at: location,
                 notes: environment.blockLocation.map { [Note("block '\(block)' is defined here", at: $0)] } ?? [])
         } else {

@@ -31,7 +31,8 @@ struct AxisExtent {
 
     /// Input indices that no window reads (real pixels, not padding), as a closed range.
     var unreadInput: ClosedRange<Int>? {
-        guard span >= 0 else { return nil }
+        // A window narrower than its stride skips pixels by design (a 1×1 stride-2 projection).
+        guard span >= 0, effectiveKernel >= stride else { return nil }
         let lastRead = (output - 1) * stride - padBegin + effectiveKernel - 1
         return lastRead < input - 1 ? (lastRead + 1)...(input - 1) : nil
     }

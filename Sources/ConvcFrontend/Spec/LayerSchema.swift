@@ -19,7 +19,7 @@ public enum ArgumentType: Hashable, Sendable {
 
     var description: String {
         switch self {
-        case .integer(let minimum): minimum > 0 ? "a positive integer" : "a non-negative integer"
+        case .integer(let minimum): minimum > 0 ? "a positive integer" : minimum == 0 ? "a non-negative integer" : "an integer"
         case .pair(let minimum): (minimum > 0 ? "a positive integer" : "a non-negative integer") + " or [h, w]"
         case .padding: "an integer, [h, w], [top, bottom, left, right], 'same' or 'valid'"
         case .bool: "true or false"
@@ -148,7 +148,9 @@ public enum LayerSchema {
         kind("identity", [], "passes its input through"),
         kind("group", [], structure: .group, "a named sequence; unnamed children are numbered like nn.Sequential"),
         kind(
-            "repeat", [KeySchema("count", natural, required: true)], structure: .repeatBlock,
+            "repeat",
+            [KeySchema("count", natural, required: true), KeySchema("index", .layerName), KeySchema("start", .integer(minimum: Int.min))],
+            structure: .repeatBlock,
             "its layers, 'count' times, spliced into the enclosing list"),
         kind("residual", [], structure: .residual, "body + shortcut, added"),
     ]

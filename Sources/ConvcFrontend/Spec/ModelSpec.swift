@@ -23,8 +23,16 @@ public indirect enum ValueExpr: Hashable, Sendable {
     case null
     case list([Located<ValueExpr>])
     case expr(Expr)
+    /// Text with substitutions: `denselayer${i + 1}`, `block$n`.
+    case template([TemplatePart])
     /// A mapping where a scalar or list was expected; kept so the checker can say what it found.
     case mapping
+}
+
+/// A piece of a template string.
+public enum TemplatePart: Hashable, Sendable {
+    case text(String)
+    case expr(Expr)
 }
 
 /// One `key: value` argument of a layer.

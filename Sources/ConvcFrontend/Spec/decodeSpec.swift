@@ -17,6 +17,8 @@ struct SpecDecoder {
     var blockSignatures: [String: [String]] = [:]
     /// Keys given in `defaults:`, which then need not be written on each layer.
     var defaultKeysByKind: [String: Set<String>] = [:]
+    /// Keys suggested for misspellings in the layer being decoded.
+    var suggestedKeys: Set<String> = []
 
     func defaultKeys(_ kind: String) -> Set<String> { defaultKeysByKind[kind] ?? [] }
 
@@ -40,8 +42,9 @@ struct SpecDecoder {
             }
             if !Self.topLevelKeys.contains(key) {
                 diagnostics.error(
-                    "unknown top-level key '\(key)'" + didYouMean(key, in: Self.topLevelKeys)
-                        + "; expected one of \(Self.topLevelKeys.joined(separator: ", "))",
+                    "unknown top-level key '\(key)'"
+                        + (closestMatch(to: key, in: Self.topLevelKeys).map { "; did you mean '\($0)'?" }
+                            ?? "; the keys are \(Self.topLevelKeys.joined(separator: ", "))"),
                     category: "UnknownKey", at: pair.key.location)
                 continue
             }
@@ -146,8 +149,9 @@ struct SpecDecoder {
                 if let shape = decodeInputShape(value) { expect.output = shape }
             default:
                 diagnostics.error(
-                    "unknown key '\(key)' in 'expect'" + didYouMean(key, in: Self.expectKeys)
-                        + "; expected one of \(Self.expectKeys.joined(separator: ", "))",
+                    "unknown key '\(key)' in 'expect'"
+                        + (closestMatch(to: key, in: Self.expectKeys).map { "; did you mean '\($0)'?" }
+                            ?? "; the keys are \(Self.expectKeys.joined(separator: ", "))"),
                     category: "UnknownKey", at: keyNode.location)
             }
         }
@@ -363,6 +367,7 @@ struct SpecDecoder {
 
         var arguments: [ArgumentSpec] = []
         var isValid = true
+        suggestedKeys = []
         var structural: [String: YAMLNode] = [:]
         let structuralKeys = LayerSchema.structuralKeys(schema.structure)
         var seen: [String: SourceLocation] = [:]
@@ -386,8 +391,10 @@ struct SpecDecoder {
             }
         }
 
-        for key in schema.keys where key.required && seen[key.name] == nil && defaultKeys(schema.name).contains(key.name) == false {
+        for key in schema.keys where key.required && seen[key.name] == nil && !defaultKeys(schema.name).contains(key.name) {
             isValid = false
+            // A misspelt key was already reported with this one as its suggestion.
+            if suggestedKeys.contains(key.name) { continue }
             diagnostics.error(
                 "'\(kind)' needs '\(key.name)' (\(key.type.description))", category: "MissingKey",
                 at: kindLocation)
@@ -502,9 +509,11 @@ struct SpecDecoder {
         let key = keyNode.scalar ?? ""
         guard let keySchema = schema.key(key) else {
             let valid = schema.keys.map(\.name) + LayerSchema.structuralKeys(schema.structure)
+            let suggestion = closestMatch(to: key, in: valid)
+            if let suggestion { suggestedKeys.insert(suggestion) }
             diagnostics.error(
-                "'\(schema.name)' has no key '\(key)'" + didYouMean(key, in: valid)
-                    + "; valid keys: \(valid.joined(separator: ", "))",
+                "'\(schema.name)' has no key '\(key)'"
+                    + (suggestion.map { "; did you mean '\($0)'?" } ?? "; its keys are \(valid.joined(separator: ", "))"),
                 category: "UnknownKey", at: keyNode.location)
             return nil
         }
@@ -540,6 +549,12 @@ struct SpecDecoder {
                 // A bare `$name` may also stand for a layer name; the checker decides by the parameter's value.
                 return .expr(relocate(expr, base: location, plain: plain))
             case .failure:
+                if let parts = parseTemplate(text) {
+                    return .template(parts.map { part in
+                        if case .expr(let expr) = part { return .expr(relocate(expr, base: location, plain: plain)) }
+                        return part
+                    })
+                }
                 return .string(text)
             }
         }
@@ -584,10 +599,12 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> String? {
         case .null: "found null"
         case .list(let items): "found a list of \(items.count)"
         case .expr: "found an expression"
+        case .template: "found a template"
         case .mapping: "found a mapping"
         }
     }
     if case .expr = value { return nil }
+    if case .template = value { return nil }
     switch type {
     case .integer(let minimum):
         guard case .int(let v) = value else { return found(value) }
@@ -624,7 +641,7 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> String? {
         guard case .list(let items) = value, !items.isEmpty else { return found(value) }
         for item in items {
             switch item.value {
-            case .string, .int, .expr: continue
+            case .string, .int, .expr, .template: continue
             default: return found(item.value)
             }
         }

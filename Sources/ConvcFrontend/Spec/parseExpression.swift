@@ -8,6 +8,42 @@ func parseExpression(_ text: String) -> Result<Expr, ExpressionError> {
     return parser.parseAll()
 }
 
+/// Parses text with `$name` and `${expression}` substitutions; nil when it has none or they are malformed.
+func parseTemplate(_ text: String) -> [TemplatePart]? {
+    let scalars = Array(text.unicodeScalars)
+    var parts: [TemplatePart] = []
+    var literal = ""
+    var index = 0
+    func isNameScalar(_ s: Unicode.Scalar) -> Bool {
+        s.properties.isAlphabetic || s == "_" || ("0"..."9").contains(s)
+    }
+    while index < scalars.count {
+        let scalar = scalars[index]
+        guard scalar == "$" else {
+            literal.unicodeScalars.append(scalar)
+            index += 1
+            continue
+        }
+        if !literal.isEmpty { parts.append(.text(literal)) }
+        literal = ""
+        if index + 1 < scalars.count, scalars[index + 1] == "{" {
+            guard let close = scalars[(index + 2)...].firstIndex(of: "}") else { return nil }
+            let inner = String(String.UnicodeScalarView(scalars[(index + 2)..<close]))
+            guard case .success(let expr) = parseExpression(inner) else { return nil }
+            parts.append(.expr(expr))
+            index = close + 1
+        } else {
+            var end = index + 1
+            while end < scalars.count, isNameScalar(scalars[end]) { end += 1 }
+            guard end > index + 1 else { return nil }
+            parts.append(.expr(.variable(String(String.UnicodeScalarView(scalars[(index + 1)..<end])), SourceLocation(file: "", line: 0, column: index + 1))))
+            index = end
+        }
+    }
+    if !literal.isEmpty { parts.append(.text(literal)) }
+    return parts
+}
+
 struct ExpressionError: Error {
     var message: String
 }
@@ -111,6 +147,18 @@ private struct ExpressionParser {
                 index += 1
             }
             guard index > start else { throw ExpressionError(message: "'$' must be followed by a parameter name") }
+            let name = String(String.UnicodeScalarView(scalars[start..<index]))
+            return .variable(name, SourceLocation(file: "", line: 0, column: start))
+        }
+        if scalar.properties.isAlphabetic || scalar == "_" {
+            // Inside `${…}` and after a `$` elsewhere, a bare name is a parameter too.
+            let start = index
+            while index < scalars.count,
+                scalars[index].properties.isAlphabetic || scalars[index] == "_"
+                    || ("0"..."9").contains(scalars[index])
+            {
+                index += 1
+            }
             let name = String(String.UnicodeScalarView(scalars[start..<index]))
             return .variable(name, SourceLocation(file: "", line: 0, column: start))
         }

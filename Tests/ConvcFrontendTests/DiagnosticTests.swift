@@ -1,0 +1,330 @@
+// Every diagnostic at its place: the marker in each spec is where the caret must point.
+
+import ConvcDiagnostics
+import ConvcFrontend
+import Testing
+
+@Suite struct SpecStructureDiagnostics {
+    @Test func unknownKindSuggestsTheClosest() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - 1️⃣convolution: { filters: 8, kernel: 3 }
+              - 2️⃣batchnorm
+            """,
+            [
+                .init("1️⃣", "unknown layer kind 'convolution'"),
+                .init("2️⃣", "unknown layer kind 'batchnorm'; did you mean 'batch_norm'?"),
+            ])
+    }
+
+    @Test func unknownKeyIsOneErrorNotAlsoAMissingKey() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv: { filters: 8, 1️⃣kernal: 3 }
+              - max_pool: { kernel: 2, 2️⃣strides: 2 }
+            """,
+            [
+                .init("1️⃣", "'conv' has no key 'kernal'; did you mean 'kernel'?"),
+                .init("2️⃣", "'max_pool' has no key 'strides'; did you mean 'stride'?"),
+            ])
+    }
+
+    @Test func wrongValueTypesNameTheExpectedType() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv: { filters: 1️⃣eight, kernel: 3 }
+              - conv: { filters: 8, kernel: 2️⃣[3, 3, 3] }
+              - conv: { filters: 8, kernel: 3, bias: 3️⃣yes }
+              - dropout: { rate: 4️⃣high }
+            """,
+            [
+                .init("1️⃣", "'conv.filters' must be a positive integer; found 'eight'"),
+                .init("2️⃣", "'conv.kernel' must be a positive integer or [h, w]; found a list of 3"),
+                .init("3️⃣", "'conv.bias' must be true or false; found 'yes'"),
+                .init("4️⃣", "'dropout.rate' must be a number; found 'high'"),
+            ])
+    }
+
+    @Test func zeroAndNegativeSizesAreRejected() {
+        assertDiagnostics(
+            """
+            input: [3, 1️⃣0, 32]
+            layers:
+              - conv: { filters: 2️⃣0, kernel: 3 }
+              - conv: { filters: 8, kernel: 3, stride: 3️⃣-1 }
+            """,
+            [
+                .init("1️⃣", "input dimensions must be positive integers; found integer"),
+                .init("2️⃣", "'conv.filters' must be a positive integer; found 0"),
+                .init("3️⃣", "'conv.stride' must be a positive integer or [h, w]; found -1"),
+            ])
+    }
+
+    @Test func missingRequiredKeysAndTopLevelKeys() {
+        assertDiagnostics(
+            """
+            1️⃣input: [3, 32, 32]
+            2️⃣layer:
+              - relu
+            """,
+            [
+                .init("1️⃣", "missing 'layers'; list the network's layers under 'layers:'"),
+                .init("2️⃣", "unknown top-level key 'layer'; did you mean 'layers'?"),
+            ])
+    }
+
+    @Test func aLayerWithTwoKindsAsksForIndentation() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv:
+                1️⃣filters: 8
+            """,
+            [.init("1️⃣", "a layer is a mapping with one key, its kind; found 2 keys; indent the other keys under 'conv': e.g. - conv: { … }")])
+    }
+
+    @Test func emptyFileAndSeveralDocuments() {
+        assertDiagnostics("1️⃣", [.init("1️⃣", "the spec is empty; expected a mapping with 'input' and 'layers'")])
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers: [relu]
+            1️⃣---
+            input: [1, 1, 1]
+            """,
+            [.init("1️⃣", "the spec has more than one YAML document; put one model in each file")])
+    }
+
+    @Test func yamlSyntaxErrorsUseLibyamlsPosition() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32
+            layers1️⃣: [relu]
+            """,
+            [.init("1️⃣", "YAML syntax error: did not find expected ',' or ']'")])
+    }
+}
+
+@Suite struct ShapeDiagnostics {
+    @Test func alexNetAt224DropsTheLastPixel() {
+        assertDiagnostics(
+            """
+            input: [3, 224, 224]
+            layers:
+              - conv: { name: conv1, filters: 96, kernel: 11, stride: 1️⃣4 }
+            """,
+            [
+                .init(
+                    "1️⃣",
+                    "'conv1': (224 - 11 + 2·0) / 4 + 1 = 54.25 is not a whole number; input row and column 223 are never read",
+                    severity: .warning)
+            ])
+    }
+
+    @Test func skippingOnlyPaddingIsNotAWarning() throws {
+        // ResNet's stride-2 3×3 conv on 56×56: (56 - 3 + 2) / 2 = 27.5, but the skipped column is padding.
+        _ = try compileModel(
+            """
+            input: [64, 56, 56]
+            layers:
+              - conv: { filters: 128, kernel: 3, stride: 2, padding: 1 }
+            """)
+        let (_, engine) = compileSpec(
+            "input: [64, 56, 56]\nlayers: [conv: { filters: 128, kernel: 3, stride: 2, padding: 1 }]", file: "t.yaml")
+        #expect(engine.diagnostics.isEmpty)
+    }
+
+    @Test func strictMakesDroppedPixelsAnError() {
+        assertDiagnostics(
+            """
+            input: [1, 28, 28]
+            layers:
+              - conv: { name: c1, filters: 6, kernel: 5 }
+              - conv: { name: c2, filters: 16, kernel: 5, stride: 1️⃣3 }
+            """,
+            [.init("1️⃣", "'c2': (24 - 5 + 2·0) / 3 + 1 = 7.33 is not a whole number; input row and column 23 are never read")],
+            strict: true)
+    }
+
+    @Test func kernelLargerThanItsPaddedInput() {
+        assertDiagnostics(
+            """
+            input: [3, 4, 4]
+            layers:
+              - conv: { name: big, filters: 8, kernel: 1️⃣7, padding: 1 }
+              - relu
+            """,
+            [.init("1️⃣", "'big': (4 - 7 + 2·1) / 1 + 1 = 0 leaves no output; the 7×7 kernel is larger than the padded 6×6 input")])
+    }
+
+    @Test func groupsMustDivideChannels() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv: { name: c, filters: 8, kernel: 3, groups: 1️⃣2 }
+            """,
+            [.init("1️⃣", "'c': groups 2 does not divide the 3 input channels")])
+    }
+
+    @Test func denseOnAFeatureMapSuggestsFlatten() {
+        assertDiagnostics(
+            """
+            input: [512, 7, 7]
+            layers:
+              - global_avg_pool: { name: avgpool }
+              - 1️⃣dense: { name: fc, units: 1000 }
+            """,
+            [.init("1️⃣", "'fc' is a dense layer, but 'avgpool' gives 512×1×1; add '- flatten' before it (512·1·1 = 512 features)")])
+    }
+
+    @Test func residualShapeMismatchNamesBothSides() {
+        assertDiagnostics(
+            """
+            input: [64, 56, 56]
+            layers:
+              - 1️⃣residual:
+                  body:
+                    - conv: { name: conv1, filters: 128, kernel: 3, stride: 2, padding: 1 }
+            """,
+            [.init("1️⃣", "'add' adds the body's 128×28×28 to the shortcut's 64×56×56; use 'shortcut: auto' to project the input with a 1×1 conv")])
+    }
+
+    @Test func concatBranchesMustAgreeOnHeightAndWidth() {
+        assertDiagnostics(
+            """
+            input: [64, 28, 28]
+            layers:
+              - 1️⃣concat:
+                  name: mixed
+                  branches:
+                    - conv: { name: a, filters: 32, kernel: 1 }
+                    - max_pool: { name: b, kernel: 3, stride: 1 }
+            """,
+            [.init("1️⃣", "'mixed' concatenates on channels, so every branch needs the same height and width; branch 1 gives 32×28×28 ('a') but branch 2 gives 64×26×26 ('b')")])
+    }
+
+    @Test func oneMistakeGivesOneError() {
+        // The bad conv poisons everything after it: no cascade of dense/expect errors.
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            expect: { params: 1 }
+            layers:
+              - conv: { filters: 8, kernel: 3, groups: 1️⃣2 }
+              - flatten
+              - dense: { units: 10 }
+              - dense: { units: 10 }
+            """,
+            [.init("1️⃣", "'conv': groups 2 does not divide the 3 input channels")])
+    }
+
+    @Test func expectMismatchShowsExpectedAndComputed() {
+        assertDiagnostics(
+            """
+            input: [1, 32, 32]
+            expect: { params: 1️⃣61000, macs: 2️⃣416520, output: 3️⃣[12] }
+            layers:
+              - conv: { name: conv1, filters: 6, kernel: 5 }
+              - max_pool: { kernel: 2 }
+              - conv: { name: conv2, filters: 16, kernel: 5 }
+              - max_pool: { kernel: 2 }
+              - flatten
+              - dense: { name: fc1, units: 120 }
+              - dense: { name: fc2, units: 84 }
+              - dense: { name: fc3, units: 10 }
+            """,
+            [
+                .init("1️⃣", "expected 61,000 parameters, computed 61,706 (+706)"),
+                .init("3️⃣", "expected output 12, computed 10"),
+            ])
+    }
+}
+
+@Suite struct NameAndBlockDiagnostics {
+    @Test func duplicateAndUnknownNames() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv: { name: stem, filters: 8, kernel: 3 }
+              - conv: { name: 1️⃣stem, filters: 8, kernel: 3 }
+              - add: { inputs: [stem, 2️⃣stme] }
+            """,
+            [
+                .init("1️⃣", "duplicate layer name 'stem'"),
+                .init("2️⃣", "no earlier layer is named 'stme'; did you mean 'stem'?"),
+            ])
+    }
+
+    @Test func unknownBlockArgumentsAndMissingOnes() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            blocks:
+              unit(filters, stride = 1):
+                - conv: { filters: $filters, kernel: 3, stride: $stride, padding: 1 }
+            layers:
+              - unit: { filters: 8, 1️⃣strides: 2 }
+              - 2️⃣unit: { stride: 2 }
+            """,
+            [
+                .init("1️⃣", "block 'unit' has no parameter 'strides'; did you mean 'stride'?"),
+                .init("2️⃣", "missing argument 'filters' for block 'unit'"),
+            ])
+    }
+
+    @Test func undefinedParameterInsideABlock() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            blocks:
+              unit(filters):
+                - conv: { filters: 1️⃣$filter, kernel: 3 }
+            layers:
+              - unit: { filters: 8 }
+              - unit: { filters: 16 }
+            """,
+            [.init("1️⃣", "block 'unit' has no parameter 'filter'; did you mean '$filters'?")])
+    }
+
+    @Test func recursiveBlocksAreAnErrorNotAHang() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            blocks:
+              a(n):
+                - b: { n: $n }
+              b(n):
+                - 1️⃣a: { n: $n }
+            layers:
+              - a: { n: 1 }
+            """,
+            [.init("1️⃣", "block 'a' instantiates itself (a → b → a); blocks cannot be recursive")])
+    }
+
+    @Test func arithmeticOverflowAndInexactDivision() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            blocks:
+              unit(n):
+                - conv: { filters: 1️⃣$n * $n, kernel: 3 }
+                - conv: { filters: 2️⃣$n / 3, kernel: 3 }
+            layers:
+              - unit: { n: 4611686018427387903 }
+              - unit: { n: 8 }
+            """,
+            [
+                .init("1️⃣", "the expression overflows 64-bit integers"),
+                .init("2️⃣", "8 / 3 is not a whole number; use // to round down"),
+            ])
+    }
+}

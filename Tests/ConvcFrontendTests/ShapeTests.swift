@@ -1,0 +1,191 @@
+// Shape, parameter and MAC rules, each checked against numbers worked out by hand in the comments.
+
+import ConvcFrontend
+import ConvcIR
+import Testing
+
+@Suite struct ConvolutionShapes {
+    @Test func strideTwoSevenBySevenStemHalvesTheInput() throws {
+        let model = try compileModel(
+            """
+            input: [3, 224, 224]
+            layers:
+              - conv: { name: conv1, filters: 64, kernel: 7, stride: 2, padding: 3 }
+            """)
+        let conv = try #require(model.layer("conv1"))
+        // (224 - 7 + 2·3) / 2 + 1 = 112
+        #expect(conv.outputShape == .chw(64, 112, 112))
+        // 64·3·7·7 weights + 64 biases
+        #expect(conv.trainableParameterCount == 9_408 + 64)
+        // 64·112·112 outputs × 3·7·7 taps
+        #expect(conv.macs == 118_013_952)
+        #expect(conv.parameters.map(\.name) == ["conv1.weight", "conv1.bias"])
+        #expect(conv.parameters[0].shape == [64, 3, 7, 7])
+    }
+
+    @Test func asymmetricPaddingPadsEachSideSeparately() throws {
+        let model = try compileModel(
+            """
+            input: [1, 10, 10]
+            layers:
+              - conv: { name: c, filters: 2, kernel: 3, padding: [1, 0, 0, 0] }
+            """)
+        // H: (10 - 3 + 1 + 0) + 1 = 9; W: (10 - 3 + 0) + 1 = 8
+        #expect(model.layer("c")?.outputShape == .chw(2, 9, 8))
+    }
+
+    @Test func dilationWidensTheKernel() throws {
+        let model = try compileModel(
+            """
+            input: [1, 32, 32]
+            layers:
+              - conv: { name: c, filters: 4, kernel: 3, dilation: 2 }
+            """)
+        // effective kernel 2·(3 - 1) + 1 = 5: 32 - 5 + 1 = 28
+        #expect(model.layer("c")?.outputShape == .chw(4, 28, 28))
+        #expect(model.layer("c")?.trainableParameterCount == 4 * 9 + 4)
+    }
+
+    @Test func groupsDivideWeightsAndMACs() throws {
+        let model = try compileModel(
+            """
+            input: [64, 56, 56]
+            layers:
+              - conv: { name: c, filters: 128, kernel: 3, padding: 1, groups: 4 }
+            """)
+        let conv = try #require(model.layer("c"))
+        // weights 128·(64/4)·3·3 = 18,432, + 128 biases
+        #expect(conv.trainableParameterCount == 18_560)
+        // 128·56·56 outputs × 16·9 taps
+        #expect(conv.macs == 57_802_752)
+    }
+
+    @Test func depthwiseUsesOneFilterPerChannel() throws {
+        let model = try compileModel(
+            """
+            input: [32, 112, 112]
+            layers:
+              - conv: { name: dw, depthwise: true, kernel: 3, stride: 2, padding: 1, bias: false }
+            """)
+        let conv = try #require(model.layer("dw"))
+        #expect(conv.outputShape == .chw(32, 56, 56))
+        #expect(conv.trainableParameterCount == 288)
+        #expect(conv.parameters[0].shape == [32, 1, 3, 3])
+        // 32·56·56 outputs × 9 taps
+        #expect(conv.macs == 903_168)
+    }
+
+    @Test func samePaddingWithStrideTwoRoundsUp() throws {
+        let model = try compileModel(
+            """
+            input: [3, 225, 224]
+            layers:
+              - conv: { name: c, filters: 8, kernel: 3, stride: 2, padding: same }
+            """)
+        // ceil(225 / 2) = 113, ceil(224 / 2) = 112
+        let conv = try #require(model.layer("c"))
+        #expect(conv.outputShape == .chw(8, 113, 112))
+        guard case .conv(let c) = conv.op else { Issue.record("not a conv"); return }
+        // rows: (113 - 1)·2 + 3 - 225 = 2 → 1 + 1; columns: 111·2 + 3 - 224 = 1 → 0 + 1
+        #expect(c.padding == Padding(top: 1, bottom: 1, left: 0, right: 1))
+    }
+
+    @Test func transposedConvDoublesTheSize() throws {
+        let model = try compileModel(
+            """
+            input: [16, 64, 64]
+            layers:
+              - conv_transpose: { name: up, filters: 16, kernel: 3, stride: 2, padding: 1, output_padding: 1 }
+            """)
+        let up = try #require(model.layer("up"))
+        // (64 - 1)·2 - 2·1 + (3 - 1) + 1 + 1 = 128
+        #expect(up.outputShape == .chw(16, 128, 128))
+        // weight [in, out/groups, kh, kw] = 16·16·9, + 16 biases
+        #expect(up.trainableParameterCount == 2_320)
+        #expect(up.parameters[0].shape == [16, 16, 3, 3])
+        // every input element meets 16·9 weights
+        #expect(up.macs == 16 * 64 * 64 * 16 * 9)
+    }
+}
+
+@Suite struct PoolingShapes {
+    @Test(arguments: [
+        // (input, kernel, stride, padding, ceil) → output, worked out with PyTorch's formula
+        (56, 3, 2, 0, false, 27),  // floor(53 / 2) + 1
+        (56, 3, 2, 0, true, 28),  // ceil(53 / 2) + 1; last window starts at 54 < 56
+        (5, 2, 2, 1, true, 3),  // ceil(5 / 2) + 1 = 4, but window 4 would start at 6 ≥ 5 + 1: dropped
+        (112, 3, 2, 1, false, 56),  // ResNet's stem pool
+        (14, 2, 2, 0, true, 7),  // GoogLeNet maxpool4
+    ])
+    func maxPoolFollowsPyTorch(input: Int, kernel: Int, stride: Int, padding: Int, ceil: Bool, expected: Int) throws {
+        let model = try compileModel(
+            """
+            input: [8, \(input), \(input)]
+            layers:
+              - max_pool: { name: p, kernel: \(kernel), stride: \(stride), padding: \(padding), ceil_mode: \(ceil) }
+            """)
+        #expect(model.layer("p")?.outputShape == .chw(8, expected, expected))
+    }
+
+    @Test func avgPoolStrideDefaultsToKernel() throws {
+        let model = try compileModel(
+            """
+            input: [192, 8, 8]
+            layers:
+              - avg_pool: { name: p, kernel: 2 }
+              - global_avg_pool: { name: g }
+              - flatten
+              - dense: { name: fc, units: 10 }
+            """)
+        #expect(model.layer("p")?.outputShape == .chw(192, 4, 4))
+        #expect(model.layer("g")?.outputShape == .chw(192, 1, 1))
+        #expect(model.layer("flatten")?.outputShape == Shape([192]))
+        #expect(model.layer("fc")?.trainableParameterCount == 192 * 10 + 10)
+        #expect(model.layer("fc")?.macs == 1_920)
+    }
+
+    @Test func unpoolUsesTheIndicesOfANamedPool() throws {
+        let model = try compileModel(
+            """
+            input: [16, 64, 64]
+            layers:
+              - max_pool: { name: pool, kernel: 2, stride: 2, return_indices: true }
+              - conv: { name: c, filters: 16, kernel: 1 }
+              - group:
+                  name: decoder
+                  layers:
+                    - max_unpool: { name: unpool, indices: pool }
+            """)
+        #expect(model.layer("pool")?.outputShape == .chw(16, 32, 32))
+        #expect(model.layer("decoder.unpool")?.outputShape == .chw(16, 64, 64))
+        guard case .maxUnpool(_, _, _, let source) = model.layer("decoder.unpool")?.op else {
+            Issue.record("not an unpool")
+            return
+        }
+        #expect(model.layers[source].name == "pool")
+    }
+}
+
+@Suite struct NormalisationAndActivations {
+    @Test func batchNormHasTwoLearnedAndTwoRunningVectors() throws {
+        let model = try compileModel(
+            """
+            input: [3, 8, 8]
+            layers:
+              - conv: { name: c, filters: 64, kernel: 3, padding: 1, bias: false }
+              - batch_norm: { name: bn }
+              - prelu: { name: act, per_channel: true }
+              - local_response_norm: { name: lrn, size: 5 }
+              - channel_pad: { name: pad, channels: 80 }
+            """)
+        let bn = try #require(model.layer("bn"))
+        #expect(bn.trainableParameterCount == 128)
+        #expect(bn.nonTrainableParameterCount == 128)
+        #expect(bn.parameters.map(\.name) == ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"])
+        #expect(model.layer("act")?.trainableParameterCount == 64)
+        #expect(model.layer("lrn")?.trainableParameterCount == 0)
+        #expect(model.layer("pad")?.outputShape == .chw(80, 8, 8))
+        #expect(model.parameterCount == 64 * 27 + 128 + 64)
+        #expect(model.nonTrainableParameterCount == 128)
+    }
+}
