@@ -91,6 +91,9 @@ public struct Model: Hashable, Sendable {
         self.scopes = scopes
     }
 
+    /// The first layer with this dotted name.
+    public func layer(_ name: String) -> Layer? { layers.first { $0.name == name } }
+
     public var inputShape: Shape { layers[0].outputShape }
     public var outputShape: Shape { layers[outputLayer].outputShape }
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.trainableParameterCount } }

@@ -69,7 +69,3 @@ func compileModel(_ source: String, sourceLocation: Testing.SourceLocation = #_s
     #expect(!engine.hasErrors, "\(messages)", sourceLocation: sourceLocation)
     return try #require(model, sourceLocation: sourceLocation)
 }
-
-extension Model {
-    func layer(_ name: String) -> Layer? { layers.first { $0.name == name } }
-}

@@ -1,0 +1,97 @@
+// Every spec in specs/ against PyTorch's own figures (Tests/Fixtures/reference-layers.json, a copy of the
+// reference data built from torchvision 0.29.2 and hand-written PyTorch models) and against its golden summary.
+
+import ConvcFrontend
+import ConvcIR
+import ConvcReport
+import Foundation
+import Testing
+
+/// The reference network each spec reproduces.
+let referenceNames: [String: String] = [
+    "alexnet.yaml": "alexnet", "alexnet2012.yaml": "alexnet2012_groups2", "densenet121.yaml": "densenet121",
+    "enet.yaml": "enet_camvid12", "googlenet.yaml": "googlenet", "lenet5.yaml": "lenet5_maxpool",
+    "mobilenet_v1.yaml": "mobilenet_v1", "nin_cifar10.yaml": "nin_cifar10", "resnet18.yaml": "resnet18",
+    "resnet34.yaml": "resnet34", "resnet50.yaml": "resnet50", "resnet101.yaml": "resnet101",
+    "resnet152.yaml": "resnet152", "vgg11.yaml": "vgg11", "vgg13.yaml": "vgg13", "vgg16.yaml": "vgg16",
+    "vgg16_bn.yaml": "vgg16_bn", "vgg19.yaml": "vgg19",
+]
+
+struct ReferenceLayer: Decodable {
+    var name: String
+    var type: String
+    var output_shape: [Int]
+    var params: Int
+}
+
+struct ReferenceModel: Decodable {
+    var input_shape: [Int]
+    var output_shape: [Int]
+    var params: Int
+    var batch_norm_running_stats: Int
+    var macs: Int
+    var layers: [ReferenceLayer]
+}
+
+let referenceModels: [String: ReferenceModel] = {
+    struct File: Decodable { var models: [String: ReferenceModel] }
+    let url = packageRoot.appendingPathComponent("Tests/Fixtures/reference-layers.json")
+    guard let data = try? Data(contentsOf: url), let file = try? JSONDecoder().decode(File.self, from: data) else {
+        return [:]
+    }
+    return file.models
+}()
+
+@Suite struct ReferenceNetworks {
+    @Test func everySpecHasAReference() {
+        #expect(Set(referenceSpecs) == Set(referenceNames.keys))
+        #expect(referenceModels.count == 18)
+    }
+
+    @Test(arguments: referenceSpecs)
+    func specMatchesPyTorch(_ spec: String) throws {
+        let model = try loadSpec("specs/" + spec)
+        let reference = try #require(referenceModels[referenceNames[spec] ?? ""])
+        #expect(model.inputShape.dims == Array(reference.input_shape.dropFirst()))
+        #expect(model.outputShape.dims == Array(reference.output_shape.dropFirst()))
+        #expect(model.parameterCount == reference.params)
+        #expect(model.nonTrainableParameterCount == reference.batch_norm_running_stats)
+        #expect(model.macs == reference.macs)
+
+        // Layer by layer. PyTorch lists a reused module (torchvision's one `relu` per block) at every call;
+        // convc names the k-th call `relu_k`.
+        var byName: [String: Layer] = [:]
+        for layer in model.layers where byName[layer.name] == nil { byName[layer.name] = layer }
+        var calls: [String: Int] = [:]
+        var matchedParameterLayers = 0
+        for layer in reference.layers {
+            let call = calls[layer.name, default: 0]
+            calls[layer.name] = call + 1
+            let name = call == 0 ? layer.name : "\(layer.name)_\(call)"
+            guard let ours = byName[name] else {
+                // Only layers PyTorch applies functionally may be missing, and they have no parameters.
+                #expect(layer.params == 0, "missing \(layer.name)")
+                continue
+            }
+            #expect(ours.outputShape.dims == Array(layer.output_shape.dropFirst()), "\(layer.name)")
+            #expect(ours.trainableParameterCount == layer.params, "\(layer.name)")
+            if layer.params > 0 { matchedParameterLayers += 1 }
+        }
+        #expect(matchedParameterLayers == reference.layers.filter { $0.params > 0 }.count)
+        #expect(model.layers.filter { $0.trainableParameterCount > 0 }.count == matchedParameterLayers)
+    }
+
+    @Test(arguments: referenceSpecs)
+    func summaryMatchesGoldenFile(_ spec: String) throws {
+        let model = try loadSpec("specs/" + spec)
+        let text = renderSummary(summarize(model), format: .table)
+        let golden = packageRoot.appendingPathComponent("Tests/Fixtures/golden/" + spec.replacingOccurrences(of: ".yaml", with: ".txt"))
+        if recording {
+            try text.write(to: golden, atomically: true, encoding: .utf8)
+            Issue.record("recorded \(golden.lastPathComponent); run again without CONVC_RECORD")
+            return
+        }
+        let expected = try String(contentsOf: golden, encoding: .utf8)
+        #expect(text == expected, "regenerate with CONVC_RECORD=1 swift test --filter summaryMatchesGoldenFile")
+    }
+}
