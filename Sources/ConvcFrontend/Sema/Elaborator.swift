@@ -28,6 +28,8 @@ final class NameScope {
     var nextIndex = 0
     var reserved: Set<String> = []
     var used: [String: SourceLocation] = [:]
+    /// The next suffix to try per kind, so naming n unnamed layers of a kind stays linear.
+    var nextSuffix: [String: Int] = [:]
 
     init(path: [String], numbered: Bool) {
         self.path = path
@@ -434,11 +436,13 @@ struct Elaborator {
             return scope.path + [name]
         }
         var name = kind
-        var suffix = 0
+        var suffix = scope.nextSuffix[kind] ?? 0
+        if suffix > 0 { name = "\(kind)_\(suffix)" }
         while scope.used[name] != nil || scope.reserved.contains(name) {
             suffix += 1
             name = "\(kind)_\(suffix)"
         }
+        scope.nextSuffix[kind] = suffix + 1
         scope.used[name] = item.location
         return scope.path + [name]
     }
