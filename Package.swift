@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "ConvcDiagnostics"),
         .target(name: "ConvcIR", dependencies: ["ConvcDiagnostics"]),
         .target(name: "ConvcFrontend", dependencies: ["CYAML", "ConvcDiagnostics", "ConvcIR"]),
-        .target(name: "ConvcReport", dependencies: ["ConvcIR"]),
+        .target(name: "ConvcReport", dependencies: ["ConvcDiagnostics", "ConvcIR"]),
         .executableTarget(
             name: "convc",
             dependencies: [

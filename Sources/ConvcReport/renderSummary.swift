@@ -1,5 +1,6 @@
 // Renders a `Summary` as a terminal table, Markdown, JSON or CSV. Returns text; the caller prints it.
 
+import ConvcDiagnostics
 import ConvcIR
 
 public enum ReportFormat: String, CaseIterable, Sendable {
@@ -16,17 +17,6 @@ public func renderSummary(_ summary: Summary, format: ReportFormat) -> String {
 }
 
 // MARK: Number formatting
-
-/// `11,689,512`.
-func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var result = ""
-    for (index, character) in digits.enumerated() {
-        if index > 0 && (digits.count - index) % 3 == 0 { result.append(",") }
-        result.append(character)
-    }
-    return (value < 0 ? "-" : "") + result
-}
 
 /// `44.59 MiB`, binary units.
 func bytes(_ value: Int) -> String {

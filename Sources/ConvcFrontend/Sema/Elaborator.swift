@@ -38,7 +38,7 @@ final class NameScope {
 }
 
 enum ElaborationLimits {
-    static let maximumLayers = 1_000_000
+    static let maximumLayers = 200_000
     static let maximumBlockDepth = 100
     /// Larger tensors are certainly a mistake, and products of their sizes could overflow.
     static let maximumElements = 1 << 40
@@ -523,17 +523,6 @@ struct Elaborator {
         let top = model.layers.filter { $0.trainableParameterCount > 0 }.sorted { $0.trainableParameterCount > $1.trainableParameterCount }.prefix(1)
         return top.map { Note("the largest layer is '\($0.name)' with \(grouped($0.trainableParameterCount)) parameters", at: $0.location) }
     }
-}
-
-/// `61,100,840`.
-public func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var result = ""
-    for (index, character) in digits.enumerated() {
-        if index > 0 && (digits.count - index) % 3 == 0 { result.append(",") }
-        result.append(character)
-    }
-    return (value < 0 ? "-" : "") + result
 }
 
 func signedDifference(_ value: Int) -> String {

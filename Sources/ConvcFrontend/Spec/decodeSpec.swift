@@ -17,6 +17,25 @@ struct SpecDecoder {
     var blockSignatures: [String: [String]] = [:]
     /// Keys given in `defaults:`, which then need not be written on each layer.
     var defaultKeysByKind: [String: Set<String>] = [:]
+    /// Nodes decoded so far. YAML aliases let a small file name a node exponentially often; past the budget the
+    /// spec is rejected rather than expanded.
+    var visitedNodes = 0
+    var reportedBudget = false
+    static let nodeBudget = 2_000_000
+
+    /// Counts one decoded node; false (after one error) once the budget is spent.
+    mutating func spend(at location: SourceLocation) -> Bool {
+        visitedNodes += 1
+        guard visitedNodes > Self.nodeBudget else { return true }
+        if !reportedBudget {
+            reportedBudget = true
+            diagnostics.error(
+                "the spec expands to more than \(grouped(Self.nodeBudget)) YAML nodes (through aliases?); convc stops here",
+                category: "TooLarge", at: location)
+        }
+        return false
+    }
+
     /// Keys suggested for misspellings in the layer being decoded.
     var suggestedKeys: Set<String> = []
 
@@ -311,6 +330,7 @@ struct SpecDecoder {
     }
 
     mutating func decodeLayer(_ node: YAMLNode) -> LayerSpec? {
+        guard spend(at: node.location) else { return nil }
         let kindNode: YAMLNode
         let body: YAMLNode?
         switch node.content {
@@ -529,18 +549,23 @@ struct SpecDecoder {
 
     // MARK: Values
 
-    func decodeValue(_ node: YAMLNode) -> ValueExpr {
+    mutating func decodeValue(_ node: YAMLNode) -> ValueExpr {
+        guard spend(at: node.location) else { return .null }
         switch node.content {
         case .scalar(let text, let plain):
             return decodeScalarText(text, plain: plain, at: node.location)
         case .sequence(let items):
-            return .list(items.map { Located(decodeValue($0), at: $0.location) })
+            var values: [Located<ValueExpr>] = []
+            for item in items {
+                values.append(Located(decodeValue(item), at: item.location))
+            }
+            return .list(values)
         case .mapping:
             return .mapping
         }
     }
 
-    func decodeScalar(_ node: YAMLNode) -> ValueExpr { decodeValue(node) }
+    mutating func decodeScalar(_ node: YAMLNode) -> ValueExpr { decodeValue(node) }
 
     func decodeScalarText(_ text: String, plain: Bool, at location: SourceLocation) -> ValueExpr {
         if text.contains("$") {
