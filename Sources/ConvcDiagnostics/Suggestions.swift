@@ -27,7 +27,13 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
         let distance = editDistance(word.lowercased(), candidate.lowercased())
         if distance <= limit, best == nil || distance < best!.1 { best = (candidate, distance) }
     }
-    return best?.0
+    if let best { return best.0 }
+    // `basic_block` for `basic`, `conv2d` for `conv`: one name extends the other.
+    let lowered = word.lowercased()
+    return candidates.filter { candidate in
+        let other = candidate.lowercased()
+        return min(other.count, lowered.count) >= 3 && (lowered.hasPrefix(other) || other.hasPrefix(lowered))
+    }.max { $0.count < $1.count }
 }
 
 /// `; did you mean 'x'?` or nothing.

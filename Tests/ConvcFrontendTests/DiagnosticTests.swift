@@ -14,7 +14,7 @@ import Testing
               - 2️⃣batchnorm
             """,
             [
-                .init("1️⃣", "unknown layer kind 'convolution'"),
+                .init("1️⃣", "unknown layer kind 'convolution'; did you mean 'conv'?"),
                 .init("2️⃣", "unknown layer kind 'batchnorm'; did you mean 'batch_norm'?"),
             ])
     }
@@ -60,7 +60,7 @@ import Testing
               - conv: { filters: 8, kernel: 3, stride: 3️⃣-1 }
             """,
             [
-                .init("1️⃣", "input dimensions must be positive integers; found integer"),
+                .init("1️⃣", "input dimensions must be positive integers; found 0"),
                 .init("2️⃣", "'conv.filters' must be a positive integer; found 0"),
                 .init("3️⃣", "'conv.stride' must be a positive integer or [h, w]; found -1"),
             ])
@@ -242,7 +242,7 @@ import Testing
               - dense: { name: fc3, units: 10 }
             """,
             [
-                .init("1️⃣", "expected 61,000 parameters, computed 61,706 (+706)"),
+                .init("1️⃣", "expected 61,000 parameters, computed 61,706 (706 more)"),
                 .init("3️⃣", "expected output 12, computed 10"),
             ])
     }
@@ -260,7 +260,7 @@ import Testing
             """,
             [
                 .init("1️⃣", "duplicate layer name 'stem'"),
-                .init("2️⃣", "no earlier layer is named 'stme'; did you mean 'stem'?"),
+                .init("2️⃣", "no layer is named 'stme'; did you mean 'stem'?"),
             ])
     }
 
@@ -323,8 +323,70 @@ import Testing
               - unit: { n: 8 }
             """,
             [
-                .init("1️⃣", "the expression overflows 64-bit integers"),
+                .init("1️⃣", "4611686018427387903 * 4611686018427387903 overflows 64-bit integers"),
                 .init("2️⃣", "8 / 3 is not a whole number; use // to round down"),
             ])
+    }
+
+    @Test func forwardReferencesSayTheLayerComesLater() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv: { name: c1, filters: 8, kernel: 3 }
+              - conv: { name: c2, input: 1️⃣c3, filters: 8, kernel: 3 }
+              - conv: { name: c3, filters: 8, kernel: 3 }
+            """,
+            [.init("1️⃣", "'c3' is defined later; a layer can only read layers before it")])
+    }
+
+    @Test func unknownBlockSuggestsADefinedBlockOrListsThem() {
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            blocks:
+              basic(filters): [conv: { filters: $filters, kernel: 3 }]
+              stem(filters): [conv: { filters: $filters, kernel: 7 }]
+            layers:
+              - 1️⃣basic_block: { filters: 8 }
+              - 2️⃣unit: { filters: 8 }
+            """,
+            [
+                .init("1️⃣", "unknown layer kind 'basic_block'; did you mean 'basic'?"),
+                .init("2️⃣", "unknown layer kind 'unit'; the spec's blocks are 'basic', 'stem'"),
+            ])
+    }
+}
+
+@Suite struct WarningPlacement {
+    @Test func aMisalignedInputIsReportedOnceWhereItStarts() {
+        // conv1 drops a pixel; the pools after it inherit odd sizes but do not warn again.
+        assertDiagnostics(
+            """
+            input: [3, 224, 224]
+            layers:
+              - conv: { name: conv1, filters: 96, kernel: 11, stride: 1️⃣4 }
+              - max_pool: { name: pool1, kernel: 3, stride: 2 }
+              - max_pool: { name: pool2, kernel: 3, stride: 2 }
+            """,
+            [
+                .init(
+                    "1️⃣",
+                    "'conv1': (224 - 11 + 2·0) / 4 + 1 = 54.25 is not a whole number; input row and column 223 are never read",
+                    severity: .warning)
+            ])
+    }
+
+    @Test func aValueFromDefaultsIsReportedAtTheLayer() {
+        assertDiagnostics(
+            """
+            input: [3, 2, 2]
+            defaults:
+              max_pool: { kernel: 2 }
+            layers:
+              - max_pool: { name: p1 }
+              - 1️⃣max_pool: { name: p2 }
+            """,
+            [.init("1️⃣", "'p2': (1 - 2 + 2·0) / 2 + 1 = 0.5 leaves no output; the 2×2 window is larger than the padded 1×1 input")])
     }
 }

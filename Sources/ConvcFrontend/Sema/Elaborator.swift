@@ -54,6 +54,13 @@ struct Elaborator {
     /// Block instantiation stack, for recursion errors.
     var blockStack: [(name: String, location: SourceLocation)] = []
     var exceededLayerLimit = false
+    /// Layers downstream of a dropped-pixel warning: their own misalignment is a consequence, not news.
+    var misaligned: Set<Int> = []
+    var pendingMisaligned = false
+    /// References that found no earlier layer, diagnosed once the whole spec is known (it may be defined later).
+    var unresolved: [(reference: Located<String>, scope: [String])] = []
+    /// Every name given out, with where it was written, including layers skipped after an error upstream.
+    var declared: [String: SourceLocation] = [:]
 
     init(spec: ModelSpec, diagnostics: DiagnosticEngine) {
         self.spec = spec
@@ -67,6 +74,7 @@ struct Elaborator {
         root.used["input"] = spec.input.location
         reserveNames(spec.layers, in: root)
         let output = elaborate(spec.layers, input: Flow(layer: 0, shape: inputShape), scope: root, environment: Environment())
+        diagnoseUnresolvedReferences()
         let model = Model(name: spec.name, layers: layers, outputLayer: output.layer, scopes: scopes)
         if output.shape != nil, !diagnostics.hasErrors { checkExpectations(model) }
         return model
@@ -428,11 +436,13 @@ struct Elaborator {
                 return nil
             }
             scope.used[name] = argument.value.location
+            declared[(scope.path + [name]).joined(separator: ".")] = item.location
             return scope.path + [name]
         }
         if scope.numbered {
             let name = String(number)
             scope.used[name] = item.location
+            declared[(scope.path + [name]).joined(separator: ".")] = item.location
             return scope.path + [name]
         }
         var name = kind
@@ -444,6 +454,7 @@ struct Elaborator {
         }
         scope.nextSuffix[kind] = suffix + 1
         scope.used[name] = item.location
+        declared[(scope.path + [name]).joined(separator: ".")] = item.location
         return scope.path + [name]
     }
 
@@ -459,11 +470,32 @@ struct Elaborator {
             prefix.removeLast()
         }
         if reference.value == "input" { return Flow(layer: 0, shape: layers[0].outputShape) }
-        diagnostics.error(
-            "no earlier layer is named '\(reference.value)'" + didYouMean(reference.value, in: names.keys)
-                + (scope.path.isEmpty ? "" : " (searched from '\(scope.path.joined(separator: "."))' outwards)"),
-            category: "UnknownLayer", at: reference.location)
+        unresolved.append((reference, scope.path))
         return nil
+    }
+
+    mutating func diagnoseUnresolvedReferences() {
+        for (reference, path) in unresolved {
+            var prefix = path
+            var later: (name: String, location: SourceLocation)?
+            while later == nil {
+                let candidate = (prefix + [reference.value]).joined(separator: ".")
+                later = declared[candidate].map { (candidate, $0) }
+                if prefix.isEmpty { break }
+                prefix.removeLast()
+            }
+            if let later {
+                diagnostics.error(
+                    "'\(reference.value)' is defined later; a layer can only read layers before it",
+                    category: "UnknownLayer", at: reference.location,
+                    notes: [Note("'\(later.name)' is defined here", at: later.location)])
+            } else {
+                diagnostics.error(
+                    "no layer is named '\(reference.value)'" + didYouMean(reference.value, in: names.keys)
+                        + (path.isEmpty ? "" : " (searched from '\(path.joined(separator: "."))' outwards)"),
+                    category: "UnknownLayer", at: reference.location)
+            }
+        }
     }
 
     // MARK: Layers
@@ -483,6 +515,8 @@ struct Elaborator {
             return .poisoned
         }
         let id = layers.count
+        if pendingMisaligned || inputs.contains(where: misaligned.contains) { misaligned.insert(id) }
+        pendingMisaligned = false
         layers.append(
             Layer(
                 id: id, path: path, op: op, inputs: inputs, outputShape: shape, parameters: parameters, macs: macs,
@@ -497,9 +531,8 @@ struct Elaborator {
         let expect = spec.expect
         if let params = expect.params, params.value != model.parameterCount {
             diagnostics.error(
-                "expected \(grouped(params.value)) parameters, computed \(grouped(model.parameterCount)) (\(signedDifference(model.parameterCount - params.value)))",
-                category: "ExpectMismatch", at: params.location,
-                notes: largestParameterLayers(model))
+                "expected \(grouped(params.value)) parameters, computed \(grouped(model.parameterCount)) (\(difference(model.parameterCount - params.value)))",
+                category: "ExpectMismatch", at: params.location)
         }
         if let nonTrainable = expect.nonTrainable, nonTrainable.value != model.nonTrainableParameterCount {
             diagnostics.error(
@@ -508,7 +541,7 @@ struct Elaborator {
         }
         if let macs = expect.macs, macs.value != model.macs {
             diagnostics.error(
-                "expected \(grouped(macs.value)) multiply-accumulates, computed \(grouped(model.macs)) (\(signedDifference(model.macs - macs.value)))",
+                "expected \(grouped(macs.value)) multiply-accumulates, computed \(grouped(model.macs)) (\(difference(model.macs - macs.value)))",
                 category: "ExpectMismatch", at: macs.location)
         }
         if let output = expect.output, output.value != model.outputShape.dims {
@@ -518,15 +551,11 @@ struct Elaborator {
                 notes: [Note("the output comes from '\(model.layers[model.outputLayer].name)'", at: model.layers[model.outputLayer].location)])
         }
     }
-
-    func largestParameterLayers(_ model: Model) -> [Note] {
-        let top = model.layers.filter { $0.trainableParameterCount > 0 }.sorted { $0.trainableParameterCount > $1.trainableParameterCount }.prefix(1)
-        return top.map { Note("the largest layer is '\($0.name)' with \(grouped($0.trainableParameterCount)) parameters", at: $0.location) }
-    }
 }
 
-func signedDifference(_ value: Int) -> String {
-    value >= 0 ? "+\(grouped(value))" : grouped(value)
+/// `706 more` / `10 fewer`.
+func difference(_ value: Int) -> String {
+    value >= 0 ? "\(grouped(value)) more" : "\(grouped(-value)) fewer"
 }
 
 extension DiagnosticEngine {

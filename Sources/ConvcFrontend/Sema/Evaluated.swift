@@ -150,7 +150,8 @@ extension Elaborator {
                 }
             }
             if result.1 {
-                diagnostics.error("the expression overflows 64-bit integers", category: "Overflow", at: location)
+                diagnostics.error(
+                    "\(a) \(op.rawValue) \(b) overflows 64-bit integers", category: "Overflow", at: location)
                 return nil
             }
             return result.0

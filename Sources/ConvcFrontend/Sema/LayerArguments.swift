@@ -12,7 +12,11 @@ struct LayerArguments {
     var failed = false
 
     func has(_ key: String) -> Bool { values[key] != nil }
-    func location(_ key: String) -> SourceLocation? { values[key]?.location }
+    /// Keys whose values come from the spec's `defaults:`.
+    var fromDefaults: Set<String> = []
+
+    /// Where the layer wrote `key`; nil for a value from `defaults:` (diagnostics then point at the layer).
+    func location(_ key: String) -> SourceLocation? { fromDefaults.contains(key) ? nil : values[key]?.location }
 }
 
 extension Elaborator {
@@ -20,6 +24,8 @@ extension Elaborator {
         -> LayerArguments
     {
         var arguments = LayerArguments(kind: layer.kind.value, values: [:], keyLocations: [:])
+        let ownKeys = Set(layer.arguments.map(\.key.value))
+        arguments.fromDefaults = Set(defaults.map(\.key.value)).subtracting(ownKeys)
         for argument in defaults + layer.arguments {
             guard let value = evaluate(argument.value, in: environment) else {
                 arguments.failed = true
@@ -27,11 +33,11 @@ extension Elaborator {
             }
             let key = argument.key.value
             if let schema = LayerSchema.byName[layer.kind.value]?.key(key),
-                let problem = evaluatedTypeProblem(value, schema.type)
+                let problem = literalTypeProblem(value.asValueExpr, schema.type)
             {
                 diagnostics.error(
-                    "'\(layer.kind.value).\(key)' must be \(schema.type.description); \(problem)",
-                    category: "WrongType", at: argument.value.location)
+                    "'\(layer.kind.value).\(key)' must be \(schema.type.description); \(problem.found)",
+                    category: problem.category, at: problem.location ?? argument.value.location)
                 arguments.failed = true
                 continue
             }
@@ -41,9 +47,6 @@ extension Elaborator {
         return arguments
     }
 
-    func evaluatedTypeProblem(_ value: Evaluated, _ type: ArgumentType) -> String? {
-        literalTypeProblem(value.asValueExpr, type)
-    }
 }
 
 extension Evaluated {

@@ -6,6 +6,7 @@ import ConvcIR
 extension Elaborator {
     mutating func elaborateLeaf(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
         let kind = item.kind.value
+        pendingMisaligned = false
         let arguments = evaluateArguments(item, defaults: spec.defaults[kind] ?? [], in: environment)
         guard let path = assignName(item, kind: kind, scope: scope, environment: environment) else { return .poisoned }
         if arguments.failed { return .poisoned }

@@ -105,7 +105,11 @@ extension Elaborator {
             if let rowLoss { lost.append("input \(rowLoss.count == 1 ? "row" : "rows") \(describe(rowLoss)) \(rowLoss.count == 1 ? "is" : "are") never read") }
             if let columnLoss { lost.append("input \(columnLoss.count == 1 ? "column" : "columns") \(describe(columnLoss)) \(columnLoss.count == 1 ? "is" : "are") never read") }
         }
-        if !lost.isEmpty {
+        if !lost.isEmpty, misaligned.contains(input.layer) {
+            // Already reported upstream: this layer only inherits the odd size.
+            pendingMisaligned = true
+        } else if !lost.isEmpty {
+            pendingMisaligned = true
             let axis = rowLoss != nil ? rows : columns
             var notes: [Note] = []
             if input.layer == 0 {

@@ -21,7 +21,7 @@ public enum ArgumentType: Hashable, Sendable {
         switch self {
         case .integer(let minimum): minimum > 0 ? "a positive integer" : minimum == 0 ? "a non-negative integer" : "an integer"
         case .pair(let minimum): (minimum > 0 ? "a positive integer" : "a non-negative integer") + " or [h, w]"
-        case .padding: "an integer, [h, w], [top, bottom, left, right], 'same' or 'valid'"
+        case .padding: "a non-negative integer, [h, w], [top, bottom, left, right], 'same' or 'valid'"
         case .bool: "true or false"
         case .number: "a number"
         case .layerName: "a layer name"

@@ -47,6 +47,12 @@ struct SpecDecoder {
     // MARK: Model
 
     mutating func decodeModel(_ root: YAMLNode) -> ModelSpec? {
+        if root.isNull {
+            diagnostics.error(
+                "the spec is empty; expected a mapping with 'input' and 'layers'", category: "EmptySpec",
+                at: SourceLocation(file: root.location.file, line: 1, column: 1))
+            return nil
+        }
         guard let pairs = root.mapping else {
             diagnostics.error(
                 "a spec is a mapping with 'input' and 'layers'; found \(root.typeDescription)",
@@ -138,6 +144,17 @@ struct SpecDecoder {
                 return nil
             }
             dims.append(value)
+        }
+        var elements = 1
+        for dim in dims {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
+            guard !overflow, product <= 1 << 40 else {
+                diagnostics.error(
+                    "\(dims.map(String.init).joined(separator: "×")) is too large for one tensor; convc accepts at most 2^40 values",
+                    category: "TooLarge", at: node.location)
+                return nil
+            }
+            elements = product
         }
         return Located(dims, at: node.location)
     }
@@ -362,9 +379,12 @@ struct SpecDecoder {
         }
         guard let schema = LayerSchema.byName[kind] else {
             let candidates = Array(LayerSchema.byName.keys) + Array(blockNames)
+            let blocks = blockNames.sorted().map { "'\($0)'" }.joined(separator: ", ")
             diagnostics.error(
-                "unknown layer kind '\(kind)'" + didYouMean(kind, in: candidates), category: "UnknownLayerKind",
-                at: kindLocation)
+                "unknown layer kind '\(kind)'"
+                    + (closestMatch(to: kind, in: candidates).map { "; did you mean '\($0)'?" }
+                        ?? (blockNames.isEmpty ? "" : "; the spec's blocks are \(blocks)")),
+                category: "UnknownLayerKind", at: kindLocation)
             return nil
         }
 
@@ -415,9 +435,10 @@ struct SpecDecoder {
             isValid = false
             // A misspelt key was already reported with this one as its suggestion.
             if suggestedKeys.contains(key.name) { continue }
+            let layerName = pairs.first { $0.key.scalar == "name" }?.value.scalar
             diagnostics.error(
-                "'\(kind)' needs '\(key.name)' (\(key.type.description))", category: "MissingKey",
-                at: kindLocation)
+                "\(layerName.map { "'\($0)' (\(kind))" } ?? "'\(kind)'") needs '\(key.name)' (\(key.type.description))",
+                category: "MissingKey", at: kindLocation)
         }
 
         var children = LayerChildren.none
@@ -540,8 +561,8 @@ struct SpecDecoder {
         let decoded = decodeValue(value)
         if let problem = literalTypeProblem(decoded, keySchema.type) {
             diagnostics.error(
-                "'\(schema.name).\(key)' must be \(keySchema.type.description); \(problem)", category: "WrongType",
-                at: value.location)
+                "'\(schema.name).\(key)' must be \(keySchema.type.description); \(problem.found)",
+                category: problem.category, at: problem.location ?? value.location)
             return nil
         }
         return ArgumentSpec(key: Located(key, at: keyNode.location), value: Located(decoded, at: value.location))
@@ -613,20 +634,45 @@ struct SpecDecoder {
     }
 }
 
+/// What is wrong with a literal for a key: the value found, where (a list item), and whether it is the wrong type
+/// or a value out of range.
+struct LiteralProblem {
+    var found: String
+    var location: SourceLocation?
+    var category: String
+}
+
 /// Why a literal cannot have `type`, or nil when it can (or is an expression, checked when evaluated).
-func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> String? {
-    func found(_ value: ValueExpr) -> String {
+func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> LiteralProblem? {
+    func found(_ value: ValueExpr, at location: SourceLocation? = nil) -> LiteralProblem {
+        let text: String
+        var category = "WrongType"
         switch value {
-        case .int(let v): "found \(v)"
-        case .number(let v): v.isInfinite ? "found an integer too large for 64 bits" : "found \(v)"
-        case .string(let s): "found '\(s)'"
-        case .bool(let b): "found \(b)"
-        case .null: "found null"
-        case .list(let items): "found a list of \(items.count)"
-        case .expr: "found an expression"
-        case .template: "found a template"
-        case .mapping: "found a mapping"
+        case .int(let v):
+            text = "found \(v)"
+            category = "InvalidValue"
+        case .number(let v):
+            text = v.isInfinite ? "found an integer too large for 64 bits" : "found \(v)"
+            if v.isInfinite { category = "Overflow" }
+        case .string(let s): text = "found '\(s)'"
+        case .bool(let b): text = "found \(b)"
+        case .null: text = "found null"
+        case .list(let items): text = "found a list of \(items.count)"
+        case .expr: text = "found an expression"
+        case .template: text = "found a template"
+        case .mapping: text = "found a mapping"
         }
+        return LiteralProblem(found: text, location: location, category: category)
+    }
+    func items(_ items: [Located<ValueExpr>], minimum: Int) -> LiteralProblem? {
+        for item in items {
+            switch item.value {
+            case .expr, .template: continue
+            case .int(let v) where v >= minimum: continue
+            default: return found(item.value, at: item.location)
+            }
+        }
+        return nil
     }
     if case .expr = value { return nil }
     if case .template = value { return nil }
@@ -636,21 +682,13 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> String? {
         return v < minimum ? found(value) : nil
     case .pair(let minimum):
         if case .int(let v) = value { return v < minimum ? found(value) : nil }
-        guard case .list(let items) = value, items.count == 2 else { return found(value) }
-        for item in items {
-            if case .expr = item.value { continue }
-            guard case .int(let v) = item.value, v >= minimum else { return found(item.value) }
-        }
-        return nil
+        guard case .list(let list) = value, list.count == 2 else { return found(value) }
+        return items(list, minimum: minimum)
     case .padding:
         if case .string(let s) = value { return s == "same" || s == "valid" ? nil : found(value) }
         if case .int(let v) = value { return v < 0 ? found(value) : nil }
-        guard case .list(let items) = value, items.count == 2 || items.count == 4 else { return found(value) }
-        for item in items {
-            if case .expr = item.value { continue }
-            guard case .int(let v) = item.value, v >= 0 else { return found(item.value) }
-        }
-        return nil
+        guard case .list(let list) = value, list.count == 2 || list.count == 4 else { return found(value) }
+        return items(list, minimum: 0)
     case .bool:
         if case .bool = value { return nil }
         return found(value)
@@ -663,11 +701,11 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> String? {
         if case .int = value { return nil }  // group children are named by number
         return found(value)
     case .layerNames:
-        guard case .list(let items) = value, !items.isEmpty else { return found(value) }
-        for item in items {
+        guard case .list(let list) = value, !list.isEmpty else { return found(value) }
+        for item in list {
             switch item.value {
             case .string, .int, .expr, .template: continue
-            default: return found(item.value)
+            default: return found(item.value, at: item.location)
             }
         }
         return nil

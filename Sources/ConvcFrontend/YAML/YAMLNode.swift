@@ -47,11 +47,14 @@ public final class YAMLNode: Sendable {
         switch content {
         case .scalar(let text, let plain):
             if isNull { return "null" }
-            if plain, Int(text) != nil { return "integer" }
-            if plain, Double(text) != nil { return "number" }
-            return "string '\(text.count > 40 ? String(text.prefix(40)) + "…" : text)'"
-        case .sequence: return "list"
-        case .mapping: return "mapping"
+            if plain, Int(text) != nil { return text }
+            if plain, !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-" || $0 == "+") }) {
+                return "an integer too large for 64 bits"
+            }
+            if plain, Double(text) != nil { return text }
+            return "'\(text.count > 40 ? String(text.prefix(40)) + "…" : text)'"
+        case .sequence(let items): return "a list of \(items.count)"
+        case .mapping: return "a mapping"
         }
     }
 }
