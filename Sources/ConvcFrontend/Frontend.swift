@@ -5,7 +5,9 @@ import ConvcIR
 
 /// Parses, decodes and checks a spec. `file` is the path diagnostics print.
 /// Returns the model when there are no errors (warnings allowed; errors when `strict`).
-public func compileSpec(_ text: String, file: String, strict: Bool = false) -> (model: Model?, diagnostics: DiagnosticEngine) {
+public func compileSpec(_ text: String, file: String, strict: Bool = false) -> (
+    model: Model?, diagnostics: DiagnosticEngine
+) {
     var diagnostics = DiagnosticEngine(warningsAsErrors: strict)
     guard let root = parseYAML(text, file: file, diagnostics: &diagnostics) else { return (nil, diagnostics) }
     guard let spec = decodeSpec(root, diagnostics: &diagnostics) else { return (nil, diagnostics) }

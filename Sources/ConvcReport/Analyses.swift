@@ -100,7 +100,9 @@ public func memoryPlan(of model: Model) -> MemoryPlan {
     var indicesLastUse: [Int: Int] = [:]
     for layer in model.layers {
         for input in layer.inputs { lastUse[buffer[input]] = max(lastUse[buffer[input]], layer.id) }
-        if case .maxUnpool(_, _, _, let pool) = layer.op { indicesLastUse[pool] = max(indicesLastUse[pool] ?? -1, layer.id) }
+        if case .maxUnpool(_, _, _, let pool) = layer.op {
+            indicesLastUse[pool] = max(indicesLastUse[pool] ?? -1, layer.id)
+        }
     }
     lastUse[buffer[model.outputLayer]] = count
     var bytes = Array(repeating: 0, count: count)

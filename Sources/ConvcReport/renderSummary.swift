@@ -19,27 +19,20 @@ public func renderSummary(_ summary: Summary, format: ReportFormat) -> String {
 // MARK: Number formatting
 
 /// `44.59 MiB`, binary units.
-func bytes(_ value: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var scaled = Double(value)
-    var unit = 0
-    while scaled >= 1024 && unit < units.count - 1 {
-        scaled /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(value) B" : "\(decimal(scaled, places: 2)) \(units[unit])"
-}
+func bytes(_ value: Int) -> String { scaled(value, base: 1024, units: [" B", " KiB", " MiB", " GiB", " TiB"]) }
 
 /// `1.81 G`, decimal units.
-func metric(_ value: Int) -> String {
-    let units = ["", " K", " M", " G", " T", " P"]
+func metric(_ value: Int) -> String { scaled(value, base: 1000, units: ["", " K", " M", " G", " T", " P"]) }
+
+/// `value` in the largest unit it reaches, two decimals past the first.
+func scaled(_ value: Int, base: Double, units: [String]) -> String {
     var scaled = Double(value)
     var unit = 0
-    while scaled >= 1000 && unit < units.count - 1 {
-        scaled /= 1000
+    while scaled >= base && unit < units.count - 1 {
+        scaled /= base
         unit += 1
     }
-    return unit == 0 ? "\(value)" : "\(decimal(scaled, places: 2))\(units[unit])"
+    return unit == 0 ? "\(value)\(units[0])" : "\(decimal(scaled, places: 2))\(units[unit])"
 }
 
 func decimal(_ value: Double, places: Int) -> String {
@@ -105,7 +98,10 @@ func renderTable(_ summary: Summary) -> String {
         }.joined(separator: "  ").trimmingTrailingSpaces()
     }
     let rule = String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1))
-    var lines = ["\(summary.model): input \(summary.inputShape) → output \(summary.outputShape), \(summary.layerCount) layers", ""]
+    var lines = [
+        "\(summary.model): input \(summary.inputShape) → output \(summary.outputShape), \(summary.layerCount) layers",
+        "",
+    ]
     lines.append(line(header))
     lines.append(rule)
     lines += rows.map(line)
@@ -210,7 +206,9 @@ func renderJSON(_ summary: Summary) -> String {
     lines.append("  \"non_trainable_params\": \(summary.nonTrainableParams),")
     lines.append("  \"macs\": \(summary.macs),")
     lines.append("  \"flops\": \(summary.flops),")
-    lines.append("  \"weight_bytes\": { \"fp32\": \(summary.weightBytes(4)), \"fp16\": \(summary.weightBytes(2)), \"int8\": \(summary.weightBytes(1)) },")
+    lines.append(
+        "  \"weight_bytes\": { \"fp32\": \(summary.weightBytes(4)), \"fp16\": \(summary.weightBytes(2)), \"int8\": \(summary.weightBytes(1)) },"
+    )
     lines.append("  \"peak_activation_bytes\": \(summary.peakActivationBytes),")
     lines.append("  \"layers\": [")
     for (index, row) in summary.rows.enumerated() {

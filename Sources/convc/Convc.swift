@@ -122,7 +122,8 @@ struct Check: ParsableCommand {
             } else {
                 failed = true
                 if engine.diagnostics.allSatisfy({ $0.location == nil }) { continue }
-                let summary = "\(path): \(plural(engine.errorCount, "error"))"
+                let summary =
+                    "\(path): \(plural(engine.errorCount, "error"))"
                     + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : "")
                 FileHandle.standardError.write(Data((summary + "\n").utf8))
             }

@@ -32,13 +32,17 @@ let brokenSpecs: [String] = {
     @Test func checkPrintsTheTotalsOfASoundSpec() throws {
         let run = try convc("check", "specs/vgg16.yaml")
         #expect(run.status == 0)
-        #expect(run.stdout == "specs/vgg16.yaml: vgg16: 3×224×224 → 1000, 138,357,544 params, 15,470,264,320 MACs, 40 layers\n")
+        #expect(
+            run.stdout
+                == "specs/vgg16.yaml: vgg16: 3×224×224 → 1000, 138,357,544 params, 15,470,264,320 MACs, 40 layers\n")
         #expect(run.stderr.isEmpty)
     }
 
     @Test func everyReferenceSpecChecksCleanUnderStrict() throws {
-        let specs = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs").path)
-            .filter { $0.hasSuffix(".yaml") }.sorted().map { "specs/" + $0 }
+        let specs = try FileManager.default.contentsOfDirectory(
+            atPath: packageRoot.appendingPathComponent("specs").path
+        )
+        .filter { $0.hasSuffix(".yaml") }.sorted().map { "specs/" + $0 }
         #expect(specs.count == 18)
         let run = try convc(["check", "--strict", "--quiet"] + specs)
         #expect(run.status == 0)
@@ -48,7 +52,8 @@ let brokenSpecs: [String] = {
     @Test(arguments: brokenSpecs)
     func brokenSpecGivesItsExpectedDiagnostics(_ name: String) throws {
         let run = try convc("check", "specs/broken/" + name)
-        let expectedURL = packageRoot.appendingPathComponent("specs/broken/" + name.replacingOccurrences(of: ".yaml", with: ".expected"))
+        let expectedURL = packageRoot.appendingPathComponent(
+            "specs/broken/" + name.replacingOccurrences(of: ".yaml", with: ".expected"))
         let expected = try String(contentsOf: expectedURL, encoding: .utf8)
         #expect(run.stderr == expected)
         #expect(run.status == (name.hasPrefix("warning_") ? 0 : 1))
@@ -90,7 +95,8 @@ func convc(_ arguments: [String]) throws -> Run {
     process.executableURL = convcExecutable
     process.arguments = arguments
     process.currentDirectoryURL = packageRoot
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()

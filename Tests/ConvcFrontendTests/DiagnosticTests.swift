@@ -87,7 +87,12 @@ import Testing
               - conv:
                 1️⃣filters: 8
             """,
-            [.init("1️⃣", "a layer is a mapping with one key, its kind; found 2 keys; indent the other keys under 'conv': e.g. - conv: { … }")])
+            [
+                .init(
+                    "1️⃣",
+                    "a layer is a mapping with one key, its kind; found 2 keys; indent the other keys under 'conv': e.g. - conv: { … }"
+                )
+            ])
     }
 
     @Test func emptyFileAndSeveralDocuments() {
@@ -149,7 +154,11 @@ import Testing
               - conv: { name: c1, filters: 6, kernel: 5 }
               - conv: { name: c2, filters: 16, kernel: 5, stride: 1️⃣3 }
             """,
-            [.init("1️⃣", "'c2': (24 - 5 + 2·0) / 3 + 1 = 7.33 is not a whole number; input row and column 23 are never read")],
+            [
+                .init(
+                    "1️⃣",
+                    "'c2': (24 - 5 + 2·0) / 3 + 1 = 7.33 is not a whole number; input row and column 23 are never read")
+            ],
             strict: true)
     }
 
@@ -161,7 +170,12 @@ import Testing
               - conv: { name: big, filters: 8, kernel: 1️⃣7, padding: 1 }
               - relu
             """,
-            [.init("1️⃣", "'big': (4 - 7 + 2·1) / 1 + 1 = 0 leaves no output; the 7×7 kernel is larger than the padded 6×6 input")])
+            [
+                .init(
+                    "1️⃣",
+                    "'big': (4 - 7 + 2·1) / 1 + 1 = 0 leaves no output; the 7×7 kernel is larger than the padded 6×6 input"
+                )
+            ])
     }
 
     @Test func groupsMustDivideChannels() {
@@ -182,7 +196,12 @@ import Testing
               - global_avg_pool: { name: avgpool }
               - 1️⃣dense: { name: fc, units: 1000 }
             """,
-            [.init("1️⃣", "'fc' is a dense layer, but 'avgpool' gives 512×1×1; add '- flatten' before it (512·1·1 = 512 features)")])
+            [
+                .init(
+                    "1️⃣",
+                    "'fc' is a dense layer, but 'avgpool' gives 512×1×1; add '- flatten' before it (512·1·1 = 512 features)"
+                )
+            ])
     }
 
     @Test func residualShapeMismatchNamesBothSides() {
@@ -194,7 +213,12 @@ import Testing
                   body:
                     - conv: { name: conv1, filters: 128, kernel: 3, stride: 2, padding: 1 }
             """,
-            [.init("1️⃣", "'add' adds the body's 128×28×28 to the shortcut's 64×56×56; use 'shortcut: auto' to project the input with a 1×1 conv")])
+            [
+                .init(
+                    "1️⃣",
+                    "'add' adds the body's 128×28×28 to the shortcut's 64×56×56; use 'shortcut: auto' to project the input with a 1×1 conv"
+                )
+            ])
     }
 
     @Test func concatBranchesMustAgreeOnHeightAndWidth() {
@@ -208,7 +232,12 @@ import Testing
                     - conv: { name: a, filters: 32, kernel: 1 }
                     - max_pool: { name: b, kernel: 3, stride: 1 }
             """,
-            [.init("1️⃣", "'mixed' concatenates on channels, so every branch needs the same height and width; branch 1 gives 32×28×28 ('a') but branch 2 gives 64×26×26 ('b')")])
+            [
+                .init(
+                    "1️⃣",
+                    "'mixed' concatenates on channels, so every branch needs the same height and width; branch 1 gives 32×28×28 ('a') but branch 2 gives 64×26×26 ('b')"
+                )
+            ])
     }
 
     @Test func oneMistakeGivesOneError() {
@@ -387,6 +416,11 @@ import Testing
               - max_pool: { name: p1 }
               - 1️⃣max_pool: { name: p2 }
             """,
-            [.init("1️⃣", "'p2': (1 - 2 + 2·0) / 2 + 1 = 0.5 leaves no output; the 2×2 window is larger than the padded 1×1 input")])
+            [
+                .init(
+                    "1️⃣",
+                    "'p2': (1 - 2 + 2·0) / 2 + 1 = 0.5 leaves no output; the 2×2 window is larger than the padded 1×1 input"
+                )
+            ])
     }
 }

@@ -85,7 +85,10 @@ import Testing
         // ceil(225 / 2) = 113, ceil(224 / 2) = 112
         let conv = try #require(model.layer("c"))
         #expect(conv.outputShape == .chw(8, 113, 112))
-        guard case .conv(let c) = conv.op else { Issue.record("not a conv"); return }
+        guard case .conv(let c) = conv.op else {
+            Issue.record("not a conv")
+            return
+        }
         // rows: (113 - 1)·2 + 3 - 225 = 2 → 1 + 1; columns: 111·2 + 3 - 224 = 1 → 0 + 1
         #expect(c.padding == Padding(top: 1, bottom: 1, left: 0, right: 1))
     }

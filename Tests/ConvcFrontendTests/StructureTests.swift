@@ -42,7 +42,10 @@ let basicBlockSpec = """
             ])
         let projection = try #require(model.layer("layer2.0.downsample.0"))
         #expect(projection.parameters[0].shape == [128, 64, 1, 1])
-        guard case .conv(let conv) = projection.op else { Issue.record("not a conv"); return }
+        guard case .conv(let conv) = projection.op else {
+            Issue.record("not a conv")
+            return
+        }
         #expect(conv.stride == Pair(2, 2))
         #expect(model.outputShape == .chw(128, 28, 28))
         // torchvision's layer2 of ResNet-18: 8,192 + 256 projection, 73,728 + 147,456·3 convs, 256·4 bn
@@ -116,7 +119,10 @@ let basicBlockSpec = """
             """)
         #expect(model.layer("a")?.trainableParameterCount == 16 * 27)
         #expect(model.layer("b")?.trainableParameterCount == 16 * 16)
-        guard case .conv(let conv) = model.layer("a")?.op else { Issue.record("not a conv"); return }
+        guard case .conv(let conv) = model.layer("a")?.op else {
+            Issue.record("not a conv")
+            return
+        }
         #expect(conv.activation == .relu)
     }
 

@@ -24,7 +24,8 @@ let markers = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣",
 func extractMarkers(_ source: String) -> (String, [String: (line: Int, column: Int)]) {
     var clean = ""
     var positions: [String: (Int, Int)] = [:]
-    var line = 1, column = 1
+    var line = 1
+    var column = 1
     var rest = Substring(source)
     outer: while let character = rest.first {
         for marker in markers where rest.hasPrefix(marker) {

@@ -111,7 +111,10 @@ import Testing
     @Test func depthOneFoldsEachStageIntoARow() throws {
         let model = try loadSpec("specs/resnet18.yaml")
         let summary = summarize(model, depth: 1)
-        #expect(summary.rows.map(\.name) == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "flatten", "fc"])
+        #expect(
+            summary.rows.map(\.name) == [
+                "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "flatten", "fc",
+            ])
         let layer1 = summary.rows[4]
         // two basic blocks of 2·36,864 conv weights and 2·128 batch-norm parameters
         #expect(layer1.params == 2 * (2 * 36_864 + 2 * 128))
@@ -123,7 +126,10 @@ import Testing
         let model = try loadSpec("specs/mobilenet_v1.yaml")
         let json = renderSummary(summarize(model), format: .json)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        for key in ["model", "input_shape", "output_shape", "params", "non_trainable_params", "macs", "flops", "peak_activation_bytes", "layers"] {
+        for key in [
+            "model", "input_shape", "output_shape", "params", "non_trainable_params", "macs", "flops",
+            "peak_activation_bytes", "layers",
+        ] {
             #expect(object[key] != nil, "missing \(key)")
         }
         #expect(object["params"] as? Int == 4_231_976)

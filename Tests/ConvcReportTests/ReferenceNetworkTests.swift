@@ -85,7 +85,8 @@ let referenceModels: [String: ReferenceModel] = {
     func summaryMatchesGoldenFile(_ spec: String) throws {
         let model = try loadSpec("specs/" + spec)
         let text = renderSummary(summarize(model), format: .table)
-        let golden = packageRoot.appendingPathComponent("Tests/Fixtures/golden/" + spec.replacingOccurrences(of: ".yaml", with: ".txt"))
+        let golden = packageRoot.appendingPathComponent(
+            "Tests/Fixtures/golden/" + spec.replacingOccurrences(of: ".yaml", with: ".txt"))
         if recording {
             try text.write(to: golden, atomically: true, encoding: .utf8)
             Issue.record("recorded \(golden.lastPathComponent); run again without CONVC_RECORD")

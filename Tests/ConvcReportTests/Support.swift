@@ -24,7 +24,8 @@ func compile(_ text: String) throws -> Model {
 
 /// Every spec in specs/ (not specs/broken/), sorted.
 let referenceSpecs: [String] = {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs").path)) ?? []
+    let names =
+        (try? FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs").path)) ?? []
     return names.filter { $0.hasSuffix(".yaml") }.sorted()
 }()
 

@@ -69,11 +69,14 @@ struct Elaborator {
 
     mutating func run() -> Model {
         let inputShape = Shape(spec.input.value)
-        layers.append(Layer(id: 0, path: ["input"], op: .input, inputs: [], outputShape: inputShape, location: spec.input.location))
+        layers.append(
+            Layer(
+                id: 0, path: ["input"], op: .input, inputs: [], outputShape: inputShape, location: spec.input.location))
         let root = NameScope(path: [], numbered: false)
         root.used["input"] = spec.input.location
         reserveNames(spec.layers, in: root)
-        let output = elaborate(spec.layers, input: Flow(layer: 0, shape: inputShape), scope: root, environment: Environment())
+        let output = elaborate(
+            spec.layers, input: Flow(layer: 0, shape: inputShape), scope: root, environment: Environment())
         diagnoseUnresolvedReferences()
         let model = Model(name: spec.name, layers: layers, outputLayer: output.layer, scopes: scopes)
         if output.shape != nil, !diagnostics.hasErrors { checkExpectations(model) }
@@ -170,7 +173,8 @@ struct Elaborator {
         }
         if let startArgument = item.argument("start") {
             guard case .int(let value)? = evaluate(startArgument.value, in: environment) else {
-                diagnostics.error("'repeat.start' must be an integer", category: "WrongType", at: startArgument.value.location)
+                diagnostics.error(
+                    "'repeat.start' must be an integer", category: "WrongType", at: startArgument.value.location)
                 return .poisoned
             }
             start = value
@@ -256,7 +260,8 @@ struct Elaborator {
         blockStack.removeLast()
         if diagnostics.errorCount > errorsBefore {
             // Point from errors inside the block back to this instance.
-            annotateLastErrors(since: errorsBefore, with: Note("in block '\(blockName)' instantiated here", at: item.kind.location))
+            annotateLastErrors(
+                since: errorsBefore, with: Note("in block '\(blockName)' instantiated here", at: item.kind.location))
         }
         names[path.joined(separator: ".")] = output.layer
         return output
@@ -266,7 +271,8 @@ struct Elaborator {
         diagnostics.appendNote(note, toErrorsAfter: count)
     }
 
-    mutating func elaborateResidual(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
+    mutating func elaborateResidual(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow
+    {
         guard case .residual(let body, let shortcut) = item.children else { return .poisoned }
         let bodyOutput = elaborate(body, input: input, scope: scope, environment: environment)
         var shortcutOutput = input
@@ -298,7 +304,9 @@ struct Elaborator {
                 "'\(path.joined(separator: "."))' adds the body's \(bodyShape) to the shortcut's \(shortcutShape)\(hint)",
                 category: "ShapeMismatch", at: item.kind.location,
                 notes: [
-                    Note("the body ends with '\(layers[bodyOutput.layer].name)' (\(bodyShape))", at: layers[bodyOutput.layer].location),
+                    Note(
+                        "the body ends with '\(layers[bodyOutput.layer].name)' (\(bodyShape))",
+                        at: layers[bodyOutput.layer].location),
                     Note("the shortcut gives \(shortcutShape)", at: shortcutLocation),
                 ])
             return .poisoned
@@ -310,7 +318,9 @@ struct Elaborator {
 
     /// ResNet's projection shortcut: `downsample.0` (1×1 conv, stride from the shape ratio, no bias) and
     /// `downsample.1` (batch norm).
-    mutating func project(_ input: Flow, from inputShape: Shape, to bodyShape: Shape, at location: SourceLocation, scope: NameScope) -> Flow {
+    mutating func project(
+        _ input: Flow, from inputShape: Shape, to bodyShape: Shape, at location: SourceLocation, scope: NameScope
+    ) -> Flow {
         guard inputShape.isFeatureMap, bodyShape.isFeatureMap, inputShape.height % bodyShape.height == 0,
             inputShape.width % bodyShape.width == 0
         else {
@@ -332,7 +342,10 @@ struct Elaborator {
         let conv = Convolution(
             inChannels: inputShape.channels, filters: bodyShape.channels, kernel: Pair(1, 1), stride: stride,
             padding: .zero, dilation: Pair(1, 1), groups: 1, bias: false)
-        guard let convFlow = addConvolution(conv, path: base + ["0"], input: input, inputShape: inputShape, location: location) else {
+        guard
+            let convFlow = addConvolution(
+                conv, path: base + ["0"], input: input, inputShape: inputShape, location: location)
+        else {
             return .poisoned
         }
         let bn = addBatchNorm(path: base + ["1"], input: convFlow, epsilon: 1e-5, location: location)
@@ -345,10 +358,14 @@ struct Elaborator {
     ) -> Flow {
         var outputs: [(Flow, SourceLocation)] = []
         for branch in branches {
-            let output = branch.value.isEmpty ? input : elaborate(branch.value, input: input, scope: scope, environment: environment)
+            let output =
+                branch.value.isEmpty
+                ? input : elaborate(branch.value, input: input, scope: scope, environment: environment)
             outputs.append((output, branch.location))
         }
-        guard let path = assignName(item, kind: "concat", scope: scope, environment: environment) else { return .poisoned }
+        guard let path = assignName(item, kind: "concat", scope: scope, environment: environment) else {
+            return .poisoned
+        }
         return concatenate(outputs, path: path, location: item.kind.location)
     }
 
@@ -363,22 +380,30 @@ struct Elaborator {
             shapes.append(shape)
         }
         let first = shapes[0]
-        for (index, shape) in shapes.enumerated() where shape.dims.count != first.dims.count || (shape.isFeatureMap && (shape.height != first.height || shape.width != first.width)) {
+        for (index, shape) in shapes.enumerated()
+        where shape.dims.count != first.dims.count
+            || (shape.isFeatureMap && (shape.height != first.height || shape.width != first.width))
+        {
             let layerList = layers
             let describe = { (i: Int) -> String in
                 let layer = layerList[outputs[i].0.layer]
-                return "branch \(i + 1) gives \(shapes[i])" + (layer.op == .input ? " (the input)" : " ('\(layer.name)')")
+                return "branch \(i + 1) gives \(shapes[i])"
+                    + (layer.op == .input ? " (the input)" : " ('\(layer.name)')")
             }
             diagnostics.error(
                 "'\(path.joined(separator: "."))' concatenates on channels, so every branch needs the same height and width; \(describe(0)) but \(describe(index))",
                 category: "ShapeMismatch", at: location,
-                notes: [Note("branch 1 is here", at: outputs[0].1), Note("branch \(index + 1) is here", at: outputs[index].1)])
+                notes: [
+                    Note("branch 1 is here", at: outputs[0].1),
+                    Note("branch \(index + 1) is here", at: outputs[index].1),
+                ])
             return .poisoned
         }
         let channels = shapes.reduce(0) { $0 + $1.dims[0] }
         var dims = first.dims
         dims[0] = channels
-        return addLayer(path: path, op: .concat, inputs: outputs.map { $0.0.layer }, shape: Shape(dims), location: location)
+        return addLayer(
+            path: path, op: .concat, inputs: outputs.map { $0.0.layer }, shape: Shape(dims), location: location)
     }
 
     // MARK: Names
@@ -430,7 +455,8 @@ struct Elaborator {
                 let inRepeat = first == argument.value.location
                 diagnostics.error(
                     "duplicate layer name '\((scope.path + [name]).joined(separator: "."))'"
-                        + (inRepeat ? "; layers inside 'repeat' are instantiated several times, so leave them unnamed" : ""),
+                        + (inRepeat
+                            ? "; layers inside 'repeat' are instantiated several times, so leave them unnamed" : ""),
                     category: "DuplicateName", at: argument.value.location,
                     notes: inRepeat ? [] : [Note("first used here", at: first)])
                 return nil
@@ -548,7 +574,11 @@ struct Elaborator {
             diagnostics.error(
                 "expected output \(Shape(output.value)), computed \(model.outputShape)", category: "ExpectMismatch",
                 at: output.location,
-                notes: [Note("the output comes from '\(model.layers[model.outputLayer].name)'", at: model.layers[model.outputLayer].location)])
+                notes: [
+                    Note(
+                        "the output comes from '\(model.layers[model.outputLayer].name)'",
+                        at: model.layers[model.outputLayer].location)
+                ])
         }
     }
 }

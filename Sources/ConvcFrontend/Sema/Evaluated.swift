@@ -61,7 +61,8 @@ extension Elaborator {
                     case .string(let s): text += s
                     default:
                         diagnostics.error(
-                            "'$\(name)' is \(value.typeDescription) and cannot be part of a name", category: "WrongType",
+                            "'$\(name)' is \(value.typeDescription) and cannot be part of a name",
+                            category: "WrongType",
                             at: location)
                         return nil
                     }
@@ -132,7 +133,8 @@ extension Elaborator {
             case .multiply: result = a.multipliedReportingOverflow(by: b)
             case .divide, .floorDivide, .remainder:
                 guard b != 0 else {
-                    diagnostics.error("division by zero in '\(a) \(op.rawValue) 0'", category: "InvalidValue", at: location)
+                    diagnostics.error(
+                        "division by zero in '\(a) \(op.rawValue) 0'", category: "InvalidValue", at: location)
                     return nil
                 }
                 if op == .divide, a % b != 0 {

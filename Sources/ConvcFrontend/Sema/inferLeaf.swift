@@ -59,7 +59,10 @@ extension Elaborator {
                     category: "InvalidValue", at: arguments.location("groups") ?? location)
                 return .poisoned
             }
-            guard checkGroups(groups, inChannels: shape.channels, filters: filters, name: name, arguments: arguments, location: location, input: input)
+            guard
+                checkGroups(
+                    groups, inChannels: shape.channels, filters: filters, name: name, arguments: arguments,
+                    location: location, input: input)
             else { return .poisoned }
             let padding: Padding
             switch arguments.padding() {
@@ -71,7 +74,9 @@ extension Elaborator {
                 inChannels: shape.channels, filters: filters, kernel: kernel, stride: stride, padding: padding,
                 dilation: dilation, groups: groups, bias: arguments.bool("bias", default: true),
                 activation: arguments.activation())
-            return addConvolution(conv, path: path, input: input, inputShape: shape, location: location, arguments: arguments) ?? .poisoned
+            return addConvolution(
+                conv, path: path, input: input, inputShape: shape, location: location, arguments: arguments)
+                ?? .poisoned
 
         case "conv_transpose":
             guard needFeatureMap() else { return .poisoned }
@@ -82,7 +87,10 @@ extension Elaborator {
             let pad = arguments.pair("padding", default: Pair(0, 0))
             let outputPadding = arguments.pair("output_padding", default: Pair(0, 0))
             let groups = arguments.int("groups", default: 1)
-            guard checkGroups(groups, inChannels: shape.channels, filters: filters, name: name, arguments: arguments, location: location, input: input)
+            guard
+                checkGroups(
+                    groups, inChannels: shape.channels, filters: filters, name: name, arguments: arguments,
+                    location: location, input: input)
             else { return .poisoned }
             if outputPadding.h >= max(stride.h, dilation.h) || outputPadding.w >= max(stride.w, dilation.w) {
                 diagnostics.error(
@@ -105,13 +113,18 @@ extension Elaborator {
                 activation: arguments.activation())
             guard let out = checkedShape([filters, h, w], name: name, location: location) else { return .poisoned }
             // Each input element is multiplied into every kernel tap of its group's output channels.
-            guard let macs = checkedProduct([shape.elementCount, filters / groups, kernel.h, kernel.w], name: name, location: location)
+            guard
+                let macs = checkedProduct(
+                    [shape.elementCount, filters / groups, kernel.h, kernel.w], name: name, location: location)
             else { return .poisoned }
             let elements = out.elementCount
             return addLayer(
                 path: path, op: .convTranspose(conv), inputs: [input.layer], shape: out,
-                parameters: weightAndBias(path, weight: [shape.channels, filters / groups, kernel.h, kernel.w], bias: conv.bias ? filters : nil),
-                macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0), location: location)
+                parameters: weightAndBias(
+                    path, weight: [shape.channels, filters / groups, kernel.h, kernel.w],
+                    bias: conv.bias ? filters : nil),
+                macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0),
+                location: location)
 
         case "max_pool", "avg_pool":
             guard needFeatureMap() else { return .poisoned }
@@ -128,9 +141,10 @@ extension Elaborator {
                 return .poisoned
             }
             let padding = Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w)
-            guard let size = spatialOutput(
-                name: name, input: input, shape: shape, kernel: kernel, stride: stride, padding: padding,
-                dilation: dilation, ceilMode: ceilMode, isPool: true, arguments: arguments, location: location)
+            guard
+                let size = spatialOutput(
+                    name: name, input: input, shape: shape, kernel: kernel, stride: stride, padding: padding,
+                    dilation: dilation, ceilMode: ceilMode, isPool: true, arguments: arguments, location: location)
             else { return .poisoned }
             let pooling = Pooling(
                 kind: kind == "max_pool" ? .max : .average, kernel: kernel, stride: stride, padding: padding,
@@ -188,11 +202,15 @@ extension Elaborator {
                 return .poisoned
             }
             return addLayer(
-                path: path, op: .maxUnpool(kernel: kernel, stride: stride, padding: Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w), indicesFrom: pool.layer),
+                path: path,
+                op: .maxUnpool(
+                    kernel: kernel, stride: stride,
+                    padding: Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w), indicesFrom: pool.layer),
                 inputs: [input.layer], shape: .chw(shape.channels, h, w), location: location)
 
         case "batch_norm":
-            return addBatchNorm(path: path, input: input, epsilon: arguments.number("eps", default: 1e-5), location: location)
+            return addBatchNorm(
+                path: path, input: input, epsilon: arguments.number("eps", default: 1e-5), location: location)
 
         case "local_response_norm":
             guard needFeatureMap() else { return .poisoned }
@@ -221,7 +239,9 @@ extension Elaborator {
             let perChannel = arguments.bool("per_channel", default: false)
             return addLayer(
                 path: path, op: .prelu(perChannel: perChannel), inputs: [input.layer], shape: shape,
-                parameters: [Parameter(name: name + ".weight", shape: [perChannel ? shape.channels : 1], trainable: true)],
+                parameters: [
+                    Parameter(name: name + ".weight", shape: [perChannel ? shape.channels : 1], trainable: true)
+                ],
                 otherOps: shape.elementCount, location: location)
 
         case "softmax":
@@ -243,7 +263,8 @@ extension Elaborator {
                 shape: shape, location: location)
 
         case "flatten":
-            return addLayer(path: path, op: .flatten, inputs: [input.layer], shape: Shape([shape.elementCount]), location: location)
+            return addLayer(
+                path: path, op: .flatten, inputs: [input.layer], shape: Shape([shape.elementCount]), location: location)
 
         case "identity":
             return addLayer(path: path, op: .identity, inputs: [input.layer], shape: shape, location: location)
@@ -257,7 +278,9 @@ extension Elaborator {
                 return .poisoned
             }
             let bias = arguments.bool("bias", default: true)
-            guard let macs = checkedProduct([shape.channels, units], name: name, location: location) else { return .poisoned }
+            guard let macs = checkedProduct([shape.channels, units], name: name, location: location) else {
+                return .poisoned
+            }
             return addLayer(
                 path: path,
                 op: .dense(inFeatures: shape.channels, units: units, bias: bias, activation: arguments.activation()),
@@ -314,9 +337,10 @@ extension Elaborator {
         arguments: LayerArguments? = nil
     ) -> Flow? {
         let name = path.joined(separator: ".")
-        guard let size = spatialOutput(
-            name: name, input: input, shape: shape, kernel: conv.kernel, stride: conv.stride, padding: conv.padding,
-            dilation: conv.dilation, ceilMode: false, isPool: false, arguments: arguments, location: location)
+        guard
+            let size = spatialOutput(
+                name: name, input: input, shape: shape, kernel: conv.kernel, stride: conv.stride, padding: conv.padding,
+                dilation: conv.dilation, ceilMode: false, isPool: false, arguments: arguments, location: location)
         else { return nil }
         guard let out = checkedShape([conv.filters, size.h, size.w], name: name, location: location),
             let macs = checkedProduct(

@@ -56,7 +56,10 @@ struct AxisExtent {
     var fittingInputs: (Int?, Int) {
         let remainder = ((span % stride) + stride) % stride
         let smaller = input - remainder
-        return (smaller > 0 && smaller - effectiveKernel + padBegin + padEnd >= 0 ? smaller : nil, input + stride - remainder)
+        return (
+            smaller > 0 && smaller - effectiveKernel + padBegin + padEnd >= 0 ? smaller : nil,
+            input + stride - remainder
+        )
     }
 }
 
@@ -95,15 +98,26 @@ extension Elaborator {
         }
 
         var lost: [String] = []
-        let rowLoss = rows.unreadInput, columnLoss = columns.unreadInput
+        let rowLoss = rows.unreadInput
+        let columnLoss = columns.unreadInput
         func describe(_ range: ClosedRange<Int>) -> String {
             range.count == 1 ? "\(range.lowerBound)" : "\(range.lowerBound)–\(range.upperBound)"
         }
         if let rowLoss, let columnLoss, rowLoss == columnLoss {
-            lost.append("input \(rowLoss.count == 1 ? "row and column" : "rows and columns") \(describe(rowLoss)) are never read")
+            lost.append(
+                "input \(rowLoss.count == 1 ? "row and column" : "rows and columns") \(describe(rowLoss)) are never read"
+            )
         } else {
-            if let rowLoss { lost.append("input \(rowLoss.count == 1 ? "row" : "rows") \(describe(rowLoss)) \(rowLoss.count == 1 ? "is" : "are") never read") }
-            if let columnLoss { lost.append("input \(columnLoss.count == 1 ? "column" : "columns") \(describe(columnLoss)) \(columnLoss.count == 1 ? "is" : "are") never read") }
+            if let rowLoss {
+                lost.append(
+                    "input \(rowLoss.count == 1 ? "row" : "rows") \(describe(rowLoss)) \(rowLoss.count == 1 ? "is" : "are") never read"
+                )
+            }
+            if let columnLoss {
+                lost.append(
+                    "input \(columnLoss.count == 1 ? "column" : "columns") \(describe(columnLoss)) \(columnLoss.count == 1 ? "is" : "are") never read"
+                )
+            }
         }
         if !lost.isEmpty, misaligned.contains(input.layer) {
             // Already reported upstream: this layer only inherits the odd size.
@@ -113,16 +127,24 @@ extension Elaborator {
             let axis = rowLoss != nil ? rows : columns
             var notes: [Note] = []
             if input.layer == 0 {
-                let (h, w) = (rows.isExact ? (nil, rows.input) : rows.fittingInputs, columns.isExact ? (nil, columns.input) : columns.fittingInputs)
+                let (h, w) = (
+                    rows.isExact ? (nil, rows.input) : rows.fittingInputs,
+                    columns.isExact ? (nil, columns.input) : columns.fittingInputs
+                )
                 var fits = "\(shape.channels)×\(h.1)×\(w.1)"
-                if let smallerH = h.0 ?? (rows.isExact ? rows.input : nil), let smallerW = w.0 ?? (columns.isExact ? columns.input : nil) {
+                if let smallerH = h.0 ?? (rows.isExact ? rows.input : nil),
+                    let smallerW = w.0 ?? (columns.isExact ? columns.input : nil)
+                {
                     fits += " (or \(shape.channels)×\(smallerH)×\(smallerW))"
                 }
                 notes.append(Note("the input is \(shape) here; \(fits) fits exactly", at: layers[0].location))
             } else {
                 notes += producerNote(input)
                 if let fix = fittingPadding(rows: rows, columns: columns) {
-                    notes.append(Note("padding \(fix) fits exactly" + (isPool && !ceilMode ? ", as does 'ceil_mode: true'" : ""), at: location))
+                    notes.append(
+                        Note(
+                            "padding \(fix) fits exactly" + (isPool && !ceilMode ? ", as does 'ceil_mode: true'" : ""),
+                            at: location))
                 } else if isPool && !ceilMode {
                     notes.append(Note("'ceil_mode: true' covers the last pixels", at: location))
                 }
@@ -147,7 +169,8 @@ extension Elaborator {
             }
             return nil
         }
-        guard let h = rows.isExact ? rows.padBegin : fit(rows), let w = columns.isExact ? columns.padBegin : fit(columns)
+        guard let h = rows.isExact ? rows.padBegin : fit(rows),
+            let w = columns.isExact ? columns.padBegin : fit(columns)
         else { return nil }
         return h == w ? "\(h)" : "[\(h), \(w)]"
     }

@@ -19,7 +19,8 @@ public enum ArgumentType: Hashable, Sendable {
 
     var description: String {
         switch self {
-        case .integer(let minimum): minimum > 0 ? "a positive integer" : minimum == 0 ? "a non-negative integer" : "an integer"
+        case .integer(let minimum):
+            minimum > 0 ? "a positive integer" : minimum == 0 ? "a non-negative integer" : "an integer"
         case .pair(let minimum): (minimum > 0 ? "a positive integer" : "a non-negative integer") + " or [h, w]"
         case .padding: "a non-negative integer, [h, w], [top, bottom, left, right], 'same' or 'valid'"
         case .bool: "true or false"
@@ -138,7 +139,10 @@ public enum LayerSchema {
         kind("flatten", [], "C×H×W → C·H·W"),
         kind(
             "dense",
-            [KeySchema("units", positive, required: true), KeySchema("bias", .bool), KeySchema("activation", .activation)],
+            [
+                KeySchema("units", positive, required: true), KeySchema("bias", .bool),
+                KeySchema("activation", .activation),
+            ],
             "fully connected layer (Linear)"),
         kind("add", [KeySchema("inputs", .layerNames)], "element-wise sum of named layers"),
         kind("concat", [KeySchema("inputs", .layerNames)], structure: .concat, "concatenation on channels"),
@@ -149,7 +153,10 @@ public enum LayerSchema {
         kind("group", [], structure: .group, "a named sequence; unnamed children are numbered like nn.Sequential"),
         kind(
             "repeat",
-            [KeySchema("count", natural, required: true), KeySchema("index", .layerName), KeySchema("start", .integer(minimum: Int.min))],
+            [
+                KeySchema("count", natural, required: true), KeySchema("index", .layerName),
+                KeySchema("start", .integer(minimum: Int.min)),
+            ],
             structure: .repeatBlock,
             "its layers, 'count' times, spliced into the enclosing list"),
         kind("residual", [], structure: .residual, "body + shortcut, added"),

@@ -248,7 +248,8 @@ struct SpecDecoder {
                         Located(decodeScalarText(text, plain: true, at: keyNode.location), at: keyNode.location)
                     }
                     decodedParameters.append(
-                        BlockSpec.Parameter(name: parameter.name, defaultValue: defaultValue, location: keyNode.location))
+                        BlockSpec.Parameter(
+                            name: parameter.name, defaultValue: defaultValue, location: keyNode.location))
                 }
                 let body = decodeLayerList(value, context: "block '\(name)'")
                 blocks[name] = BlockSpec(
@@ -358,7 +359,9 @@ struct SpecDecoder {
             kindNode = pairs[0].key
             body = pairs[0].value.isNull ? nil : pairs[0].value
         case .mapping(let pairs) where pairs.count > 1:
-            let kinds = pairs.compactMap { $0.key.scalar }.filter { LayerSchema.byName[$0] != nil || blockNames.contains($0) }
+            let kinds = pairs.compactMap { $0.key.scalar }.filter {
+                LayerSchema.byName[$0] != nil || blockNames.contains($0)
+            }
             diagnostics.error(
                 "a layer is a mapping with one key, its kind; found \(pairs.count) keys"
                     + (kinds.count >= 1
@@ -431,7 +434,8 @@ struct SpecDecoder {
             }
         }
 
-        for key in schema.keys where key.required && seen[key.name] == nil && !defaultKeys(schema.name).contains(key.name) {
+        for key in schema.keys
+        where key.required && seen[key.name] == nil && !defaultKeys(schema.name).contains(key.name) {
             isValid = false
             // A misspelt key was already reported with this one as its suggestion.
             if suggestedKeys.contains(key.name) { continue }
@@ -596,10 +600,13 @@ struct SpecDecoder {
                 return .expr(relocate(expr, base: location, plain: plain))
             case .failure:
                 if let parts = parseTemplate(text) {
-                    return .template(parts.map { part in
-                        if case .expr(let expr) = part { return .expr(relocate(expr, base: location, plain: plain)) }
-                        return part
-                    })
+                    return .template(
+                        parts.map { part in
+                            if case .expr(let expr) = part {
+                                return .expr(relocate(expr, base: location, plain: plain))
+                            }
+                            return part
+                        })
                 }
                 return .string(text)
             }

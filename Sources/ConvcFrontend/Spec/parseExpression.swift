@@ -36,7 +36,11 @@ func parseTemplate(_ text: String) -> [TemplatePart]? {
             var end = index + 1
             while end < scalars.count, isNameScalar(scalars[end]) { end += 1 }
             guard end > index + 1 else { return nil }
-            parts.append(.expr(.variable(String(String.UnicodeScalarView(scalars[(index + 1)..<end])), SourceLocation(file: "", line: 0, column: index + 1))))
+            parts.append(
+                .expr(
+                    .variable(
+                        String(String.UnicodeScalarView(scalars[(index + 1)..<end])),
+                        SourceLocation(file: "", line: 0, column: index + 1))))
             index = end
         }
     }
