@@ -25,6 +25,7 @@ struct Convc: ParsableCommand {
             The spec language is described in docs/spec-language.md.
             Exit status: 0 when the spec is sound (warnings allowed), 1 when it has errors, 64 for usage errors.
             """,
+        version: "0.1.0",
         subcommands: [Check.self, Summary.self]
     )
 }
@@ -147,7 +148,7 @@ struct Summary: ParsableCommand {
     @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
-    @Option(help: "Output format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Output format.")
     var format: ReportFormat = .table
 
     @Option(help: "Fold blocks nested deeper than this many name components into one row each.")
