@@ -22,15 +22,20 @@ let package = Package(
         .target(name: "ConvcIR", dependencies: ["ConvcDiagnostics"]),
         .target(name: "ConvcFrontend", dependencies: ["CYAML", "ConvcDiagnostics", "ConvcIR"]),
         .target(name: "ConvcReport", dependencies: ["ConvcDiagnostics", "ConvcIR"]),
+        .target(name: "ConvcTensorIO"),
+        .target(name: "ConvcInterpreter", dependencies: ["ConvcDiagnostics", "ConvcIR", "ConvcTensorIO"]),
         .executableTarget(
             name: "convc",
             dependencies: [
-                "ConvcDiagnostics", "ConvcIR", "ConvcFrontend", "ConvcReport",
+                "ConvcDiagnostics", "ConvcIR", "ConvcFrontend", "ConvcReport", "ConvcTensorIO", "ConvcInterpreter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ConvcFrontendTests", dependencies: ["ConvcFrontend", "ConvcIR", "ConvcDiagnostics"]),
         .testTarget(name: "ConvcReportTests", dependencies: ["ConvcFrontend", "ConvcReport", "ConvcIR"]),
+        .testTarget(
+            name: "ConvcInterpreterTests",
+            dependencies: ["ConvcFrontend", "ConvcIR", "ConvcTensorIO", "ConvcInterpreter"]),
         .testTarget(name: "ConvcCLITests", dependencies: ["convc"]),
     ]
 )

@@ -176,26 +176,7 @@ extension String {
 
 /// The stable JSON contract (see docs/reports.md). Keys are written in a fixed order.
 func renderJSON(_ summary: Summary) -> String {
-    func string(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
+    let string = jsonString
     func shape(_ s: Shape) -> String { "[" + s.dims.map(String.init).joined(separator: ", ") + "]" }
     func number(_ value: Double) -> String { compact(value) }
     var lines = ["{"]
@@ -221,4 +202,26 @@ func renderJSON(_ summary: Summary) -> String {
     lines.append("  ]")
     lines.append("}")
     return lines.joined(separator: "\n") + "\n"
+}
+
+/// A JSON string literal.
+func jsonString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return result + "\""
 }

@@ -21,12 +21,15 @@ struct Convc: ParsableCommand {
               convc check --strict specs/*.yaml
               convc summary specs/resnet50.yaml --depth 2
               convc summary specs/mobilenet_v1.yaml --format json > mobilenet.json
+              convc init specs/resnet18.yaml -o resnet18.safetensors
+              convc run specs/resnet18.yaml --weights resnet18.safetensors --input image.npy --top 5
+              convc bench specs/resnet18.yaml --threads 1
 
             The spec language is described in docs/spec-language.md.
             Exit status: 0 when the spec is sound (warnings allowed), 1 when it has errors, 64 for usage errors.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Summary.self]
+        subcommands: [Check.self, Summary.self, Init.self, Run.self, Bench.self, Export.self]
     )
 }
 

@@ -1,0 +1,226 @@
+// Executes a step for a batch: the inputs are whole-batch buffers, the result is the output buffer.
+
+import ConvcIR
+import Foundation
+
+struct Step {
+    enum Kind {
+        case conv(ConvPlan)
+        case depthwise(DepthwisePlan)
+        case convTranspose(ConvTransposePlan)
+        case dense(DensePlan)
+        /// Batch norm at inference: y = x·scale[c] + shift[c], then an activation.
+        case affine(scale: [Float], shift: [Float], activation: Epilogue.Activation)
+        case prelu([Float])
+        /// Every other op, run by the reference kernels below.
+        case generic(Op, inputShapes: [Shape])
+    }
+
+    var inputs: [Int]
+    var output: Int
+    var outputShape: Shape
+    var kind: Kind
+
+    func execute(
+        buffers: [[Float]?], indices: inout [Int: [Int32]], batch: Int, threads: Int, scratch: inout [Float]
+    ) -> [Float] {
+        let outCount = outputShape.elementCount
+        var result = [Float](repeating: 0, count: batch * outCount)
+        let x = buffers[inputs[0]]!
+        let inCount = x.count / batch
+        x.withUnsafeBufferPointer { xb in
+            result.withUnsafeMutableBufferPointer { yb in
+                scratch.withUnsafeMutableBufferPointer { sb in
+                    for n in 0..<batch {
+                        let xp = xb.baseAddress! + n * inCount
+                        let yp = yb.baseAddress! + n * outCount
+                        switch kind {
+                        case .conv(let plan): plan.run(xp, yp, scratch: sb.baseAddress ?? yp, threads: threads)
+                        case .depthwise(let plan): plan.run(xp, yp, threads: threads)
+                        case .convTranspose(let plan): plan.run(xp, yp, scratch: sb.baseAddress ?? yp, threads: threads)
+                        case .dense(let plan): plan.run(xp, yp, threads: threads)
+                        case .affine(let scale, let shift, let activation):
+                            let channels = scale.count, plane = outCount / channels
+                            for c in 0..<channels {
+                                let s = scale[c], t = shift[c]
+                                for i in 0..<plane { yp[c * plane + i] = xp[c * plane + i] * s + t }
+                                if activation != .none {
+                                    applyEpilogue(yp + c * plane, count: plane, bias: 0, activation: activation)
+                                }
+                            }
+                        case .prelu(let slopes):
+                            let channels = slopes.count, plane = outCount / channels
+                            for c in 0..<channels {
+                                let a = slopes[c]
+                                for i in 0..<plane {
+                                    let v = xp[c * plane + i]
+                                    yp[c * plane + i] = v >= 0 ? v : a * v
+                                }
+                            }
+                        case .generic(let op, let shapes):
+                            let others = inputs.dropFirst().map { buffers[$0]! }
+                            runGeneric(
+                                op, shapes: shapes, x: xp, others: others, sample: n, batch: batch, y: yp,
+                                indices: &indices)
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Reference kernels for the ops that are not matrix multiplies.
+    func runGeneric(
+        _ op: Op, shapes: [Shape], x: UnsafePointer<Float>, others: [[Float]], sample n: Int, batch: Int,
+        y: UnsafeMutablePointer<Float>, indices: inout [Int: [Int32]]
+    ) {
+        let inShape = shapes[0], out = outputShape
+        switch op {
+        case .pool(let pool):
+            var recorded: [Int32]? = nil
+            if pool.returnsIndices {
+                recorded = indices[output] ?? [Int32](repeating: 0, count: batch * out.elementCount)
+            }
+            runPool(pool, x: x, inShape: inShape, y: y, outShape: out, indices: &recorded, offset: n * out.elementCount)
+            if let recorded { indices[output] = recorded }
+        case .maxUnpool(_, _, _, let pool):
+            let recorded = indices[pool]!
+            let inPlane = inShape.height * inShape.width, outPlane = out.height * out.width
+            for c in 0..<out.channels {
+                for p in 0..<inPlane {
+                    let index = Int(recorded[n * inShape.elementCount + c * inPlane + p])
+                    y[c * outPlane + index] = x[c * inPlane + p]
+                }
+            }
+        case .globalPool(let kind):
+            let plane = inShape.height * inShape.width
+            for c in 0..<inShape.channels {
+                let values = UnsafeBufferPointer(start: x + c * plane, count: plane)
+                y[c] = kind == .max ? values.max()! : values.reduce(0, +) / Float(plane)
+            }
+        case .adaptiveAvgPool(let size):
+            // PyTorch: window rows floor(i·H/oh) ..< ceil((i+1)·H/oh).
+            for c in 0..<inShape.channels {
+                for i in 0..<size.h {
+                    let h0 = i * inShape.height / size.h, h1 = ((i + 1) * inShape.height + size.h - 1) / size.h
+                    for j in 0..<size.w {
+                        let w0 = j * inShape.width / size.w, w1 = ((j + 1) * inShape.width + size.w - 1) / size.w
+                        var sum: Float = 0
+                        for h in h0..<h1 {
+                            for w in w0..<w1 { sum += x[(c * inShape.height + h) * inShape.width + w] }
+                        }
+                        y[(c * size.h + i) * size.w + j] = sum / Float((h1 - h0) * (w1 - w0))
+                    }
+                }
+            }
+        case .localResponseNorm(let size, let alpha, let beta, let k):
+            // PyTorch: b_c = a_c / (k + α/n · Σ_{c' = c − n/2}^{c + (n−1)/2} a_c'²)^β
+            let channels = inShape.channels, plane = inShape.elementCount / channels
+            for c in 0..<channels {
+                let lo = max(0, c - size / 2), hi = min(channels - 1, c + (size - 1) / 2)
+                for p in 0..<plane {
+                    var sum: Float = 0
+                    for other in lo...hi {
+                        let v = x[other * plane + p]
+                        sum += v * v
+                    }
+                    y[c * plane + p] = x[c * plane + p] / powf(Float(k) + Float(alpha) / Float(size) * sum, Float(beta))
+                }
+            }
+        case .activation(let activation):
+            y.update(from: x, count: out.elementCount)
+            applyEpilogue(y, count: out.elementCount, bias: 0, activation: epilogueActivation(activation))
+        case .softmax:
+            let channels = inShape.channels, plane = inShape.elementCount / channels
+            for p in 0..<plane {
+                var largest = -Float.infinity
+                for c in 0..<channels { largest = max(largest, x[c * plane + p]) }
+                var sum: Float = 0
+                for c in 0..<channels {
+                    let e = expf(x[c * plane + p] - largest)
+                    y[c * plane + p] = e
+                    sum += e
+                }
+                for c in 0..<channels { y[c * plane + p] /= sum }
+            }
+        case .add:
+            let count = out.elementCount
+            y.update(from: x, count: count)
+            for other in others {
+                other.withUnsafeBufferPointer { o in
+                    let base = o.baseAddress! + n * count
+                    for i in 0..<count { y[i] += base[i] }
+                }
+            }
+        case .concat:
+            var offset = 0
+            let first = shapes[0].elementCount
+            y.update(from: x, count: first)
+            offset = first
+            for (index, other) in others.enumerated() {
+                let count = shapes[index + 1].elementCount
+                other.withUnsafeBufferPointer { o in (y + offset).update(from: o.baseAddress! + n * count, count: count) }
+                offset += count
+            }
+        case .channelPad:
+            y.update(from: x, count: inShape.elementCount)
+        default:
+            // dropout, identity and flatten share buffers and never become steps; batch norm, prelu, conv and
+            // dense have their own kinds.
+            y.update(from: x, count: out.elementCount)
+        }
+    }
+}
+
+/// Max or average pooling of one sample (PyTorch MaxPool2d / AvgPool2d, ceil mode and count_include_pad).
+/// Max-pool indices are flat positions h·W + w within each input plane, as PyTorch returns them.
+func runPool(
+    _ pool: Pooling, x: UnsafePointer<Float>, inShape: Shape, y: UnsafeMutablePointer<Float>, outShape: Shape,
+    indices: inout [Int32]?, offset: Int
+) {
+    let H = inShape.height, W = inShape.width, OH = outShape.height, OW = outShape.width
+    let pt = pool.padding.top, pl = pool.padding.left
+    for c in 0..<inShape.channels {
+        let plane = x + c * H * W
+        for oh in 0..<OH {
+            for ow in 0..<OW {
+                let h0 = oh * pool.stride.h - pt, w0 = ow * pool.stride.w - pl
+                let out = (c * OH + oh) * OW + ow
+                if pool.kind == .max {
+                    var best = -Float.infinity
+                    var bestIndex = 0
+                    for i in 0..<pool.kernel.h {
+                        let h = h0 + i * pool.dilation.h
+                        guard h >= 0 && h < H else { continue }
+                        for j in 0..<pool.kernel.w {
+                            let w = w0 + j * pool.dilation.w
+                            guard w >= 0 && w < W else { continue }
+                            let v = plane[h * W + w]
+                            if v > best || v.isNaN {
+                                best = v
+                                bestIndex = h * W + w
+                            }
+                        }
+                    }
+                    y[out] = best
+                    indices?[offset + out] = Int32(bestIndex)
+                } else {
+                    // The divisor counts padding inside the padded input (count_include_pad) but never the
+                    // part of a ceil-mode window past it (PyTorch's rule).
+                    let hEnd = min(h0 + pool.kernel.h, H + pt), wEnd = min(w0 + pool.kernel.w, W + pl)
+                    let paddedArea = (hEnd - h0) * (wEnd - w0)
+                    let hs = max(h0, 0), ws = max(w0, 0), he = min(hEnd, H), we = min(wEnd, W)
+                    var sum: Float = 0
+                    if hs < he && ws < we {
+                        for h in hs..<he {
+                            for w in ws..<we { sum += plane[h * W + w] }
+                        }
+                    }
+                    let divisor = pool.countIncludePad ? paddedArea : max(1, (he - hs) * (we - ws))
+                    y[out] = sum / Float(divisor)
+                }
+            }
+        }
+    }
+}
