@@ -33,8 +33,19 @@ public final class Interpreter: @unchecked Sendable {
         scratchFloats = planner.scratchFloats
     }
 
+    /// Runs the network once and returns the time each step took, in milliseconds, named by its layer.
+    public func profile(_ input: Tensor) throws -> [(layer: String, milliseconds: Double)] {
+        var timings: [(String, Double)] = []
+        _ = try run(input) { step, nanoseconds in
+            timings.append((self.model.layers[step.output].name + " (" + self.model.layers[step.output].op.kindName + ")", Double(nanoseconds) / 1e6))
+        }
+        return timings
+    }
+
     /// Runs the network. `input` is `[C, H, W]` (batch 1) or `[N, C, H, W]` (or `[N, features]` for a flat input).
-    public func run(_ input: Tensor) throws -> Tensor {
+    public func run(_ input: Tensor) throws -> Tensor { try run(input, observe: nil) }
+
+    func run(_ input: Tensor, observe: ((Step, UInt64) -> Void)?) throws -> Tensor {
         let sample = model.inputShape.dims
         let batch: Int
         if input.shape == sample {
@@ -50,8 +61,10 @@ public final class Interpreter: @unchecked Sendable {
         buffers[0] = input.values
         var scratch = [Float](repeating: 0, count: scratchFloats)
         for (index, step) in steps.enumerated() {
+            let start = observe == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             let output = step.execute(
                 buffers: buffers, indices: &indices, batch: batch, threads: threads, scratch: &scratch)
+            observe?(step, DispatchTime.now().uptimeNanoseconds - start)
             buffers[step.output] = output
             for input in Set(step.inputs) where lastRead[input] == index { buffers[input] = nil }
         }

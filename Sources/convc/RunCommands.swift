@@ -209,6 +209,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Weights (.safetensors); seeded weights otherwise.")
     var weights: String?
 
+    @Flag(help: "Also print the time of each step (after fusion) in one run, slowest first.")
+    var profile = false
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -232,6 +235,13 @@ struct Bench: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try interpreter.run(input)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        if profile {
+            let timings = try interpreter.profile(input)
+            let total = timings.reduce(0) { $0 + $1.milliseconds }
+            for (layer, ms) in timings.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(25) {
+                print(String(format: "%9.3f ms %5.1f%%  ", ms, 100 * ms / total) + layer)
+            }
         }
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
