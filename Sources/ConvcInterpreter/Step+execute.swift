@@ -35,7 +35,7 @@ struct Step {
                         let xp = xb.baseAddress! + n * inCount
                         let yp = yb.baseAddress! + n * outCount
                         switch kind {
-                        case .conv(let plan): plan.run(xp, yp, scratch: sb.baseAddress ?? yp, threads: threads)
+                        case .conv(let plan): plan.run(xp, yp, threads: threads)
                         case .depthwise(let plan): plan.run(xp, yp, threads: threads)
                         case .convTranspose(let plan): plan.run(xp, yp, scratch: sb.baseAddress ?? yp, threads: threads)
                         case .dense(let plan): plan.run(xp, yp, threads: threads)

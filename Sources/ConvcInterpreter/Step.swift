@@ -50,30 +50,15 @@ struct ConvPlan {
         self.activation = activation
     }
 
-    /// im2col buffer, unless the conv is 1×1 with stride 1 and no padding (then the input is the matrix).
-    var scratchFloats: Int {
-        geometry.isPointwise
-            ? 0
-            : geometry.inChannels / geometry.groups * geometry.kernel.h * geometry.kernel.w * geometry.outHeight
-                * geometry.outWidth
-    }
+    /// The im2col matrix is packed panel by panel from the image (`ImageSource`), never stored.
+    var scratchFloats: Int { 0 }
 
-    func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int) {
+    func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
         let g = geometry
         let inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups
         let pixels = g.outHeight * g.outWidth
         for group in 0..<g.groups {
             let source = x + group * inPerGroup * g.height * g.width
-            let matrix: UnsafePointer<Float>
-            if g.isPointwise {
-                matrix = source
-            } else {
-                im2col(
-                    source, channels: inPerGroup, height: g.height, width: g.width, kernel: g.kernel, stride: g.stride,
-                    padTop: g.padTop, padLeft: g.padLeft, dilation: g.dilation, outHeight: g.outHeight,
-                    outWidth: g.outWidth, into: scratch)
-                matrix = UnsafePointer(scratch)
-            }
             let output = y + group * outPerGroup * pixels
             (bias ?? []).withUnsafeBufferPointer { biasBuffer in
                 let epilogue = Epilogue(
@@ -82,9 +67,18 @@ struct ConvPlan {
                 parallelFor(panels, threads: threads, minimumPerThread: 2) { range in
                     let columns = (range.lowerBound * gemmNR)..<min(pixels, range.upperBound * gemmNR)
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmKC * gemmNR) { packB in
-                        gemm(
-                            packed[group], b: matrix, ldb: pixels, c: output, ldc: pixels, columns: columns,
-                            epilogue: epilogue, scratch: packB.baseAddress!)
+                        if g.isPointwise {
+                            gemm(
+                                packed[group], b: MatrixSource(base: source, ldb: pixels), c: output, ldc: pixels,
+                                columns: columns, epilogue: epilogue, scratch: packB.baseAddress!)
+                        } else {
+                            let image = ImageSource(
+                                x: source, height: g.height, width: g.width, kernel: g.kernel, stride: g.stride,
+                                dilation: g.dilation, padTop: g.padTop, padLeft: g.padLeft, outWidth: g.outWidth)
+                            gemm(
+                                packed[group], b: image, c: output, ldc: pixels, columns: columns, epilogue: epilogue,
+                                scratch: packB.baseAddress!)
+                        }
                     }
                 }
             }
@@ -160,8 +154,8 @@ struct ConvTransposePlan {
                 let columns = (range.lowerBound * gemmNR)..<min(inPixels, range.upperBound * gemmNR)
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmKC * gemmNR) { packB in
                     gemm(
-                        packed[group], b: x + group * inPerGroup * inPixels, ldb: inPixels, c: scratch, ldc: inPixels,
-                        columns: columns, epilogue: Epilogue(), scratch: packB.baseAddress!)
+                        packed[group], b: MatrixSource(base: x + group * inPerGroup * inPixels, ldb: inPixels),
+                        c: scratch, ldc: inPixels, columns: columns, epilogue: Epilogue(), scratch: packB.baseAddress!)
                 }
             }
             // col2im: output (oc, ih·s − pad + i·d, iw·s − pad + j·d) += col[(oc·kh + i)·kw + j, ih·W + iw].

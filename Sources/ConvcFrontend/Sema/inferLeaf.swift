@@ -188,25 +188,19 @@ extension Elaborator {
                     notes: [Note("'\(poolLayer.name)' is defined here", at: poolLayer.location)])
                 return .poisoned
             }
+            // The output is the pool's input size (PyTorch's max_unpool with output_size, ONNX's MaxUnpool with
+            // output_shape), so ceil-mode pools unpool exactly.
             let kernel = arguments.optionalPair("kernel") ?? pooling.kernel
             let stride = arguments.optionalPair("stride") ?? pooling.stride
             let pad = arguments.optionalPair("padding") ?? Pair(pooling.padding.top, pooling.padding.left)
-            let h = (shape.height - 1) * stride.h - 2 * pad.h + kernel.h
-            let w = (shape.width - 1) * stride.w - 2 * pad.w + kernel.w
             let poolInput = layers[poolLayer.inputs[0]].outputShape
-            guard h == poolInput.height, w == poolInput.width else {
-                diagnostics.error(
-                    "'\(name)' gives \(h)×\(w), but '\(poolLayer.name)' read \(poolInput.height)×\(poolInput.width); its indices point into that size",
-                    category: "ShapeMismatch", at: location,
-                    notes: [Note("'\(poolLayer.name)' is defined here", at: poolLayer.location)])
-                return .poisoned
-            }
             return addLayer(
                 path: path,
                 op: .maxUnpool(
                     kernel: kernel, stride: stride,
                     padding: Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w), indicesFrom: pool.layer),
-                inputs: [input.layer], shape: .chw(shape.channels, h, w), location: location)
+                inputs: [input.layer], shape: .chw(shape.channels, poolInput.height, poolInput.width),
+                location: location)
 
         case "batch_norm":
             return addBatchNorm(

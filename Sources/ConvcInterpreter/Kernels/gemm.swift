@@ -44,11 +44,33 @@ struct PackedMatrix {
     }
 }
 
-/// C[M, N] = A · B[K, N] with B row-major (stride `ldb`) and C row-major (stride `ldc`), columns
-/// `columnStart..<columnEnd` only, so threads can split N. `scratch` holds at least KC × NR floats.
-func gemm(
-    _ a: PackedMatrix, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-    columns: Range<Int>, epilogue: Epilogue, scratch: UnsafeMutablePointer<Float>
+/// Where the columns of B come from: packed `kc` rows × `gemmNR` columns at a time, zero-padded.
+protocol PanelSource {
+    /// Writes B[k0 ..< k0 + kc, n0 ..< n0 + nr] into `panel` as [kc][NR] (columns past nr are zero).
+    func pack(k0: Int, kc: Int, n0: Int, nr: Int, into panel: UnsafeMutablePointer<Float>)
+}
+
+/// B as a row-major matrix [K, N] with row stride `ldb`.
+struct MatrixSource: PanelSource {
+    let base: UnsafePointer<Float>
+    let ldb: Int
+
+    @inline(__always)
+    func pack(k0: Int, kc: Int, n0: Int, nr: Int, into panel: UnsafeMutablePointer<Float>) {
+        for kk in 0..<kc {
+            let source = base + (k0 + kk) * ldb + n0
+            let target = panel + kk * gemmNR
+            target.update(from: source, count: nr)
+            if nr < gemmNR { (target + nr).update(repeating: 0, count: gemmNR - nr) }
+        }
+    }
+}
+
+/// C[M, N] = A · B[K, N] for the columns `columns` (so threads can split N), C row-major with stride `ldc`.
+/// `scratch` holds at least KC × NR floats.
+func gemm<Source: PanelSource>(
+    _ a: PackedMatrix, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Range<Int>,
+    epilogue: Epilogue, scratch: UnsafeMutablePointer<Float>
 ) {
     let m = a.rows, k = a.depth
     let panels = (m + gemmMR - 1) / gemmMR
@@ -59,17 +81,7 @@ func gemm(
             var k0 = 0
             while k0 < k {
                 let kc = min(gemmKC, k - k0)
-                // Pack B[k0..<k0+kc, n0..<n0+nr] into [kc][NR], zero-padding short panels.
-                for kk in 0..<kc {
-                    let source = b + (k0 + kk) * ldb + n0
-                    let target = scratch + kk * gemmNR
-                    if nr == gemmNR {
-                        target.update(from: source, count: gemmNR)
-                    } else {
-                        target.update(from: source, count: nr)
-                        (target + nr).update(repeating: 0, count: gemmNR - nr)
-                    }
-                }
+                b.pack(k0: k0, kc: kc, n0: n0, nr: nr, into: scratch)
                 let last = k0 + kc == k
                 for panel in 0..<panels {
                     let rows = min(gemmMR, m - panel * gemmMR)

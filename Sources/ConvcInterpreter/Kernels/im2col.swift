@@ -1,39 +1,57 @@
 // Lowers a convolution's input to a matrix so that the convolution becomes one matrix multiply.
 // Legend: ic (input channel), kh kw (kernel tap), oh ow (output pixel); shapes (C, H, W).
 
-/// col[(ic·kh + i)·kw + j, oh·Wo + ow] = x[ic, oh·s − pad + i·d, ow·s − pad + j·d], or 0 in the padding.
-/// x: (channels, height, width); col: (channels·kh·kw, Ho·Wo).
-func im2col(
-    _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel: (h: Int, w: Int),
-    stride: (h: Int, w: Int), padTop: Int, padLeft: Int, dilation: (h: Int, w: Int), outHeight: Int,
-    outWidth: Int, into col: UnsafeMutablePointer<Float>
-) {
-    let pixels = outHeight * outWidth
-    for ic in 0..<channels {
-        let plane = x + ic * height * width
-        for i in 0..<kernel.h {
-            for j in 0..<kernel.w {
-                let row = col + ((ic * kernel.h + i) * kernel.w + j) * pixels
-                // Output columns whose input column is inside the image: ow in owStart..<owEnd.
-                let offsetW = j * dilation.w - padLeft
-                let owStart = offsetW >= 0 ? 0 : min(outWidth, (-offsetW + stride.w - 1) / stride.w)
-                let owEnd = max(owStart, min(outWidth, (width - offsetW + stride.w - 1) / stride.w))
-                for oh in 0..<outHeight {
-                    let ih = oh * stride.h - padTop + i * dilation.h
-                    let out = row + oh * outWidth
-                    guard ih >= 0 && ih < height else {
-                        out.update(repeating: 0, count: outWidth)
-                        continue
-                    }
-                    let source = plane + ih * width + offsetW
-                    if owStart > 0 { out.update(repeating: 0, count: owStart) }
-                    if stride.w == 1 {
-                        (out + owStart).update(from: source + owStart, count: owEnd - owStart)
-                    } else {
-                        for ow in owStart..<owEnd { out[ow] = source[ow * stride.w] }
-                    }
-                    if owEnd < outWidth { (out + owEnd).update(repeating: 0, count: outWidth - owEnd) }
+/// The im2col matrix of a convolution, packed panel by panel straight from the image, so the matrix is never
+/// materialised: B[(ic·kh + i)·kw + j, oh·Wo + ow] = x[ic, oh·s − pad + i·d, ow·s − pad + j·d], or 0 in the padding.
+/// x: (channels, height, width).
+struct ImageSource: PanelSource {
+    let x: UnsafePointer<Float>
+    let height, width: Int
+    let kernel: (h: Int, w: Int)
+    let stride: (h: Int, w: Int)
+    let dilation: (h: Int, w: Int)
+    let padTop, padLeft: Int
+    let outWidth: Int
+
+    @inline(__always)
+    func pack(k0: Int, kc: Int, n0: Int, nr: Int, into panel: UnsafeMutablePointer<Float>) {
+        // The panel's columns split into runs along output rows: (first column, count, oh, first ow).
+        var runs: [(column: Int, count: Int, oh: Int, ow: Int)] = []
+        var column = 0
+        while column < nr {
+            let pixel = n0 + column
+            let oh = pixel / outWidth, ow = pixel % outWidth
+            let count = min(nr - column, outWidth - ow)
+            runs.append((column, count, oh, ow))
+            column += count
+        }
+        let taps = kernel.h * kernel.w
+        for kk in 0..<kc {
+            let k = k0 + kk
+            let ic = k / taps, tap = k % taps
+            let i = tap / kernel.w, j = tap % kernel.w
+            let plane = x + ic * height * width
+            let target = panel + kk * gemmNR
+            if nr < gemmNR { (target + nr).update(repeating: 0, count: gemmNR - nr) }
+            for run in runs {
+                let out = target + run.column
+                let ih = run.oh * stride.h - padTop + i * dilation.h
+                guard ih >= 0 && ih < height else {
+                    out.update(repeating: 0, count: run.count)
+                    continue
                 }
+                let iw = run.ow * stride.w - padLeft + j * dilation.w
+                // Columns t with 0 ≤ iw + t·s < width.
+                let first = iw >= 0 ? 0 : min(run.count, (-iw + stride.w - 1) / stride.w)
+                let end = max(first, min(run.count, (width - iw + stride.w - 1) / stride.w))
+                if first > 0 { out.update(repeating: 0, count: first) }
+                let row = plane + ih * width + iw
+                if stride.w == 1 {
+                    (out + first).update(from: row + first, count: end - first)
+                } else {
+                    for t in first..<end { out[t] = row[t * stride.w] }
+                }
+                if end < run.count { (out + end).update(repeating: 0, count: run.count - end) }
             }
         }
     }
