@@ -353,6 +353,7 @@ import Testing
             """,
             [
                 .init("1️⃣", "4611686018427387903 * 4611686018427387903 overflows 64-bit integers"),
+                .init("2️⃣", "'conv.filters' is 1537228672809129301; convc accepts at most 16,777,216"),
                 .init("2️⃣", "8 / 3 is not a whole number; use // to round down"),
             ])
     }

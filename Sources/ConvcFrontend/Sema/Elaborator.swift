@@ -399,11 +399,18 @@ struct Elaborator {
                 ])
             return .poisoned
         }
-        let channels = shapes.reduce(0) { $0 + $1.dims[0] }
+        var channels = 0
+        for shape in shapes {
+            let (sum, overflow) = channels.addingReportingOverflow(shape.dims[0])
+            guard !overflow else { return .poisoned }
+            channels = sum
+        }
         var dims = first.dims
         dims[0] = channels
-        return addLayer(
-            path: path, op: .concat, inputs: outputs.map { $0.0.layer }, shape: Shape(dims), location: location)
+        guard let shape = checkedShape(dims, name: path.joined(separator: "."), location: location) else {
+            return .poisoned
+        }
+        return addLayer(path: path, op: .concat, inputs: outputs.map { $0.0.layer }, shape: shape, location: location)
     }
 
     // MARK: Names
@@ -534,7 +541,7 @@ struct Elaborator {
         guard layers.count < ElaborationLimits.maximumLayers else {
             if !exceededLayerLimit {
                 diagnostics.error(
-                    "the model expands to more than \(ElaborationLimits.maximumLayers) layers", category: "TooLarge",
+                    "the model expands to more than \(grouped(ElaborationLimits.maximumLayers)) layers", category: "TooLarge",
                     at: location)
                 exceededLayerLimit = true
             }

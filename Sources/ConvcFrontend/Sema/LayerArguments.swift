@@ -36,7 +36,7 @@ extension Elaborator {
                 let problem = literalTypeProblem(value.asValueExpr, schema.type)
             {
                 diagnostics.error(
-                    "'\(layer.kind.value).\(key)' must be \(schema.type.description); \(problem.found)",
+                    problem.message(for: "'\(layer.kind.value).\(key)'", type: schema.type),
                     category: problem.category, at: problem.location ?? argument.value.location)
                 arguments.failed = true
                 continue

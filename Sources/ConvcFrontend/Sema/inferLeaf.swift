@@ -98,8 +98,12 @@ extension Elaborator {
                     category: "InvalidValue", at: arguments.location("output_padding") ?? location)
                 return .poisoned
             }
-            let h = (shape.height - 1) * stride.h - 2 * pad.h + dilation.h * (kernel.h - 1) + outputPadding.h + 1
-            let w = (shape.width - 1) * stride.w - 2 * pad.w + dilation.w * (kernel.w - 1) + outputPadding.w + 1
+            // (in − 1)·s can overflow for absurd inputs; checked here, the rest stays small.
+            guard let hStride = checkedProduct([shape.height - 1, stride.h], name: name, location: location),
+                let wStride = checkedProduct([shape.width - 1, stride.w], name: name, location: location)
+            else { return .poisoned }
+            let h = hStride - 2 * pad.h + dilation.h * (kernel.h - 1) + outputPadding.h + 1
+            let w = wStride - 2 * pad.w + dilation.w * (kernel.w - 1) + outputPadding.w + 1
             guard h > 0, w > 0 else {
                 diagnostics.error(
                     "'\(name)': (\(shape.height) - 1)·\(stride.h) - 2·\(pad.h) + \(dilation.h)·(\(kernel.h) - 1) + \(outputPadding.h) + 1 = \(h); the output would be empty",
@@ -111,18 +115,17 @@ extension Elaborator {
                 padding: Padding(top: pad.h, bottom: pad.h, left: pad.w, right: pad.w), dilation: dilation,
                 groups: groups, bias: arguments.bool("bias", default: true), outputPadding: outputPadding,
                 activation: arguments.activation())
-            guard let out = checkedShape([filters, h, w], name: name, location: location) else { return .poisoned }
-            // Each input element is multiplied into every kernel tap of its group's output channels.
-            guard
-                let macs = checkedProduct(
-                    [shape.elementCount, filters / groups, kernel.h, kernel.w], name: name, location: location)
+            guard let out = checkedShape([filters, h, w], name: name, location: location),
+                // Each input element is multiplied into every kernel tap of its group's output channels.
+                let macs = checkedCost(
+                    [shape.elementCount, filters / groups, kernel.h, kernel.w], name: name, location: location),
+                let parameters = weightAndBias(
+                    path, weight: [shape.channels, filters / groups, kernel.h, kernel.w],
+                    bias: conv.bias ? filters : nil, location: location)
             else { return .poisoned }
             let elements = out.elementCount
             return addLayer(
-                path: path, op: .convTranspose(conv), inputs: [input.layer], shape: out,
-                parameters: weightAndBias(
-                    path, weight: [shape.channels, filters / groups, kernel.h, kernel.w],
-                    bias: conv.bias ? filters : nil),
+                path: path, op: .convTranspose(conv), inputs: [input.layer], shape: out, parameters: parameters,
                 macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0),
                 location: location)
 
@@ -151,10 +154,11 @@ extension Elaborator {
                 dilation: dilation, ceilMode: ceilMode,
                 countIncludePad: arguments.bool("count_include_pad", default: true),
                 returnsIndices: arguments.bool("return_indices", default: false))
-            let out = Shape.chw(shape.channels, size.h, size.w)
+            guard let out = checkedShape([shape.channels, size.h, size.w], name: name, location: location),
+                let reads = checkedCost([out.elementCount, kernel.h, kernel.w], name: name, location: location)
+            else { return .poisoned }
             return addLayer(
-                path: path, op: .pool(pooling), inputs: [input.layer], shape: out,
-                otherOps: out.elementCount * kernel.h * kernel.w, location: location)
+                path: path, op: .pool(pooling), inputs: [input.layer], shape: out, otherOps: reads, location: location)
 
         case "global_avg_pool", "global_max_pool":
             guard needFeatureMap() else { return .poisoned }
@@ -165,9 +169,12 @@ extension Elaborator {
         case "adaptive_avg_pool":
             guard needFeatureMap() else { return .poisoned }
             let output = arguments.pair("output", default: Pair(1, 1))
+            guard let out = checkedShape([shape.channels, output.h, output.w], name: name, location: location) else {
+                return .poisoned
+            }
             return addLayer(
-                path: path, op: .adaptiveAvgPool(output: output), inputs: [input.layer],
-                shape: .chw(shape.channels, output.h, output.w), otherOps: shape.elementCount, location: location)
+                path: path, op: .adaptiveAvgPool(output: output), inputs: [input.layer], shape: out,
+                otherOps: max(shape.elementCount, out.elementCount), location: location)
 
         case "max_unpool":
             guard needFeatureMap(), let reference = arguments.string("indices") else { return .poisoned }
@@ -209,12 +216,15 @@ extension Elaborator {
         case "local_response_norm":
             guard needFeatureMap() else { return .poisoned }
             let size = arguments.int("size", default: 5)
+            guard let cost = checkedCost([shape.elementCount, size + 3], name: name, location: location) else {
+                return .poisoned
+            }
             return addLayer(
                 path: path,
                 op: .localResponseNorm(
                     size: size, alpha: arguments.number("alpha", default: 1e-4),
                     beta: arguments.number("beta", default: 0.75), k: arguments.number("k", default: 1)),
-                inputs: [input.layer], shape: shape, otherOps: shape.elementCount * (size + 3), location: location)
+                inputs: [input.layer], shape: shape, otherOps: cost, location: location)
 
         case "relu", "relu6", "leaky_relu", "sigmoid", "tanh":
             let activation: Activation =
@@ -272,14 +282,14 @@ extension Elaborator {
                 return .poisoned
             }
             let bias = arguments.bool("bias", default: true)
-            guard let macs = checkedProduct([shape.channels, units], name: name, location: location) else {
-                return .poisoned
-            }
+            guard let macs = checkedCost([shape.channels, units], name: name, location: location),
+                let parameters = weightAndBias(
+                    path, weight: [units, shape.channels], bias: bias ? units : nil, location: location)
+            else { return .poisoned }
             return addLayer(
                 path: path,
                 op: .dense(inFeatures: shape.channels, units: units, bias: bias, activation: arguments.activation()),
-                inputs: [input.layer], shape: Shape([units]),
-                parameters: weightAndBias(path, weight: [units, shape.channels], bias: bias ? units : nil), macs: macs,
+                inputs: [input.layer], shape: Shape([units]), parameters: parameters, macs: macs,
                 otherOps: (bias ? units : 0) + (arguments.activation() != nil ? units : 0), location: location)
 
         case "channel_pad":
@@ -291,9 +301,11 @@ extension Elaborator {
                     category: "InvalidValue", at: arguments.location("channels") ?? location)
                 return .poisoned
             }
+            guard let out = checkedShape([channels, shape.height, shape.width], name: name, location: location) else {
+                return .poisoned
+            }
             return addLayer(
-                path: path, op: .channelPad(channels: channels), inputs: [input.layer],
-                shape: .chw(channels, shape.height, shape.width), location: location)
+                path: path, op: .channelPad(channels: channels), inputs: [input.layer], shape: out, location: location)
 
         default:
             diagnostics.error("unknown layer kind '\(kind)'", category: "UnknownLayerKind", at: location)
@@ -337,16 +349,16 @@ extension Elaborator {
                 dilation: conv.dilation, ceilMode: false, isPool: false, arguments: arguments, location: location)
         else { return nil }
         guard let out = checkedShape([conv.filters, size.h, size.w], name: name, location: location),
-            let macs = checkedProduct(
+            let macs = checkedCost(
                 [out.elementCount, conv.inChannels / conv.groups, conv.kernel.h, conv.kernel.w], name: name,
-                location: location)
+                location: location),
+            let parameters = weightAndBias(
+                path, weight: [conv.filters, conv.inChannels / conv.groups, conv.kernel.h, conv.kernel.w],
+                bias: conv.bias ? conv.filters : nil, location: location)
         else { return nil }
         let elements = out.elementCount
         return addLayer(
-            path: path, op: .conv(conv), inputs: [input.layer], shape: out,
-            parameters: weightAndBias(
-                path, weight: [conv.filters, conv.inChannels / conv.groups, conv.kernel.h, conv.kernel.w],
-                bias: conv.bias ? conv.filters : nil),
+            path: path, op: .conv(conv), inputs: [input.layer], shape: out, parameters: parameters,
             macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0),
             location: location)
     }
@@ -365,8 +377,10 @@ extension Elaborator {
             ], otherOps: 2 * shape.elementCount, location: location)
     }
 
-    func weightAndBias(_ path: [String], weight: [Int], bias: Int?) -> [Parameter] {
+    /// The weight (and bias) of a conv or dense layer; nil, after an error, when the weight is impossibly large.
+    mutating func weightAndBias(_ path: [String], weight: [Int], bias: Int?, location: SourceLocation) -> [Parameter]? {
         let name = path.joined(separator: ".")
+        guard checkedShape(weight, name: name, location: location) != nil else { return nil }
         var parameters = [Parameter(name: name + ".weight", shape: weight, trainable: true)]
         if let bias { parameters.append(Parameter(name: name + ".bias", shape: [bias], trainable: true)) }
         return parameters
@@ -419,6 +433,18 @@ extension Elaborator {
             result = product
         }
         return result
+    }
+
+    /// A per-layer count (MACs, other ops) with overflow checked and capped at 2^42, so model totals fit easily.
+    mutating func checkedCost(_ factors: [Int], name: String, location: SourceLocation) -> Int? {
+        guard let value = checkedProduct(factors, name: name, location: location) else { return nil }
+        guard value <= 1 << 42 else {
+            diagnostics.error(
+                "'\(name)' would take \(grouped(value)) operations; convc accepts at most 2^42 per layer",
+                category: "TooLarge", at: location)
+            return nil
+        }
+        return value
     }
 
     mutating func checkedShape(_ dims: [Int], name: String, location: SourceLocation) -> Shape? {

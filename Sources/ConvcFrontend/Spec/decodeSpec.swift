@@ -8,7 +8,8 @@ func decodeSpec(_ root: YAMLNode, diagnostics: inout DiagnosticEngine) -> ModelS
     var decoder = SpecDecoder(diagnostics: diagnostics)
     let spec = decoder.decodeModel(root)
     diagnostics = decoder.diagnostics
-    return spec
+    // Past the node budget the spec is incomplete; checking it would only report the cut.
+    return decoder.reportedBudget ? nil : spec
 }
 
 struct SpecDecoder {
@@ -21,7 +22,7 @@ struct SpecDecoder {
     /// spec is rejected rather than expanded.
     var visitedNodes = 0
     var reportedBudget = false
-    static let nodeBudget = 2_000_000
+    static let nodeBudget = 1_000_000
 
     /// Counts one decoded node; false (after one error) once the budget is spent.
     mutating func spend(at location: SourceLocation) -> Bool {
@@ -565,8 +566,8 @@ struct SpecDecoder {
         let decoded = decodeValue(value)
         if let problem = literalTypeProblem(decoded, keySchema.type) {
             diagnostics.error(
-                "'\(schema.name).\(key)' must be \(keySchema.type.description); \(problem.found)",
-                category: problem.category, at: problem.location ?? value.location)
+                problem.message(for: "'\(schema.name).\(key)'", type: keySchema.type), category: problem.category,
+                at: problem.location ?? value.location)
             return nil
         }
         return ArgumentSpec(key: Located(key, at: keyNode.location), value: Located(decoded, at: value.location))
@@ -641,12 +642,24 @@ struct SpecDecoder {
     }
 }
 
+/// The largest size, stride, padding, count or channel number convc accepts (2^24): far beyond any real network,
+/// and small enough that the products of shape arithmetic cannot overflow 64-bit integers.
+let maximumSize = 1 << 24
+
 /// What is wrong with a literal for a key: the value found, where (a list item), and whether it is the wrong type
 /// or a value out of range.
 struct LiteralProblem {
     var found: String
     var location: SourceLocation?
     var category: String
+
+    /// `'conv.filters' must be a positive integer; found 'eight'`, or for a size past the limit,
+    /// `'conv.stride' is 9223372036854775807; convc accepts at most 16,777,216`.
+    func message(for key: String, type: ArgumentType) -> String {
+        category == "TooLarge"
+            ? "\(key) is \(found); convc accepts at most \(grouped(maximumSize))"
+            : "\(key) must be \(type.description); \(found)"
+    }
 }
 
 /// Why a literal cannot have `type`, or nil when it can (or is an expression, checked when evaluated).
@@ -671,11 +684,16 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> LiteralProb
         }
         return LiteralProblem(found: text, location: location, category: category)
     }
+    func tooLarge(_ v: Int, at location: SourceLocation? = nil) -> LiteralProblem? {
+        guard abs(v) > maximumSize else { return nil }
+        return LiteralProblem(found: "\(v)", location: location, category: "TooLarge")
+    }
     func items(_ items: [Located<ValueExpr>], minimum: Int) -> LiteralProblem? {
         for item in items {
             switch item.value {
             case .expr, .template: continue
-            case .int(let v) where v >= minimum: continue
+            case .int(let v) where v >= minimum:
+                if let problem = tooLarge(v, at: item.location) { return problem }
             default: return found(item.value, at: item.location)
             }
         }
@@ -686,14 +704,14 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> LiteralProb
     switch type {
     case .integer(let minimum):
         guard case .int(let v) = value else { return found(value) }
-        return v < minimum ? found(value) : nil
+        return v < minimum ? found(value) : tooLarge(v)
     case .pair(let minimum):
-        if case .int(let v) = value { return v < minimum ? found(value) : nil }
+        if case .int(let v) = value { return v < minimum ? found(value) : tooLarge(v) }
         guard case .list(let list) = value, list.count == 2 else { return found(value) }
         return items(list, minimum: minimum)
     case .padding:
         if case .string(let s) = value { return s == "same" || s == "valid" ? nil : found(value) }
-        if case .int(let v) = value { return v < 0 ? found(value) : nil }
+        if case .int(let v) = value { return v < 0 ? found(value) : tooLarge(v) }
         guard case .list(let list) = value, list.count == 2 || list.count == 4 else { return found(value) }
         return items(list, minimum: 0)
     case .bool:
