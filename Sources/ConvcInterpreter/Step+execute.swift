@@ -78,12 +78,15 @@ struct Step {
         let inShape = shapes[0], out = outputShape
         switch op {
         case .pool(let pool):
-            var recorded: [Int32]? = nil
             if pool.returnsIndices {
-                recorded = indices[output] ?? [Int32](repeating: 0, count: batch * out.elementCount)
+                var recorded = indices[output] ?? [Int32](repeating: 0, count: batch * out.elementCount)
+                recorded.withUnsafeMutableBufferPointer {
+                    runPool(pool, x: x, inShape: inShape, y: y, outShape: out, indices: $0.baseAddress! + n * out.elementCount)
+                }
+                indices[output] = recorded
+            } else {
+                runPool(pool, x: x, inShape: inShape, y: y, outShape: out, indices: nil)
             }
-            runPool(pool, x: x, inShape: inShape, y: y, outShape: out, indices: &recorded, offset: n * out.elementCount)
-            if let recorded { indices[output] = recorded }
         case .maxUnpool(_, _, _, let pool):
             let recorded = indices[pool]!
             let inPlane = inShape.height * inShape.width, outPlane = out.height * out.width
@@ -175,50 +178,85 @@ struct Step {
 
 /// Max or average pooling of one sample (PyTorch MaxPool2d / AvgPool2d, ceil mode and count_include_pad).
 /// Max-pool indices are flat positions h·W + w within each input plane, as PyTorch returns them.
+/// Window bounds are computed once per output row and column, so the inner loops carry no bounds checks.
 func runPool(
     _ pool: Pooling, x: UnsafePointer<Float>, inShape: Shape, y: UnsafeMutablePointer<Float>, outShape: Shape,
-    indices: inout [Int32]?, offset: Int
+    indices: UnsafeMutablePointer<Int32>?
 ) {
     let H = inShape.height, W = inShape.width, OH = outShape.height, OW = outShape.width
-    let pt = pool.padding.top, pl = pool.padding.left
+    let kh = pool.kernel.h, kw = pool.kernel.w, dh = pool.dilation.h, dw = pool.dilation.w
+    /// Taps t of a window starting at `start` (step `d`) with 0 ≤ start + t·d < size.
+    func taps(_ start: Int, _ count: Int, _ d: Int, _ size: Int) -> Range<Int> {
+        let first = start >= 0 ? 0 : (-start + d - 1) / d
+        let end = max(first, min(count, (size - start + d - 1) / d))
+        return first..<end
+    }
+    let rows = (0..<OH).map { taps($0 * pool.stride.h - pool.padding.top, kh, dh, H) }
+    let columns = (0..<OW).map { taps($0 * pool.stride.w - pool.padding.left, kw, dw, W) }
+    let isMax = pool.kind == .max
     for c in 0..<inShape.channels {
         let plane = x + c * H * W
         for oh in 0..<OH {
+            let h0 = oh * pool.stride.h - pool.padding.top
+            let rowTaps = rows[oh]
+            let out = y + (c * OH + oh) * OW
+            if isMax && indices == nil {
+                // Tap by tap over the whole output row: a select per element, which vectorises, instead of a
+                // branch per element, which random data mispredicts half the time.
+                out.update(repeating: -.infinity, count: OW)
+                for i in rowTaps {
+                    let row = plane + (h0 + i * dh) * W
+                    for j in 0..<kw {
+                        // Output columns whose tap j lands inside the row.
+                        var first = 0, end = OW
+                        while first < end && !columns[first].contains(j) { first += 1 }
+                        while end > first && !columns[end - 1].contains(j) { end -= 1 }
+                        let offset = j * dw - pool.padding.left
+                        let stride = pool.stride.w
+                        for ow in first..<end {
+                            let v = row[ow * stride + offset]
+                            let best = out[ow]
+                            out[ow] = (v > best || v != v) ? v : best
+                        }
+                    }
+                }
+                continue
+            }
             for ow in 0..<OW {
-                let h0 = oh * pool.stride.h - pt, w0 = ow * pool.stride.w - pl
-                let out = (c * OH + oh) * OW + ow
-                if pool.kind == .max {
+                let w0 = ow * pool.stride.w - pool.padding.left
+                let columnTaps = columns[ow]
+                if isMax {
                     var best = -Float.infinity
                     var bestIndex = 0
-                    for i in 0..<pool.kernel.h {
-                        let h = h0 + i * pool.dilation.h
-                        guard h >= 0 && h < H else { continue }
-                        for j in 0..<pool.kernel.w {
-                            let w = w0 + j * pool.dilation.w
-                            guard w >= 0 && w < W else { continue }
-                            let v = plane[h * W + w]
+                    for i in rowTaps {
+                        let row = (h0 + i * dh) * W
+                        for j in columnTaps {
+                            let index = row + w0 + j * dw
+                            let v = plane[index]
                             if v > best || v.isNaN {
                                 best = v
-                                bestIndex = h * W + w
+                                bestIndex = index
                             }
                         }
                     }
-                    y[out] = best
-                    indices?[offset + out] = Int32(bestIndex)
+                    out[ow] = best
+                    indices?[(c * OH + oh) * OW + ow] = Int32(bestIndex)
                 } else {
-                    // The divisor counts padding inside the padded input (count_include_pad) but never the
-                    // part of a ceil-mode window past it (PyTorch's rule).
-                    let hEnd = min(h0 + pool.kernel.h, H + pt), wEnd = min(w0 + pool.kernel.w, W + pl)
-                    let paddedArea = (hEnd - h0) * (wEnd - w0)
-                    let hs = max(h0, 0), ws = max(w0, 0), he = min(hEnd, H), we = min(wEnd, W)
                     var sum: Float = 0
-                    if hs < he && ws < we {
-                        for h in hs..<he {
-                            for w in ws..<we { sum += plane[h * W + w] }
-                        }
+                    for i in rowTaps {
+                        let row = plane + (h0 + i * dh) * W + w0
+                        for j in columnTaps { sum += row[j * dw] }
                     }
-                    let divisor = pool.countIncludePad ? paddedArea : max(1, (he - hs) * (we - ws))
-                    y[out] = sum / Float(divisor)
+                    // count_include_pad counts padding inside the padded input, never the part of a ceil-mode
+                    // window past it (PyTorch's rule).
+                    let divisor: Int
+                    if pool.countIncludePad {
+                        let hEnd = min(h0 + kh, H + pool.padding.bottom), wEnd = min(w0 + kw, W + pool.padding.right)
+                        divisor = (hEnd - h0) * (wEnd - w0)
+                    } else {
+                        divisor = max(1, rowTaps.count * columnTaps.count)
+                    }
+                    out[ow] = sum / Float(divisor)
                 }
             }
         }
