@@ -110,14 +110,27 @@ func microKernel(
         let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
         let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
         let a0 = V(repeating: ap[0]), a1 = V(repeating: ap[1]), a2 = V(repeating: ap[2]), a3 = V(repeating: ap[3])
-        c00 += a0 * b0
-        c01 += a0 * b1
-        c10 += a1 * b0
-        c11 += a1 * b1
-        c20 += a2 * b0
-        c21 += a2 * b1
-        c30 += a3 * b0
-        c31 += a3 * b1
+        #if CONVC_FMA
+            // Fused multiply-adds: only with a target CPU that has FMA (-target-cpu native), or each becomes a
+            // call to fmaf. Swift never contracts `c += a * b` on its own.
+            c00 = c00.addingProduct(a0, b0)
+            c01 = c01.addingProduct(a0, b1)
+            c10 = c10.addingProduct(a1, b0)
+            c11 = c11.addingProduct(a1, b1)
+            c20 = c20.addingProduct(a2, b0)
+            c21 = c21.addingProduct(a2, b1)
+            c30 = c30.addingProduct(a3, b0)
+            c31 = c31.addingProduct(a3, b1)
+        #else
+            c00 += a0 * b0
+            c01 += a0 * b1
+            c10 += a1 * b0
+            c11 += a1 * b1
+            c20 += a2 * b0
+            c21 += a2 * b1
+            c30 += a3 * b0
+            c31 += a3 * b1
+        #endif
         ap += gemmMR
         bp += gemmNR
     }
