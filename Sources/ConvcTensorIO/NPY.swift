@@ -61,7 +61,8 @@ public enum NPY {
             count = product
         }
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart == count * width else {
+        let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: width)
+        guard !overflow, bytes.count - dataStart == bytesNeeded else {
             throw TensorFileError(
                 "the .npy data is \(bytes.count - dataStart) bytes, but shape \(shape) of \(width == 4 ? "float32" : "float64") needs \(count * width)")
         }

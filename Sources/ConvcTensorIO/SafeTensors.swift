@@ -88,7 +88,8 @@ public enum SafeTensors {
                 guard !overflow else { throw TensorFileError("tensor '\(name)' has an impossibly large shape") }
                 count = product
             }
-            guard count * width == offsets[1] - offsets[0] else {
+            let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: width)
+            guard !overflow, bytesNeeded == offsets[1] - offsets[0] else {
                 throw TensorFileError(
                     "tensor '\(name)' has shape \(shape) (\(count) × \(width) bytes) but data_offsets span \(offsets[1] - offsets[0]) bytes")
             }

@@ -61,6 +61,24 @@ func floatBytes(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes
         #expect(throws: TensorFileError(message)) { try SafeTensors.parse(bytes) }
     }
 
+    @Test func randomlyDamagedFilesNeverCrash() throws {
+        let valid = SafeTensors.serialize([
+            (name: "a", tensor: StoredTensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])),
+            (name: "b", tensor: StoredTensor(shape: [1], values: [7])),
+        ])
+        var generator = SeededGenerator(seed: 11)
+        let replacements: [UInt8] = Array("0123456789[]{}\",:-e.FBI ".utf8) + [0, 0xFF, 0x80]
+        for _ in 0..<3_000 {
+            var bytes = valid
+            for _ in 0..<Int(generator.next() % 4 + 1) {
+                let index = Int(generator.next() % UInt64(bytes.count))
+                bytes[index] = replacements[Int(generator.next() % UInt64(replacements.count))]
+            }
+            _ = try? SafeTensors.parse(bytes)
+            _ = try? NPY.parse(bytes)
+        }
+    }
+
     @Test func everyTruncationOfAValidFileIsAnErrorNotACrash() throws {
         let valid = SafeTensors.serialize([(name: "w", tensor: StoredTensor(shape: [4], values: [1, 2, 3, 4]))])
         for length in 0..<valid.count {
