@@ -60,6 +60,16 @@ func errorCategories(_ text: String, sourceLocation: Testing.SourceLocation = #_
         #expect(errorCategories(groups) == ["YAMLSyntax"])
     }
 
+    @Test func exponentialBlocksAndLongExpressionsStop() {
+        // found by fuzzing: blocks that each instantiate the previous one several times, and a 3,000-term sum
+        var blocks = "input: [3, 8, 8]\nblocks:\n  b0: [relu]\n"
+        for level in 1...40 { blocks += "  b\(level): [b\(level - 1), b\(level - 1), b\(level - 1)]\n" }
+        blocks += "layers: [b40]\n"
+        #expect(errorCategories(blocks) == ["TooLarge"])
+        let sum = Array(repeating: "$p", count: 3_000).joined(separator: " + ")
+        #expect(!errorCategories("input: [3, 8, 8]\nblocks:\n  b(p): [conv: {filters: \(sum), kernel: 1}]\nlayers: [b: {p: 1}]").isEmpty)
+    }
+
     @Test func hugeRepeatsAndMutualBlocksStop() {
         #expect(errorCategories("input: [1, 4, 4]\nlayers: [{repeat: {count: 1000000000, layers: [relu]}}]") == ["TooLarge"])
         #expect(

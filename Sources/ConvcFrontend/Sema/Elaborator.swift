@@ -38,8 +38,9 @@ final class NameScope {
 }
 
 enum ElaborationLimits {
-    static let maximumLayers = 200_000
-    static let maximumBlockDepth = 100
+    static let maximumLayers = 100_000
+    static let maximumItems = 200_000
+    static let maximumBlockDepth = 32
     /// Larger tensors are certainly a mistake, and products of their sizes could overflow.
     static let maximumElements = 1 << 40
 }
@@ -54,6 +55,7 @@ struct Elaborator {
     /// Block instantiation stack, for recursion errors.
     var blockStack: [(name: String, location: SourceLocation)] = []
     var exceededLayerLimit = false
+    var expandedItems = 0
     /// Layers downstream of a dropped-pixel warning: their own misalignment is a consequence, not news.
     var misaligned: Set<Int> = []
     var pendingMisaligned = false
@@ -95,6 +97,16 @@ struct Elaborator {
     }
 
     mutating func elaborate(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
+        // Every item counts, block instances and groups included, so nested blocks cannot multiply the work
+        // without bound even when they create few layers.
+        expandedItems += 1
+        if expandedItems > ElaborationLimits.maximumItems, !exceededLayerLimit {
+            diagnostics.error(
+                "the model expands to more than \(grouped(ElaborationLimits.maximumItems)) layers and blocks",
+                category: "TooLarge", at: item.kind.location)
+            exceededLayerLimit = true
+        }
+        if exceededLayerLimit { return .poisoned }
         var input = input
         if let reference = item.argument("input") {
             guard let value = evaluate(reference.value, in: environment) else { return .poisoned }

@@ -56,6 +56,14 @@ private struct ExpressionParser {
     let scalars: [Unicode.Scalar]
     var index = 0
     var depth = 0
+    /// Operators read so far; a longer expression is surely a mistake, and evaluating it recursively could
+    /// exhaust the stack.
+    var operators = 0
+
+    mutating func countOperator() throws {
+        operators += 1
+        if operators > 256 { throw ExpressionError(message: "the expression has more than 256 operators") }
+    }
 
     init(_ scalars: [Unicode.Scalar]) { self.scalars = scalars }
 
@@ -87,9 +95,11 @@ private struct ExpressionParser {
         var left = try parseProduct()
         while true {
             if peek("+") {
+                try countOperator()
                 index += 1
                 left = .binary(.add, left, try parseProduct())
             } else if peek("-") {
+                try countOperator()
                 index += 1
                 left = .binary(.subtract, left, try parseProduct())
             } else {
@@ -102,15 +112,19 @@ private struct ExpressionParser {
         var left = try parseUnary()
         while true {
             if peek("//") {
+                try countOperator()
                 index += 2
                 left = .binary(.floorDivide, left, try parseUnary())
             } else if peek("*") {
+                try countOperator()
                 index += 1
                 left = .binary(.multiply, left, try parseUnary())
             } else if peek("/") {
+                try countOperator()
                 index += 1
                 left = .binary(.divide, left, try parseUnary())
             } else if peek("%") {
+                try countOperator()
                 index += 1
                 left = .binary(.remainder, left, try parseUnary())
             } else {
@@ -121,6 +135,7 @@ private struct ExpressionParser {
 
     mutating func parseUnary() throws -> Expr {
         if peek("-") {
+            try countOperator()
             index += 1
             return .negate(try parseUnary())
         }

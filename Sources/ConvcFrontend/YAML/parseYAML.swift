@@ -5,7 +5,7 @@ import ConvcDiagnostics
 
 /// Limits that keep hostile input from exhausting the stack or memory.
 enum YAMLLimits {
-    static let maximumDepth = 200
+    static let maximumDepth = 64
 }
 
 /// Parses a single YAML document. Reports syntax errors at libyaml's position, an empty file, several documents,
