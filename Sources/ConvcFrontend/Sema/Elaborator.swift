@@ -219,6 +219,8 @@ struct Elaborator {
             diagnostics.error(
                 "blocks nest more than \(ElaborationLimits.maximumBlockDepth) deep", category: "TooLarge",
                 at: item.kind.location)
+            // Every sibling would hit the same limit: stop here, once.
+            exceededLayerLimit = true
             return .poisoned
         }
 
