@@ -36,6 +36,7 @@ func scaled(_ value: Int, base: Double, units: [String]) -> String {
 }
 
 func decimal(_ value: Double, places: Int) -> String {
+    guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
     var factor = 1.0
     for _ in 0..<places { factor *= 10 }
     let scaled = Int((value * factor).rounded())

@@ -70,6 +70,20 @@ func errorCategories(_ text: String, sourceLocation: Testing.SourceLocation = #_
         #expect(!errorCategories("input: [3, 8, 8]\nblocks:\n  b(p): [conv: {filters: \(sum), kernel: 1}]\nlayers: [b: {p: 1}]").isEmpty)
     }
 
+    @Test func theOneOverflowingQuotientIsADiagnostic() {
+        // found by fuzzing: Int.min / −1 and Int.min // −1 trapped in the remainder check
+        for op in ["/", "//"] {
+            let text = "input: [3, 8, 8]\nlayers:\n  - conv:\n      kernel: 1\n      filters: ${(-9223372036854775807 - 1) \(op) -1}\n"
+            #expect(errorCategories(text) == ["Overflow"])
+        }
+    }
+
+    @Test func nestedEmptyRepeatsStop() {
+        // found by fuzzing: a million copies of a million copies of nothing
+        let text = "input: [1, 4, 4]\nlayers: [{repeat: {count: 1000000, layers: [{repeat: {count: 1000000, layers: []}}]}}]"
+        #expect(errorCategories(text) == ["TooLarge"])
+    }
+
     @Test func hugeRepeatsAndMutualBlocksStop() {
         #expect(errorCategories("input: [1, 4, 4]\nlayers: [{repeat: {count: 1000000000, layers: [relu]}}]") == ["TooLarge"])
         #expect(

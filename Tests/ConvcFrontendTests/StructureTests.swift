@@ -139,4 +139,18 @@ let basicBlockSpec = """
         #expect(model.layer("right")?.inputs == [model.layer("stem")!.id])
         #expect(model.layer("sum")?.inputs == [model.layer("left")!.id, model.layer("right")!.id])
     }
+
+    @Test func aWholeValueExpressionInBracesIsANumber() throws {
+        let model = try compileModel(
+            """
+            input: [3, 8, 8]
+            blocks:
+              b(p):
+                - conv:
+                    filters: ${$p * 2}
+                    kernel: 1
+            layers: [b: { p: 3 }]
+            """)
+        #expect(model.outputShape == .chw(6, 8, 8))
+    }
 }

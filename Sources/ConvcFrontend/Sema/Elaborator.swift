@@ -194,6 +194,14 @@ struct Elaborator {
         var flow = input
         var inner = environment
         for copy in 0..<count {
+            // Each copy counts as work even when it adds no layers (a repeat of an empty or failing body).
+            expandedItems += 1
+            if expandedItems > ElaborationLimits.maximumItems, !exceededLayerLimit {
+                diagnostics.error(
+                    "the model expands to more than \(grouped(ElaborationLimits.maximumItems)) layers and blocks",
+                    category: "TooLarge", at: item.kind.location)
+                exceededLayerLimit = true
+            }
             if exceededLayerLimit { return .poisoned }
             if let indexName { inner.values[indexName] = .int(start &+ copy) }
             flow = elaborate(children, input: flow, scope: scope, environment: inner)

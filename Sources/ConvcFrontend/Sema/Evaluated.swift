@@ -50,6 +50,10 @@ extension Elaborator {
             }
             return .list(result)
         case .template(let parts):
+            // `${expression}` alone is the expression's value, not text.
+            if parts.count == 1, case .expr(let expr) = parts[0] {
+                return evaluate(Located(.expr(expr), at: value.location), in: environment)
+            }
             var text = ""
             for part in parts {
                 switch part {
@@ -137,7 +141,14 @@ extension Elaborator {
                         "division by zero in '\(a) \(op.rawValue) 0'", category: "InvalidValue", at: location)
                     return nil
                 }
-                if op == .divide, a % b != 0 {
+                // Int.min / −1 is the one quotient that overflows; the remainder must not trap on it either.
+                let (remainder, remainderOverflow) = a.remainderReportingOverflow(dividingBy: b)
+                if remainderOverflow {
+                    diagnostics.error(
+                        "\(a) \(op.rawValue) \(b) overflows 64-bit integers", category: "Overflow", at: location)
+                    return nil
+                }
+                if op == .divide, remainder != 0 {
                     diagnostics.error(
                         "\(a) / \(b) is not a whole number; use // to round down", category: "InvalidValue",
                         at: location)
@@ -148,7 +159,7 @@ extension Elaborator {
                 } else {
                     let (q, overflow) = a.dividedReportingOverflow(by: b)
                     // Floor division, like Python's //.
-                    result = (q - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0), overflow)
+                    result = (q - ((remainder != 0) && ((a < 0) != (b < 0)) ? 1 : 0), overflow)
                 }
             }
             if result.1 {

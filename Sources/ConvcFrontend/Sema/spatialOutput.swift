@@ -47,6 +47,7 @@ struct AxisExtent {
             let exact = Double(span) / Double(stride) + 1
             var text = String(format2: exact)
             while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
             value = text
         }
         return "(\(input) - \(effectiveKernel) + \(padding)) / \(stride) + 1 = \(value)"
@@ -66,10 +67,13 @@ struct AxisExtent {
 extension String {
     /// Two decimals, without Foundation.
     init(format2 value: Double) {
-        let scaled = (value * 100).rounded()
-        let whole = Int(scaled) / 100
-        let fraction = abs(Int(scaled) % 100)
-        self = "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+        guard value.isFinite, abs(value) < 1e15 else {
+            self = "\(value)"
+            return
+        }
+        let scaled = Int((abs(value) * 100).rounded())
+        let fraction = scaled % 100
+        self = (value < 0 && scaled > 0 ? "-" : "") + "\(scaled / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
 
