@@ -23,11 +23,22 @@ let package = Package(
         .target(name: "ConvcFrontend", dependencies: ["CYAML", "ConvcDiagnostics", "ConvcIR"]),
         .target(name: "ConvcReport", dependencies: ["ConvcDiagnostics", "ConvcIR"]),
         .target(name: "ConvcTensorIO"),
-        .target(name: "ConvcInterpreter", dependencies: ["ConvcDiagnostics", "ConvcIR", "ConvcTensorIO"]),
+        .target(name: "ConvcSwiftEmitter", dependencies: ["ConvcDiagnostics", "ConvcIR"]),
+        // The Swift that `convc emit` writes for specs/, compiled so that CI proves each file builds. Optimised
+        // even in debug builds: the equivalence tests run every network on it.
+        .target(
+            name: "ConvcGenerated",
+            path: "generated",
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
+        // Optimised even in debug builds: it is a user's run path, and the tests run full networks on it.
+        .target(
+            name: "ConvcInterpreter", dependencies: ["ConvcDiagnostics", "ConvcIR", "ConvcTensorIO"],
+            swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(
             name: "convc",
             dependencies: [
-                "ConvcDiagnostics", "ConvcIR", "ConvcFrontend", "ConvcReport", "ConvcTensorIO", "ConvcInterpreter",
+                "ConvcDiagnostics", "ConvcIR", "ConvcFrontend", "ConvcReport", "ConvcTensorIO", "ConvcInterpreter", "ConvcSwiftEmitter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,5 +48,10 @@ let package = Package(
             name: "ConvcInterpreterTests",
             dependencies: ["ConvcFrontend", "ConvcIR", "ConvcTensorIO", "ConvcInterpreter"]),
         .testTarget(name: "ConvcCLITests", dependencies: ["convc"]),
+        .testTarget(
+            name: "ConvcEquivalenceTests",
+            dependencies: [
+                "ConvcFrontend", "ConvcIR", "ConvcTensorIO", "ConvcInterpreter", "ConvcSwiftEmitter", "ConvcGenerated",
+            ]),
     ]
 )

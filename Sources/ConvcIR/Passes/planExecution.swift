@@ -1,0 +1,117 @@
+// The execution plan shared by back ends: which layers fuse into one step, which only alias a buffer, and where
+// each step's output lives in one activation arena planned by liveness.
+
+/// One step of a planned model: a layer, possibly with a batch norm folded into it and an activation applied in
+/// its output loop.
+public struct PlannedStep: Hashable, Sendable {
+    /// The layer that does the work (a conv, a dense layer, a pool, …).
+    public var layer: Int
+    /// A batch norm folded into this conv, transposed conv or dense layer at load time.
+    public var foldedBatchNorm: Int?
+    /// An activation layer applied in this step's output loop.
+    public var fusedActivation: Int?
+    /// Buffers this step reads (each the id of the step layer that produced it, or 0 for the input).
+    public var inputs: [Int]
+    /// Offset of the output in the arena, in floats.
+    public var outputOffset: Int
+    /// The last layer this step covers (the activation, the batch norm, or the layer itself).
+    public var lastLayer: Int { fusedActivation ?? foldedBatchNorm ?? layer }
+}
+
+/// A model's steps in execution order and its arena.
+public struct ExecutionPlan: Hashable, Sendable {
+    public var steps: [PlannedStep]
+    /// For every layer, the step layer whose buffer holds its output (0 for the input).
+    public var bufferOf: [Int]
+    /// Offset of each buffer (by producing layer id) in the arena, in floats; the input has its own buffer.
+    public var offsets: [Int: Int]
+    /// Floats the arena needs (batch 1).
+    public var arenaFloats: Int
+    /// Max-pool layers whose indices a max_unpool reads.
+    public var indexedPools: Set<Int>
+}
+
+/// Plans a model: folds each batch norm that is the sole reader of a conv, transposed conv or dense layer without
+/// its own activation; fuses the element-wise activation that is the sole reader of such a step; lets dropout,
+/// identity and flatten alias their input; then places buffers in one arena, first fit by liveness.
+public func planExecution(_ model: Model) -> ExecutionPlan {
+    let count = model.layers.count
+    var readers = Array(repeating: [Int](), count: count)
+    for layer in model.layers {
+        for input in layer.inputs { readers[input].append(layer.id) }
+    }
+    func soleReader(_ id: Int) -> Layer? {
+        guard id != model.outputLayer, readers[id].count == 1 else { return nil }
+        return model.layers[readers[id][0]]
+    }
+    var bufferOf = Array(0..<count)
+    var absorbed = Set<Int>()
+    var steps: [PlannedStep] = []
+    var indexedPools = Set<Int>()
+    for layer in model.layers.dropFirst() where !absorbed.contains(layer.id) {
+        if case .maxUnpool(_, _, _, let pool) = layer.op { indexedPools.insert(pool) }
+        if layer.op.isAliasAtInference {
+            bufferOf[layer.id] = bufferOf[layer.inputs[0]]
+            continue
+        }
+        var step = PlannedStep(
+            layer: layer.id, inputs: layer.inputs.map { bufferOf[$0] }, outputOffset: 0)
+        var canFold = false, canFuse = false
+        switch layer.op {
+        case .conv(let c), .convTranspose(let c): canFold = c.activation == nil; canFuse = c.activation == nil
+        case .dense(_, _, _, let activation): canFold = activation == nil; canFuse = activation == nil
+        case .batchNorm: canFuse = true
+        default: break
+        }
+        if canFold, let next = soleReader(layer.id), case .batchNorm = next.op {
+            step.foldedBatchNorm = next.id
+            absorbed.insert(next.id)
+        }
+        if canFuse, let next = soleReader(step.lastLayer), case .activation = next.op {
+            step.fusedActivation = next.id
+            absorbed.insert(next.id)
+        }
+        for id in [step.layer, step.foldedBatchNorm, step.fusedActivation].compactMap({ $0 }) {
+            bufferOf[id] = layer.id
+        }
+        steps.append(step)
+    }
+
+    // Liveness: a buffer lives from its step to the last step that reads it (the output to the end).
+    let size = { (id: Int) in model.layers[id].outputShape.elementCount }
+    var lastRead: [Int: Int] = [:]
+    for (index, step) in steps.enumerated() {
+        for input in step.inputs { lastRead[input] = index }
+    }
+    for (index, step) in steps.enumerated() {
+        if case .maxUnpool(_, _, _, let pool) = model.layers[step.layer].op {
+            lastRead[bufferOf[pool] * -1 - 1] = index  // the pool's indices, keyed apart from its values
+        }
+    }
+    lastRead[bufferOf[model.outputLayer]] = steps.count
+    // First fit: blocks sorted by offset; a new buffer takes the lowest gap that fits among live blocks.
+    var live: [(offset: Int, size: Int, until: Int, key: Int)] = []
+    var offsets: [Int: Int] = [:]
+    var arena = 0
+    func place(_ key: Int, floats: Int, at index: Int) {
+        live.removeAll { $0.until < index }
+        live.sort { $0.offset < $1.offset }
+        var offset = 0
+        for block in live {
+            if block.offset - offset >= floats { break }
+            offset = max(offset, block.offset + block.size)
+        }
+        live.append((offset, floats, lastRead[key] ?? index, key))
+        offsets[key] = offset
+        arena = max(arena, offset + floats)
+    }
+    for (index, step) in steps.enumerated() {
+        place(step.layer, floats: size(step.layer), at: index)
+        steps[index].outputOffset = offsets[step.layer]!
+        if indexedPools.contains(step.layer) {
+            place(step.layer * -1 - 1, floats: size(step.layer), at: index)
+        }
+    }
+    return ExecutionPlan(
+        steps: steps, bufferOf: bufferOf, offsets: offsets, arenaFloats: arena, indexedPools: indexedPools)
+}

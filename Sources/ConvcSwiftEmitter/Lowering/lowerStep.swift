@@ -1,0 +1,268 @@
+// One planned step → one specialised function. Legend: oc ic oh ow kh kw; shapes (C, H, W); `&+ &*` on indices
+// whose bounds are literals and proven.
+
+import ConvcIR
+
+extension Emitter {
+    /// The activation applied in an output loop: a Swift expression of `v`.
+    func activationExpression(_ step: PlannedStep) -> String? {
+        var activation: Activation?
+        switch layer(step.layer).op {
+        case .conv(let c), .convTranspose(let c): activation = c.activation
+        case .dense(_, _, _, let a): activation = a
+        case .activation(let a): activation = a
+        default: break
+        }
+        if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { activation = a }
+        switch activation {
+        case nil: return nil
+        case .relu: return "max(v, 0)"
+        case .relu6: return "min(max(v, 0), 6)"
+        case .leakyReLU(let slope): return "v >= 0 ? v : v * \(literal(slope))"
+        case .sigmoid: return "1 / (1 + exp(-v))"
+        case .tanh: return "tanh(v)"
+        }
+    }
+
+    func describe(_ step: PlannedStep) -> String {
+        let main = layer(step.layer)
+        var text = "\(main.name): \(main.op.kindName)"
+        switch main.op {
+        case .conv(let c), .convTranspose(let c):
+            text += " \(c.inChannels)→\(c.filters), kernel \(c.kernel), stride \(c.stride), padding \(c.padding)"
+            if c.dilation != Pair(1, 1) { text += ", dilation \(c.dilation)" }
+            if c.groups > 1 { text += ", groups \(c.groups)" }
+        case .dense(let inFeatures, let units, _, _): text += " \(inFeatures)→\(units)"
+        case .pool(let p): text += " \(p.kernel), stride \(p.stride), padding \(p.padding)" + (p.ceilMode ? ", ceil mode" : "")
+        default: break
+        }
+        if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }
+        if let act = step.fusedActivation { text += ", + \(layer(act).name) fused" }
+        return text + "."
+    }
+
+    func lowerStep(_ step: PlannedStep, into w: inout SwiftWriter) {
+        let main = layer(step.layer)
+        let inputShapes = main.inputs.map { layer($0).outputShape }
+        let out = main.outputShape
+        w.doc(describe(step))
+        w.doc("Generated from \(options.sourcePath):\(main.location.line):\(main.location.column).")
+        var parameters = step.inputs.indices.map { "_ x\($0 == 0 ? "" : String($0)): UnsafePointer<Float>" }
+        if case .maxUnpool = main.op { parameters.append("_ indices: UnsafePointer<Float>") }
+        if slots[step.layer] != nil { parameters.append("_ w: UnsafePointer<Float>") }
+        parameters.append("_ y: UnsafeMutablePointer<Float>")
+        if plan.indexedPools.contains(step.layer) { parameters.append("_ indices: UnsafeMutablePointer<Float>") }
+        w.line("@inline(never)")
+        w.block("static func \(functionName(step))(\(parameters.joined(separator: ", ")))") { w in
+            w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))   y: \(out)")
+            switch main.op {
+            case .conv(let c): lowerConvolution(c, input: inputShapes[0], output: out, step: step, into: &w)
+            case .convTranspose(let c): lowerTransposedConvolution(c, input: inputShapes[0], output: out, step: step, into: &w)
+            case .dense(let inFeatures, let units, _, _): lowerDense(inFeatures: inFeatures, units: units, step: step, into: &w)
+            case .pool(let p): lowerPooling(p, input: inputShapes[0], output: out, indexed: plan.indexedPools.contains(step.layer), into: &w)
+            default: lowerElementwise(main, inputs: inputShapes, step: step, into: &w)
+            }
+        }
+    }
+
+    /// Writes `y[i] = activation(y[i])` over `count` values starting at `base`, if the step has an activation.
+    func applyActivation(_ step: PlannedStep, base: String, count: Int, into w: inout SwiftWriter) {
+        guard let expression = activationExpression(step) else { return }
+        w.block("for i in 0..<\(literal(count))") { w in
+            w.line("let v = \(base)[i]")
+            w.line("\(base)[i] = \(expression)")
+        }
+    }
+
+    // MARK: Convolution
+
+    /// Direct convolution, one output plane at a time: the plane starts at the bias, then each kernel tap adds
+    /// weight × shifted input over the output rows and columns whose input lies inside the image (so no bounds
+    /// checks in the inner loop). Kernels up to 7×7 are unrolled tap by tap with literal ranges.
+    func lowerConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
+        let plane = output.height * output.width, inPlane = input.height * input.width
+        let taps = c.kernel.h * c.kernel.w
+        w.comment("weight: w[0..<\(literal(slot.bias - slot.weight))] as (\(c.filters), \(inPerGroup), \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.block("for oc in 0..<\(c.filters)") { w in
+            w.line("let outOffset: Int = oc &* \(literal(plane))")
+            w.line("let out = y + outOffset")
+            w.line("out.update(repeating: w[\(literal(slot.bias - slot.weight)) &+ oc], count: \(literal(plane)))")
+            let firstInput = c.groups == 1 ? "0" : "(oc / \(outPerGroup)) &* \(inPerGroup)"
+            w.block("for ic in 0..<\(inPerGroup)") { w in
+                w.line("let planeOffset: Int = (\(firstInput) &+ ic) &* \(literal(inPlane))")
+                w.line("let plane = x + planeOffset")
+                w.line("let kOffset: Int = (oc &* \(inPerGroup) &+ ic) &* \(taps)")
+                w.line("let k = w + kOffset")
+                if taps <= 49 {
+                    for i in 0..<c.kernel.h {
+                        for j in 0..<c.kernel.w {
+                            emitTap(c, input: input, output: output, i: i, j: j, into: &w)
+                        }
+                    }
+                } else {
+                    w.block("for i in 0..<\(c.kernel.h)") { w in
+                        w.block("for j in 0..<\(c.kernel.w)") { w in
+                            emitTap(c, input: input, output: output, i: nil, j: nil, into: &w)
+                        }
+                    }
+                }
+            }
+            applyActivation(step, base: "out", count: plane, into: &w)
+        }
+    }
+
+    /// The output rows (or columns) whose tap `t` reads inside the input: oh·s − pad + t·d ∈ [0, size).
+    func validRange(tap t: Int, stride s: Int, pad: Int, dilation d: Int, size: Int, outSize: Int) -> Range<Int> {
+        let offset = t * d - pad
+        let first = offset >= 0 ? 0 : (-offset + s - 1) / s
+        let end = max(first, min(outSize, (size - offset + s - 1) / s))
+        return min(first, outSize)..<end
+    }
+
+    func emitTap(_ c: Convolution, input: Shape, output: Shape, i: Int?, j: Int?, into w: inout SwiftWriter) {
+        let (sh, sw) = (c.stride.h, c.stride.w)
+        if let i, let j {
+            let rows = validRange(tap: i, stride: sh, pad: c.padding.top, dilation: c.dilation.h, size: input.height, outSize: output.height)
+            let columns = validRange(tap: j, stride: sw, pad: c.padding.left, dilation: c.dilation.w, size: input.width, outSize: output.width)
+            guard !rows.isEmpty, !columns.isEmpty else { return }
+            let rowOffset = i * c.dilation.h - c.padding.top, columnOffset = j * c.dilation.w - c.padding.left
+            w.block("do") { w in
+                w.line("let t = k[\(i * c.kernel.w + j)]")
+                w.block("for oh in \(rows.lowerBound)..<\(rows.upperBound)") { w in
+                    w.line("let sourceOffset: Int = oh &* \(sh * input.width) &+ \(rowOffset * input.width + columnOffset)")
+                    w.line("let source = plane + sourceOffset")
+                    w.line("let targetOffset: Int = oh &* \(output.width)")
+                    w.line("let target = out + targetOffset")
+                    w.block("for ow in \(columns.lowerBound)..<\(columns.upperBound)") { w in
+                        w.line("target[ow] += t * source[\(sw == 1 ? "ow" : "ow &* \(sw)")]")
+                    }
+                }
+            }
+        } else {
+            // Large kernels: the same loops with ranges computed per tap.
+            w.line("let t = k[i &* \(c.kernel.w) &+ j]")
+            w.line("let rowOffset: Int = i &* \(c.dilation.h) &- \(c.padding.top)")
+            w.line("let columnOffset: Int = j &* \(c.dilation.w) &- \(c.padding.left)")
+            w.line("let firstRow: Int = rowOffset >= 0 ? 0 : (-rowOffset + \(sh - 1)) / \(sh)")
+            w.line("let endRow: Int = max(firstRow, min(\(output.height), (\(input.height) - rowOffset + \(sh - 1)) / \(sh)))")
+            w.line("let firstColumn: Int = columnOffset >= 0 ? 0 : (-columnOffset + \(sw - 1)) / \(sw)")
+            w.line("let endColumn: Int = max(firstColumn, min(\(output.width), (\(input.width) - columnOffset + \(sw - 1)) / \(sw)))")
+            w.block("for oh in firstRow..<endRow") { w in
+                w.line("let sourceOffset: Int = (oh &* \(sh) &+ rowOffset) &* \(input.width) &+ columnOffset")
+                w.line("let source = plane + sourceOffset")
+                w.line("let targetOffset: Int = oh &* \(output.width)")
+                w.line("let target = out + targetOffset")
+                w.block("for ow in firstColumn..<endColumn") { w in
+                    w.line("target[ow] += t * source[\(sw == 1 ? "ow" : "ow &* \(sw)")]")
+                }
+            }
+        }
+    }
+
+    /// Transposed convolution: each input pixel adds weight × value into its output window.
+    func lowerTransposedConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
+        let plane = output.height * output.width, inPlane = input.height * input.width
+        let taps = c.kernel.h * c.kernel.w
+        w.comment("weight: (\(c.inChannels), \(outPerGroup), \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.block("for oc in 0..<\(c.filters)") { w in
+            w.line("(y + oc &* \(literal(plane))).update(repeating: w[\(literal(slot.bias - slot.weight)) &+ oc], count: \(literal(plane)))")
+        }
+        w.block("for ic in 0..<\(c.inChannels)") { w in
+            w.line("let planeOffset: Int = ic &* \(literal(inPlane))")
+            w.line("let plane = x + planeOffset")
+            w.line("let group: Int = ic / \(inPerGroup)")
+            w.block("for o in 0..<\(outPerGroup)") { w in
+                w.line("let outOffset: Int = (group &* \(outPerGroup) &+ o) &* \(literal(plane))")
+                w.line("let out = y + outOffset")
+                w.line("let kOffset: Int = (ic &* \(outPerGroup) &+ o) &* \(taps)")
+                w.line("let k = w + kOffset")
+                w.block("for ih in 0..<\(input.height)") { w in
+                    w.block("for i in 0..<\(c.kernel.h)") { w in
+                        w.line("let oh: Int = ih &* \(c.stride.h) &- \(c.padding.top) &+ i &* \(c.dilation.h)")
+                        w.line("guard oh >= 0 && oh < \(output.height) else { continue }")
+                        w.block("for iw in 0..<\(input.width)") { w in
+                            w.line("let v = plane[ih &* \(input.width) &+ iw]")
+                            w.block("for j in 0..<\(c.kernel.w)") { w in
+                                w.line("let ow: Int = iw &* \(c.stride.w) &- \(c.padding.left) &+ j &* \(c.dilation.w)")
+                                w.line("guard ow >= 0 && ow < \(output.width) else { continue }")
+                                w.line("out[oh &* \(output.width) &+ ow] += k[i &* \(c.kernel.w) &+ j] * v")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        applyActivation(step, base: "y", count: output.elementCount, into: &w)
+    }
+
+    // MARK: Dense
+
+    func lowerDense(inFeatures: Int, units: Int, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        w.comment("weight: (\(units), \(inFeatures))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.block("for u in 0..<\(literal(units))") { w in
+            w.line("y[u] = Self.dot(w + u &* \(literal(inFeatures)), x, count: \(literal(inFeatures))) + w[\(literal(slot.bias - slot.weight)) &+ u]")
+        }
+        applyActivation(step, base: "y", count: units, into: &w)
+    }
+
+    // MARK: Pooling
+
+    func lowerPooling(_ p: Pooling, input: Shape, output: Shape, indexed: Bool, into w: inout SwiftWriter) {
+        let (H, W, OH, OW) = (input.height, input.width, output.height, output.width)
+        w.block("for c in 0..<\(output.channels)") { w in
+            w.line("let planeOffset: Int = c &* \(literal(H * W))")
+            w.line("let plane = x + planeOffset")
+            w.block("for oh in 0..<\(OH)") { w in
+                w.line("let h0: Int = oh &* \(p.stride.h) &- \(p.padding.top)")
+                w.block("for ow in 0..<\(OW)") { w in
+                    w.line("let w0: Int = ow &* \(p.stride.w) &- \(p.padding.left)")
+                    if p.kind == .max {
+                        w.line("var best = -Float.infinity")
+                        w.line("var bestIndex = 0")
+                        w.block("for i in 0..<\(p.kernel.h)") { w in
+                            w.line("let h: Int = h0 &+ i &* \(p.dilation.h)")
+                            w.line("guard h >= 0 && h < \(H) else { continue }")
+                            w.block("for j in 0..<\(p.kernel.w)") { w in
+                                w.line("let col: Int = w0 &+ j &* \(p.dilation.w)")
+                                w.line("guard col >= 0 && col < \(W) else { continue }")
+                                w.line("let v = plane[h &* \(W) &+ col]")
+                                w.line("if v > best || v.isNaN { best = v; bestIndex = h &* \(W) &+ col }")
+                            }
+                        }
+                        w.line("y[(c &* \(OH) &+ oh) &* \(OW) &+ ow] = best")
+                        if indexed {
+                            w.line("indices[(c &* \(OH) &+ oh) &* \(OW) &+ ow] = Float(bitPattern: UInt32(bestIndex))")
+                        } else {
+                            w.line("_ = bestIndex")
+                        }
+                    } else {
+                        w.line("var sum: Float = 0")
+                        w.line("var valid = 0")
+                        w.block("for i in 0..<\(p.kernel.h)") { w in
+                            w.line("let h: Int = h0 &+ i")
+                            w.line("guard h >= 0 && h < \(H) else { continue }")
+                            w.block("for j in 0..<\(p.kernel.w)") { w in
+                                w.line("let col: Int = w0 &+ j")
+                                w.line("guard col >= 0 && col < \(W) else { continue }")
+                                w.line("sum += plane[h &* \(W) &+ col]")
+                                w.line("valid &+= 1")
+                            }
+                        }
+                        if p.countIncludePad {
+                            w.comment("the window clipped to the padded input (PyTorch's divisor)")
+                            w.line("let divisor: Int = (min(h0 &+ \(p.kernel.h), \(H + p.padding.bottom)) &- h0) &* (min(w0 &+ \(p.kernel.w), \(W + p.padding.right)) &- w0)")
+                        } else {
+                            w.line("let divisor: Int = max(valid, 1)")
+                        }
+                        w.line("y[(c &* \(OH) &+ oh) &* \(OW) &+ ow] = sum / Float(divisor)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+// The loading and arithmetic helpers written into every emitted file (nested in its type, so emitted files
+// depend on nothing but Foundation and can share a module).
+
+let supportSource = #"""
+extension TYPE {
+    /// A missing or misshapen tensor, a damaged weights file, or an input of the wrong size.
+    public struct WeightError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// A dot product with sixteen partial sums (a plain float reduction stays scalar).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var s = SIMD16<Float>()
+        var i = 0
+        while i &+ 16 <= count {
+            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        var sum = s.sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i &+= 1
+        }
+        return sum
+    }
+
+    static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
+        guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
+        guard values.count == count else {
+            throw WeightError("tensor '\(name)' has \(values.count) values, but the spec needs \(count)")
+        }
+        return values
+    }
+
+    static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
+        let values = try tensor(tensors, name, count: count)
+        for i in 0..<count { p[offset + i] = values[i] }
+    }
+
+    static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
+        let values = try tensor(tensors, name, count: perChannel ? channels : 1)
+        for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
+        for c in 0..<channels { p[offset + channels + c] = 0 }
+    }
+
+    /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
+        let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
+        let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
+        var scale = [Float](repeating: 0, count: channels), shift = scale
+        for c in 0..<channels {
+            let s = Double(gamma[c]) / (Double(variance[c]) + epsilon).squareRoot()
+            scale[c] = Float(s)
+            shift[c] = Float(Double(beta[c]) - Double(mean[c]) * s)
+        }
+        return (scale, shift)
+    }
+
+    static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
+        let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
+        for c in 0..<channels {
+            p[scale + c] = factors.scale[c]
+            p[shift + c] = factors.shift[c]
+        }
+    }
+
+    /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
+        let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
+        for c in 0..<channels {
+            for i in 0..<run { p[weight + c * channelStride + i] *= factors.scale[c] }
+            p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c]
+        }
+    }
+
+    /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
+        let channels = outPerGroup * groups
+        let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
+        let inPerGroup = inChannels / groups
+        for ic in 0..<inChannels {
+            for o in 0..<outPerGroup {
+                let s = factors.scale[(ic / inPerGroup) * outPerGroup + o]
+                for t in 0..<taps { p[weight + (ic * outPerGroup + o) * taps + t] *= s }
+            }
+        }
+        for c in 0..<channels { p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c] }
+    }
+
+    /// Reads a safetensors file (8-byte header length, JSON header, little-endian data), checking every tensor the
+    /// model needs against its shape. F16, BF16 and F64 are converted to Float.
+    static func readSafetensors(_ data: Data, checking shapes: [(name: String, shape: [Int])]) throws -> [String: [Float]] {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { throw WeightError("the weights file is \(bytes.count) bytes long; a safetensors file starts with an 8-byte header length") }
+        var length = 0
+        for i in 0..<8 { length |= Int(bytes[i]) << (8 * i) }
+        guard length >= 0, length <= bytes.count - 8 else { throw WeightError("the header length \(length) runs past the end of the file (\(bytes.count) bytes)") }
+        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any] else {
+            throw WeightError("the header is not a valid JSON object")
+        }
+        let dataStart = 8 + length
+        var tensors: [String: [Float]] = [:]
+        for (name, expected) in shapes {
+            guard let entry = header[name] as? [String: Any] else { throw WeightError("missing tensor '\(name)' \(expected)") }
+            guard let dtype = entry["dtype"] as? String, let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw WeightError("tensor '\(name)' needs 'dtype', 'shape' and two 'data_offsets' in the header")
+            }
+            guard shape == expected || (expected == [1] && shape.isEmpty) else {
+                throw WeightError("tensor '\(name)' has shape \(shape), but the spec needs \(expected)")
+            }
+            let widths = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8]
+            guard let width = widths[dtype] else { throw WeightError("tensor '\(name)' has dtype \(dtype); F32, F16, BF16 and F64 are read") }
+            let count = expected.reduce(1, *)
+            guard offsets[0] >= 0, offsets[1] == offsets[0] + count * width, offsets[1] <= bytes.count - dataStart else {
+                throw WeightError("tensor '\(name)' has data_offsets \(offsets) that do not fit its shape or the file")
+            }
+            var values = [Float](repeating: 0, count: count)
+            bytes.withUnsafeBytes { raw in
+                let base = raw.baseAddress! + dataStart + offsets[0]
+                for i in 0..<count {
+                    switch dtype {
+                    case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    case "F64": values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                    case "BF16": values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                    default:
+                        let half = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                        let sign: Float = half >> 15 == 0 ? 1 : -1
+                        let exponent = Int((half >> 10) & 0x1F), mantissa = Float(half & 0x3FF)
+                        values[i] = exponent == 0 ? sign * mantissa * 0x1p-24
+                            : exponent == 31 ? (mantissa == 0 ? sign * .infinity : .nan)
+                            : sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
+                    }
+                }
+            }
+            tensors[name] = values
+        }
+        return tensors
+    }
+}
+"""#
