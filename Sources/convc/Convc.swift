@@ -29,7 +29,7 @@ struct Convc: ParsableCommand {
             Exit status: 0 when the spec is sound (warnings allowed), 1 when it has errors, 64 for usage errors.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Summary.self, Init.self, Run.self, Bench.self, Export.self, Emit.self]
+        subcommands: [Check.self, Summary.self, Init.self, Run.self, Bench.self, Export.self, Emit.self, Verify.self]
     )
 }
 
