@@ -9,50 +9,43 @@ struct Planner {
     let weights: [String: [Float]]
     var steps: [Step] = []
     var bufferOf: [Int]
-    var absorbed: Set<Int> = []
-    var consumers: [[Int]]
     var scratchFloats = 0
+    /// Which batch norm and activation fold into which layer: the same decisions the emitter makes.
+    let execution: [Int: PlannedStep]
+    let absorbed: Set<Int>
 
     init(model: Model, weights: [String: [Float]]) {
         self.model = model
         self.weights = weights
         bufferOf = Array(0..<model.layers.count)
-        consumers = Array(repeating: [], count: model.layers.count)
-        for layer in model.layers {
-            for input in layer.inputs { consumers[input].append(layer.id) }
-        }
+        let plan = planExecution(model)
+        execution = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.layer, $0) })
+        absorbed = Set(plan.steps.flatMap { [$0.foldedBatchNorm, $0.fusedActivation].compactMap { $0 } })
     }
 
     func parameter(_ layer: Layer, _ suffix: String) -> [Float]? { weights[layer.name + "." + suffix] }
 
-    /// The single layer reading `id`, if `id` is not the model output and has exactly one reader.
-    func soleConsumer(of id: Int) -> Layer? {
-        guard id != model.outputLayer, consumers[id].count == 1 else { return nil }
-        return model.layers[consumers[id][0]]
-    }
-
-    /// Folds a following batch norm into per-output-channel scale and shift; returns the layer that is now last.
-    mutating func foldBatchNorm(after id: Int, channels: Int) -> (scale: [Float], shift: [Float], last: Int)? {
-        guard let next = soleConsumer(of: id), case .batchNorm(let epsilon) = next.op,
-            let gamma = parameter(next, "weight"), let beta = parameter(next, "bias"),
-            let mean = parameter(next, "running_mean"), let variance = parameter(next, "running_var"),
+    /// The batch norm the plan folds into `id`, as per-output-channel scale and shift.
+    func foldBatchNorm(after id: Int, channels: Int) -> (scale: [Float], shift: [Float], last: Int)? {
+        guard let bn = execution[id]?.foldedBatchNorm.map({ model.layers[$0] }), case .batchNorm(let epsilon) = bn.op,
+            let gamma = parameter(bn, "weight"), let beta = parameter(bn, "bias"),
+            let mean = parameter(bn, "running_mean"), let variance = parameter(bn, "running_var"),
             gamma.count == channels
         else { return nil }
-        absorbed.insert(next.id)
         var scale = [Float](repeating: 0, count: channels), shift = scale
         for c in 0..<channels {
             let s = Double(gamma[c]) / (Double(variance[c]) + epsilon).squareRoot()
             scale[c] = Float(s)
             shift[c] = Float(Double(beta[c]) - Double(mean[c]) * s)
         }
-        return (scale, shift, next.id)
+        return (scale, shift, bn.id)
     }
 
-    /// Moves a following element-wise activation into the producer's output loop.
-    mutating func fuseActivation(after id: Int) -> (Epilogue.Activation, Int)? {
-        guard let next = soleConsumer(of: id), case .activation(let activation) = next.op else { return nil }
-        absorbed.insert(next.id)
-        return (epilogueActivation(activation), next.id)
+    /// The activation the plan applies in the output loop of step `id`.
+    func fuseActivation(of id: Int) -> (Epilogue.Activation, Int)? {
+        guard let fused = execution[id]?.fusedActivation, case .activation(let activation) = model.layers[fused].op
+        else { return nil }
+        return (epilogueActivation(activation), fused)
     }
 
     mutating func plan() {
@@ -83,7 +76,7 @@ struct Planner {
                     last = folded.last
                     covered.append(last)
                 }
-                if activation == nil, let (fused, fusedLast) = fuseActivation(after: last) {
+                if activation == nil, let (fused, fusedLast) = fuseActivation(of: layer.id) {
                     epilogue = fused
                     covered.append(fusedLast)
                 }
@@ -102,7 +95,7 @@ struct Planner {
                 }
                 var activation = Epilogue.Activation.none
                 var covered: [Int] = []
-                if let (fused, fusedLast) = fuseActivation(after: layer.id) {
+                if let (fused, fusedLast) = fuseActivation(of: layer.id) {
                     activation = fused
                     covered.append(fusedLast)
                 }
@@ -159,7 +152,7 @@ struct Planner {
             last = folded.last
             covered.append(last)
         }
-        if conv.activation == nil, let (fused, fusedLast) = fuseActivation(after: last) {
+        if conv.activation == nil, let (fused, fusedLast) = fuseActivation(of: layer.id) {
             activation = fused
             covered.append(fusedLast)
         }

@@ -99,14 +99,7 @@ struct Elaborator {
     mutating func elaborate(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
         // Every item counts, block instances and groups included, so nested blocks cannot multiply the work
         // without bound even when they create few layers.
-        expandedItems += 1
-        if expandedItems > ElaborationLimits.maximumItems, !exceededLayerLimit {
-            diagnostics.error(
-                "the model expands to more than \(grouped(ElaborationLimits.maximumItems)) layers and blocks",
-                category: "TooLarge", at: item.kind.location)
-            exceededLayerLimit = true
-        }
-        if exceededLayerLimit { return .poisoned }
+        guard spendExpansion(at: item.kind.location) else { return .poisoned }
         var input = input
         if let reference = item.argument("input") {
             guard let value = evaluate(reference.value, in: environment) else { return .poisoned }
@@ -138,6 +131,19 @@ struct Elaborator {
         default:
             return elaborateLeaf(item, input: input, scope: scope, environment: environment)
         }
+    }
+
+    /// Counts one unit of expansion work; false once the budget is spent (after one error) or a limit stopped
+    /// elaboration.
+    mutating func spendExpansion(at location: SourceLocation) -> Bool {
+        expandedItems += 1
+        if expandedItems > ElaborationLimits.maximumItems, !exceededLayerLimit {
+            diagnostics.error(
+                "the model expands to more than \(grouped(ElaborationLimits.maximumItems)) layers and blocks",
+                category: "TooLarge", at: location)
+            exceededLayerLimit = true
+        }
+        return !exceededLayerLimit
     }
 
     mutating func elaborateGroup(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
@@ -195,14 +201,7 @@ struct Elaborator {
         var inner = environment
         for copy in 0..<count {
             // Each copy counts as work even when it adds no layers (a repeat of an empty or failing body).
-            expandedItems += 1
-            if expandedItems > ElaborationLimits.maximumItems, !exceededLayerLimit {
-                diagnostics.error(
-                    "the model expands to more than \(grouped(ElaborationLimits.maximumItems)) layers and blocks",
-                    category: "TooLarge", at: item.kind.location)
-                exceededLayerLimit = true
-            }
-            if exceededLayerLimit { return .poisoned }
+            guard spendExpansion(at: item.kind.location) else { return .poisoned }
             if let indexName { inner.values[indexName] = .int(start &+ copy) }
             flow = elaborate(children, input: flow, scope: scope, environment: inner)
         }
