@@ -13,8 +13,9 @@ public struct Alexnet: Sendable {
     public static let parameterCount = 61_100_840
     public static let nonTrainableParameterCount = 0
     public static let macs = 714_188_480
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 240_256
+    /// Floats of working memory: activations placed by liveness after fusion (240,256), then
+    /// scratch for zero-padded conv inputs (179,892).
+    public static let arenaFloats = 420_148
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -75,14 +76,19 @@ public struct Alexnet: Sendable {
         var p = [Float](repeating: 0, count: 61_100_840)
         try Self.copy(tensors, "features.0.weight", into: &p, at: 0, count: 23_232)
         try Self.copy(tensors, "features.0.bias", into: &p, at: 23_232, count: 64)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 121)
         try Self.copy(tensors, "features.3.weight", into: &p, at: 23_296, count: 307_200)
         try Self.copy(tensors, "features.3.bias", into: &p, at: 330_496, count: 192)
+        Self.blockFilters(&p, at: 23_296, filters: 192, groups: 1, channels: 64, taps: 25)
         try Self.copy(tensors, "features.6.weight", into: &p, at: 330_688, count: 663_552)
         try Self.copy(tensors, "features.6.bias", into: &p, at: 994_240, count: 384)
+        Self.blockFilters(&p, at: 330_688, filters: 384, groups: 1, channels: 192, taps: 9)
         try Self.copy(tensors, "features.8.weight", into: &p, at: 994_624, count: 884_736)
         try Self.copy(tensors, "features.8.bias", into: &p, at: 1_879_360, count: 256)
+        Self.blockFilters(&p, at: 994_624, filters: 256, groups: 1, channels: 384, taps: 9)
         try Self.copy(tensors, "features.10.weight", into: &p, at: 1_879_616, count: 589_824)
         try Self.copy(tensors, "features.10.bias", into: &p, at: 2_469_440, count: 256)
+        Self.blockFilters(&p, at: 1_879_616, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "classifier.1.weight", into: &p, at: 2_469_696, count: 37_748_736)
         try Self.copy(tensors, "classifier.1.bias", into: &p, at: 40_218_432, count: 4096)
         try Self.copy(tensors, "classifier.4.weight", into: &p, at: 40_222_528, count: 16_777_216)
@@ -113,13 +119,13 @@ public struct Alexnet: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0)
+                Self.features_0(x, w + 0, a + 0, a + 240_256)
                 Self.features_2(a + 0, a + 193_600)
-                Self.features_3(a + 193_600, w + 23_296, a + 0)
+                Self.features_3(a + 193_600, w + 23_296, a + 0, a + 240_256)
                 Self.features_5(a + 0, a + 139_968)
-                Self.features_6(a + 139_968, w + 330_688, a + 0)
-                Self.features_8(a + 0, w + 994_624, a + 64_896)
-                Self.features_10(a + 64_896, w + 1_879_616, a + 0)
+                Self.features_6(a + 139_968, w + 330_688, a + 0, a + 240_256)
+                Self.features_8(a + 0, w + 994_624, a + 64_896, a + 240_256)
+                Self.features_10(a + 64_896, w + 1_879_616, a + 0, a + 240_256)
                 Self.features_12(a + 0, a + 43_264)
                 Self.avgpool(a + 43_264, a + 0)
                 Self.classifier_1(a + 0, w + 2_469_696, a + 9216)
@@ -135,42 +141,58 @@ extension Alexnet {
     /// features.0: conv 3→64, kernel 11×11, stride 4×4, padding 2, + features.1 fused.
     /// Generated from specs/alexnet.yaml:15:11.
     @inline(never)
-    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 64×55×55
-        // weight: w[0..<23_232] as (64, 3, 11, 11)   bias: w[23_232..<23_296]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3025
-            let out = y + outOffset
-            out.update(repeating: w[23_232 &+ oc], count: 3025)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 121
-                let k = w + kOffset
-                for i in 0..<11 {
-                    for j in 0..<11 {
-                        let t = k[i &* 11 &+ j]
-                        let rowOffset: Int = i &* 1 &- 2
-                        let columnOffset: Int = j &* 1 &- 2
-                        let firstRow: Int = rowOffset >= 0 ? 0 : (-rowOffset + 3) / 4
-                        let endRow: Int = max(firstRow, min(55, (224 - rowOffset + 3) / 4))
-                        let firstColumn: Int = columnOffset >= 0 ? 0 : (-columnOffset + 3) / 4
-                        let endColumn: Int = max(firstColumn, min(55, (224 - columnOffset + 3) / 4))
-                        for oh in firstRow..<endRow {
-                            let sourceOffset: Int = (oh &* 4 &+ rowOffset) &* 224 &+ columnOffset
-                            let source = plane + sourceOffset
-                            let targetOffset: Int = oh &* 55
-                            let target = out + targetOffset
-                            for ow in firstColumn..<endColumn {
-                                target[ow] += t * source[ow &* 4]
+        // weight: (8 blocks, 11, 11, 3, 8)   bias: w[23_232..<23_296]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 2, left: 2, rows: 228, columns: 263, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 2904
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 23_232 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<55 {
+                for ow in stride(from: 0, to: 55, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<11 {
+                        let rowOffset: Int = (firstChannel &* 228 &+ oh &* 4 &+ i &* 1) &* 263 &+ ow &* 4
+                        for j in 0..<11 {
+                            let tapOffset: Int = (i &* 11 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 59_964), stride: 4, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
                             }
                         }
                     }
+                    let count: Int = min(16, 55 &- ow)
+                    let outputOffset: Int = firstFilter &* 3025 &+ oh &* 55 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3025), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6050), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9075), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_100), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_125), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_150), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_175), count: count) }
                 }
-            }
-            for i in 0..<3025 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -209,322 +231,58 @@ extension Alexnet {
     /// features.3: conv 64→192, kernel 5×5, stride 1×1, padding 2, + features.4 fused.
     /// Generated from specs/alexnet.yaml:18:11.
     @inline(never)
-    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×27×27   y: 192×27×27
-        // weight: w[0..<307_200] as (192, 64, 5, 5)   bias: w[307_200..<307_392]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 729
-            let out = y + outOffset
-            out.update(repeating: w[307_200 &+ oc], count: 729)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 729
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 25
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
+        // weight: (24 blocks, 5, 5, 64, 8)   bias: w[307_200..<307_392]
+        Self.pad(x, channels: 64, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 36, into: scratch)
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 64
+            let kernelOffset: Int = block &* 12_800
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 307_200 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<27 {
+                for ow in stride(from: 0, to: 27, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 31 &+ oh &* 1 &+ i &* 1) &* 36 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1116)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 27 &- ow)
+                    let outputOffset: Int = firstFilter &* 729 &+ oh &* 27 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 729), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1458), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2187), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 2916), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3645), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4374), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5103), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -54
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -53
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -52
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -26
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -25
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 25
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 26
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 52
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 53
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 54
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<729 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -563,130 +321,58 @@ extension Alexnet {
     /// features.6: conv 192→384, kernel 3×3, stride 1×1, padding 1, + features.7 fused.
     /// Generated from specs/alexnet.yaml:21:11.
     @inline(never)
-    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 192×13×13   y: 384×13×13
-        // weight: w[0..<663_552] as (384, 192, 3, 3)   bias: w[663_552..<663_936]
-        for oc in 0..<384 {
-            let outOffset: Int = oc &* 169
-            let out = y + outOffset
-            out.update(repeating: w[663_552 &+ oc], count: 169)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 169
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
+        // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
+        Self.pad(x, channels: 192, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
+        for block in 0..<48 {
+            let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
+            let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
+            let firstChannel: Int = (block / 48) &* 192
+            let kernelOffset: Int = block &* 13_824
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 663_552 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<13 {
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 15 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<192 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 270)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 13 &- ow)
+                    let outputOffset: Int = firstFilter &* 169 &+ oh &* 13 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 169), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 338), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 507), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 676), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 845), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1014), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<169 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -694,130 +380,58 @@ extension Alexnet {
     /// features.8: conv 384→256, kernel 3×3, stride 1×1, padding 1, + features.9 fused.
     /// Generated from specs/alexnet.yaml:23:11.
     @inline(never)
-    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 384×13×13   y: 256×13×13
-        // weight: w[0..<884_736] as (256, 384, 3, 3)   bias: w[884_736..<884_992]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 169
-            let out = y + outOffset
-            out.update(repeating: w[884_736 &+ oc], count: 169)
-            for ic in 0..<384 {
-                let planeOffset: Int = (0 &+ ic) &* 169
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 384 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 384, 8)   bias: w[884_736..<884_992]
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 384
+            let kernelOffset: Int = block &* 27_648
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 884_736 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<13 {
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 15 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 3072
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<384 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 270)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 13 &- ow)
+                    let outputOffset: Int = firstFilter &* 169 &+ oh &* 13 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 169), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 338), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 507), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 676), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 845), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1014), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<169 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -825,130 +439,58 @@ extension Alexnet {
     /// features.10: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.11 fused.
     /// Generated from specs/alexnet.yaml:25:11.
     @inline(never)
-    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×13×13   y: 256×13×13
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 169
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 169)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 169
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<13 {
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 15 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 270)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 13 &- ow)
+                    let outputOffset: Int = firstFilter &* 169 &+ oh &* 13 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 169), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 338), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 507), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 676), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 845), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1014), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<169 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1069,6 +611,67 @@ extension Alexnet {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -13,8 +13,9 @@ public struct Alexnet2012Groups2: Sendable {
     public static let parameterCount = 60_965_224
     public static let nonTrainableParameterCount = 0
     public static let macs = 724_406_816
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 580_800
+    /// Floats of working memory: activations placed by liveness after fusion (580,800), then
+    /// scratch for zero-padded conv inputs (179,103).
+    public static let arenaFloats = 759_903
     static let inputCount = 154_587
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -76,14 +77,19 @@ public struct Alexnet2012Groups2: Sendable {
         var p = [Float](repeating: 0, count: 60_965_224)
         try Self.copy(tensors, "features.conv1.weight", into: &p, at: 0, count: 34_848)
         try Self.copy(tensors, "features.conv1.bias", into: &p, at: 34_848, count: 96)
+        Self.blockFilters(&p, at: 0, filters: 96, groups: 1, channels: 3, taps: 121)
         try Self.copy(tensors, "features.conv2.weight", into: &p, at: 34_944, count: 307_200)
         try Self.copy(tensors, "features.conv2.bias", into: &p, at: 342_144, count: 256)
+        Self.blockFilters(&p, at: 34_944, filters: 256, groups: 2, channels: 48, taps: 25)
         try Self.copy(tensors, "features.conv3.weight", into: &p, at: 342_400, count: 884_736)
         try Self.copy(tensors, "features.conv3.bias", into: &p, at: 1_227_136, count: 384)
+        Self.blockFilters(&p, at: 342_400, filters: 384, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "features.conv4.weight", into: &p, at: 1_227_520, count: 663_552)
         try Self.copy(tensors, "features.conv4.bias", into: &p, at: 1_891_072, count: 384)
+        Self.blockFilters(&p, at: 1_227_520, filters: 384, groups: 2, channels: 192, taps: 9)
         try Self.copy(tensors, "features.conv5.weight", into: &p, at: 1_891_456, count: 442_368)
         try Self.copy(tensors, "features.conv5.bias", into: &p, at: 2_333_824, count: 256)
+        Self.blockFilters(&p, at: 1_891_456, filters: 256, groups: 2, channels: 192, taps: 9)
         try Self.copy(tensors, "classifier.fc6.weight", into: &p, at: 2_334_080, count: 37_748_736)
         try Self.copy(tensors, "classifier.fc6.bias", into: &p, at: 40_082_816, count: 4096)
         try Self.copy(tensors, "classifier.fc7.weight", into: &p, at: 40_086_912, count: 16_777_216)
@@ -114,15 +120,15 @@ public struct Alexnet2012Groups2: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv1(x, w + 0, a + 0)
+                Self.features_conv1(x, w + 0, a + 0, a + 580_800)
                 Self.features_norm1(a + 0, a + 290_400)
                 Self.features_pool1(a + 290_400, a + 0)
-                Self.features_conv2(a + 0, w + 34_944, a + 69_984)
+                Self.features_conv2(a + 0, w + 34_944, a + 69_984, a + 580_800)
                 Self.features_norm2(a + 69_984, a + 256_608)
                 Self.features_pool2(a + 256_608, a + 0)
-                Self.features_conv3(a + 0, w + 342_400, a + 43_264)
-                Self.features_conv4(a + 43_264, w + 1_227_520, a + 108_160)
-                Self.features_conv5(a + 108_160, w + 1_891_456, a + 0)
+                Self.features_conv3(a + 0, w + 342_400, a + 43_264, a + 580_800)
+                Self.features_conv4(a + 43_264, w + 1_227_520, a + 108_160, a + 580_800)
+                Self.features_conv5(a + 108_160, w + 1_891_456, a + 0, a + 580_800)
                 Self.features_pool5(a + 0, a + 43_264)
                 Self.classifier_fc6(a + 43_264, w + 2_334_080, a + 0)
                 Self.classifier_fc7(a + 0, w + 40_086_912, a + 4096)
@@ -137,42 +143,58 @@ extension Alexnet2012Groups2 {
     /// features.conv1: conv 3→96, kernel 11×11, stride 4×4, padding 0, + features.relu1 fused.
     /// Generated from specs/alexnet2012.yaml:17:11.
     @inline(never)
-    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×227×227   y: 96×55×55
-        // weight: w[0..<34_848] as (96, 3, 11, 11)   bias: w[34_848..<34_944]
-        for oc in 0..<96 {
-            let outOffset: Int = oc &* 3025
-            let out = y + outOffset
-            out.update(repeating: w[34_848 &+ oc], count: 3025)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 51_529
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 121
-                let k = w + kOffset
-                for i in 0..<11 {
-                    for j in 0..<11 {
-                        let t = k[i &* 11 &+ j]
-                        let rowOffset: Int = i &* 1 &- 0
-                        let columnOffset: Int = j &* 1 &- 0
-                        let firstRow: Int = rowOffset >= 0 ? 0 : (-rowOffset + 3) / 4
-                        let endRow: Int = max(firstRow, min(55, (227 - rowOffset + 3) / 4))
-                        let firstColumn: Int = columnOffset >= 0 ? 0 : (-columnOffset + 3) / 4
-                        let endColumn: Int = max(firstColumn, min(55, (227 - columnOffset + 3) / 4))
-                        for oh in firstRow..<endRow {
-                            let sourceOffset: Int = (oh &* 4 &+ rowOffset) &* 227 &+ columnOffset
-                            let source = plane + sourceOffset
-                            let targetOffset: Int = oh &* 55
-                            let target = out + targetOffset
-                            for ow in firstColumn..<endColumn {
-                                target[ow] += t * source[ow &* 4]
+        // weight: (12 blocks, 11, 11, 3, 8)   bias: w[34_848..<34_944]
+        Self.pad(x, channels: 3, height: 227, width: 227, top: 0, left: 0, rows: 227, columns: 263, into: scratch)
+        for block in 0..<12 {
+            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
+            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
+            let firstChannel: Int = (block / 12) &* 3
+            let kernelOffset: Int = block &* 2904
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 34_848 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<55 {
+                for ow in stride(from: 0, to: 55, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<11 {
+                        let rowOffset: Int = (firstChannel &* 227 &+ oh &* 4 &+ i &* 1) &* 263 &+ ow &* 4
+                        for j in 0..<11 {
+                            let tapOffset: Int = (i &* 11 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 59_701), stride: 4, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
                             }
                         }
                     }
+                    let count: Int = min(16, 55 &- ow)
+                    let outputOffset: Int = firstFilter &* 3025 &+ oh &* 55 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3025), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6050), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9075), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_100), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_125), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_150), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_175), count: count) }
                 }
-            }
-            for i in 0..<3025 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -227,322 +249,58 @@ extension Alexnet2012Groups2 {
     /// features.conv2: conv 96→256, kernel 5×5, stride 1×1, padding 2, groups 2, + features.relu2 fused.
     /// Generated from specs/alexnet2012.yaml:21:11.
     @inline(never)
-    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 96×27×27   y: 256×27×27
-        // weight: w[0..<307_200] as (256, 48, 5, 5)   bias: w[307_200..<307_456]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 729
-            let out = y + outOffset
-            out.update(repeating: w[307_200 &+ oc], count: 729)
-            for ic in 0..<48 {
-                let planeOffset: Int = ((oc / 128) &* 48 &+ ic) &* 729
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 48 &+ ic) &* 25
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 5, 5, 48, 8)   bias: w[307_200..<307_456]
+        Self.pad(x, channels: 96, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 36, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 48
+            let kernelOffset: Int = block &* 9600
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 307_200 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<27 {
+                for ow in stride(from: 0, to: 27, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 31 &+ oh &* 1 &+ i &* 1) &* 36 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 384
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<48 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1116)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 27 &- ow)
+                    let outputOffset: Int = firstFilter &* 729 &+ oh &* 27 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 729), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1458), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2187), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 2916), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3645), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4374), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5103), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -54
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -53
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -52
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -26
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -25
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 27 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 25
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 26
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 0..<26 {
-                        let sourceOffset: Int = oh &* 27 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 52
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 2..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 53
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 1..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 54
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<26 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<25 {
-                        let sourceOffset: Int = oh &* 27 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 27
-                        let target = out + targetOffset
-                        for ow in 0..<25 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<729 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -597,130 +355,58 @@ extension Alexnet2012Groups2 {
     /// features.conv3: conv 256→384, kernel 3×3, stride 1×1, padding 1, + features.relu3 fused.
     /// Generated from specs/alexnet2012.yaml:25:11.
     @inline(never)
-    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×13×13   y: 384×13×13
-        // weight: w[0..<884_736] as (384, 256, 3, 3)   bias: w[884_736..<885_120]
-        for oc in 0..<384 {
-            let outOffset: Int = oc &* 169
-            let out = y + outOffset
-            out.update(repeating: w[884_736 &+ oc], count: 169)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 169
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
+        // weight: (48 blocks, 3, 3, 256, 8)   bias: w[884_736..<885_120]
+        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
+        for block in 0..<48 {
+            let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
+            let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
+            let firstChannel: Int = (block / 48) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 884_736 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<13 {
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 15 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 270)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 13 &- ow)
+                    let outputOffset: Int = firstFilter &* 169 &+ oh &* 13 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 169), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 338), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 507), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 676), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 845), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1014), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<169 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -728,130 +414,58 @@ extension Alexnet2012Groups2 {
     /// features.conv4: conv 384→384, kernel 3×3, stride 1×1, padding 1, groups 2, + features.relu4 fused.
     /// Generated from specs/alexnet2012.yaml:27:11.
     @inline(never)
-    static func features_conv4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 384×13×13   y: 384×13×13
-        // weight: w[0..<663_552] as (384, 192, 3, 3)   bias: w[663_552..<663_936]
-        for oc in 0..<384 {
-            let outOffset: Int = oc &* 169
-            let out = y + outOffset
-            out.update(repeating: w[663_552 &+ oc], count: 169)
-            for ic in 0..<192 {
-                let planeOffset: Int = ((oc / 192) &* 192 &+ ic) &* 169
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
+        // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
+        for block in 0..<48 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 192
+            let kernelOffset: Int = block &* 13_824
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 663_552 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<13 {
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 15 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<192 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 270)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 13 &- ow)
+                    let outputOffset: Int = firstFilter &* 169 &+ oh &* 13 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 169), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 338), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 507), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 676), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 845), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1014), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<169 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -859,130 +473,58 @@ extension Alexnet2012Groups2 {
     /// features.conv5: conv 384→256, kernel 3×3, stride 1×1, padding 1, groups 2, + features.relu5 fused.
     /// Generated from specs/alexnet2012.yaml:29:11.
     @inline(never)
-    static func features_conv5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 384×13×13   y: 256×13×13
-        // weight: w[0..<442_368] as (256, 192, 3, 3)   bias: w[442_368..<442_624]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 169
-            let out = y + outOffset
-            out.update(repeating: w[442_368 &+ oc], count: 169)
-            for ic in 0..<192 {
-                let planeOffset: Int = ((oc / 128) &* 192 &+ ic) &* 169
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 192, 8)   bias: w[442_368..<442_624]
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 192
+            let kernelOffset: Int = block &* 13_824
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 442_368 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<13 {
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 15 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<192 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 270)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 13 &- ow)
+                    let outputOffset: Int = firstFilter &* 169 &+ oh &* 13 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 169), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 338), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 507), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 676), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 845), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1014), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 13 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 12
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 1..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<12 {
-                        let sourceOffset: Int = oh &* 13 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 13
-                        let target = out + targetOffset
-                        for ow in 0..<12 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<169 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1084,6 +626,67 @@ extension Alexnet2012Groups2 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

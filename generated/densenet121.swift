@@ -13,8 +13,9 @@ public struct Densenet121: Sendable {
     public static let parameterCount = 7_978_856
     public static let nonTrainableParameterCount = 83_648
     public static let macs = 2_834_161_664
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 2_207_744
+    /// Floats of working memory: activations placed by liveness after fusion (2,207,744), then
+    /// scratch for zero-padded conv inputs (489,984).
+    public static let arenaFloats = 2_697_728
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1070,244 +1071,364 @@ public struct Densenet121: Sendable {
         var p = [Float](repeating: 0, count: 7_974_120)
         try Self.copy(tensors, "features.conv0.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "features.norm0", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 9472, shift: 9536, channels: 64)
         try Self.copy(tensors, "features.denseblock1.denselayer1.conv1.weight", into: &p, at: 9600, count: 8192)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 9600, bias: 17_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 9600, filters: 128, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer1.conv2.weight", into: &p, at: 17_920, count: 36_864)
+        Self.blockFilters(&p, at: 17_920, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 54_816, shift: 54_912, channels: 96)
         try Self.copy(tensors, "features.denseblock1.denselayer2.conv1.weight", into: &p, at: 55_008, count: 12_288)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 55_008, bias: 67_296, channels: 128, blocks: 1, blockStride: 0, channelStride: 96, run: 96)
+        Self.blockFilters(&p, at: 55_008, filters: 128, groups: 1, channels: 96, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer2.conv2.weight", into: &p, at: 67_424, count: 36_864)
+        Self.blockFilters(&p, at: 67_424, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 104_320, shift: 104_448, channels: 128)
         try Self.copy(tensors, "features.denseblock1.denselayer3.conv1.weight", into: &p, at: 104_576, count: 16_384)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 104_576, bias: 120_960, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 104_576, filters: 128, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer3.conv2.weight", into: &p, at: 121_088, count: 36_864)
+        Self.blockFilters(&p, at: 121_088, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 157_984, shift: 158_144, channels: 160)
         try Self.copy(tensors, "features.denseblock1.denselayer4.conv1.weight", into: &p, at: 158_304, count: 20_480)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 158_304, bias: 178_784, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 158_304, filters: 128, groups: 1, channels: 160, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer4.conv2.weight", into: &p, at: 178_912, count: 36_864)
+        Self.blockFilters(&p, at: 178_912, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 215_808, shift: 216_000, channels: 192)
         try Self.copy(tensors, "features.denseblock1.denselayer5.conv1.weight", into: &p, at: 216_192, count: 24_576)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 216_192, bias: 240_768, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 216_192, filters: 128, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer5.conv2.weight", into: &p, at: 240_896, count: 36_864)
+        Self.blockFilters(&p, at: 240_896, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 277_792, shift: 278_016, channels: 224)
         try Self.copy(tensors, "features.denseblock1.denselayer6.conv1.weight", into: &p, at: 278_240, count: 28_672)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 278_240, bias: 306_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
+        Self.blockFilters(&p, at: 278_240, filters: 128, groups: 1, channels: 224, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer6.conv2.weight", into: &p, at: 307_040, count: 36_864)
+        Self.blockFilters(&p, at: 307_040, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.transition1.norm", epsilon: 1e-05, into: &p, scale: 343_936, shift: 344_192, channels: 256)
         try Self.copy(tensors, "features.transition1.conv.weight", into: &p, at: 344_448, count: 32_768)
+        Self.blockFilters(&p, at: 344_448, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 377_344, shift: 377_472, channels: 128)
         try Self.copy(tensors, "features.denseblock2.denselayer1.conv1.weight", into: &p, at: 377_600, count: 16_384)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 377_600, bias: 393_984, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 377_600, filters: 128, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer1.conv2.weight", into: &p, at: 394_112, count: 36_864)
+        Self.blockFilters(&p, at: 394_112, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 431_008, shift: 431_168, channels: 160)
         try Self.copy(tensors, "features.denseblock2.denselayer2.conv1.weight", into: &p, at: 431_328, count: 20_480)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 431_328, bias: 451_808, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 431_328, filters: 128, groups: 1, channels: 160, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer2.conv2.weight", into: &p, at: 451_936, count: 36_864)
+        Self.blockFilters(&p, at: 451_936, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 488_832, shift: 489_024, channels: 192)
         try Self.copy(tensors, "features.denseblock2.denselayer3.conv1.weight", into: &p, at: 489_216, count: 24_576)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 489_216, bias: 513_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 489_216, filters: 128, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer3.conv2.weight", into: &p, at: 513_920, count: 36_864)
+        Self.blockFilters(&p, at: 513_920, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 550_816, shift: 551_040, channels: 224)
         try Self.copy(tensors, "features.denseblock2.denselayer4.conv1.weight", into: &p, at: 551_264, count: 28_672)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 551_264, bias: 579_936, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
+        Self.blockFilters(&p, at: 551_264, filters: 128, groups: 1, channels: 224, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer4.conv2.weight", into: &p, at: 580_064, count: 36_864)
+        Self.blockFilters(&p, at: 580_064, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 616_960, shift: 617_216, channels: 256)
         try Self.copy(tensors, "features.denseblock2.denselayer5.conv1.weight", into: &p, at: 617_472, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 617_472, bias: 650_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 617_472, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer5.conv2.weight", into: &p, at: 650_368, count: 36_864)
+        Self.blockFilters(&p, at: 650_368, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 687_264, shift: 687_552, channels: 288)
         try Self.copy(tensors, "features.denseblock2.denselayer6.conv1.weight", into: &p, at: 687_840, count: 36_864)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 687_840, bias: 724_704, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 687_840, filters: 128, groups: 1, channels: 288, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer6.conv2.weight", into: &p, at: 724_832, count: 36_864)
+        Self.blockFilters(&p, at: 724_832, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 761_728, shift: 762_048, channels: 320)
         try Self.copy(tensors, "features.denseblock2.denselayer7.conv1.weight", into: &p, at: 762_368, count: 40_960)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 762_368, bias: 803_328, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
+        Self.blockFilters(&p, at: 762_368, filters: 128, groups: 1, channels: 320, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer7.conv2.weight", into: &p, at: 803_456, count: 36_864)
+        Self.blockFilters(&p, at: 803_456, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 840_352, shift: 840_704, channels: 352)
         try Self.copy(tensors, "features.denseblock2.denselayer8.conv1.weight", into: &p, at: 841_056, count: 45_056)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 841_056, bias: 886_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
+        Self.blockFilters(&p, at: 841_056, filters: 128, groups: 1, channels: 352, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer8.conv2.weight", into: &p, at: 886_240, count: 36_864)
+        Self.blockFilters(&p, at: 886_240, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 923_136, shift: 923_520, channels: 384)
         try Self.copy(tensors, "features.denseblock2.denselayer9.conv1.weight", into: &p, at: 923_904, count: 49_152)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 923_904, bias: 973_056, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
+        Self.blockFilters(&p, at: 923_904, filters: 128, groups: 1, channels: 384, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer9.conv2.weight", into: &p, at: 973_184, count: 36_864)
+        Self.blockFilters(&p, at: 973_184, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 1_010_080, shift: 1_010_496, channels: 416)
         try Self.copy(tensors, "features.denseblock2.denselayer10.conv1.weight", into: &p, at: 1_010_912, count: 53_248)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 1_010_912, bias: 1_064_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
+        Self.blockFilters(&p, at: 1_010_912, filters: 128, groups: 1, channels: 416, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer10.conv2.weight", into: &p, at: 1_064_288, count: 36_864)
+        Self.blockFilters(&p, at: 1_064_288, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 1_101_184, shift: 1_101_632, channels: 448)
         try Self.copy(tensors, "features.denseblock2.denselayer11.conv1.weight", into: &p, at: 1_102_080, count: 57_344)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 1_102_080, bias: 1_159_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
+        Self.blockFilters(&p, at: 1_102_080, filters: 128, groups: 1, channels: 448, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer11.conv2.weight", into: &p, at: 1_159_552, count: 36_864)
+        Self.blockFilters(&p, at: 1_159_552, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 1_196_448, shift: 1_196_928, channels: 480)
         try Self.copy(tensors, "features.denseblock2.denselayer12.conv1.weight", into: &p, at: 1_197_408, count: 61_440)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 1_197_408, bias: 1_258_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 1_197_408, filters: 128, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer12.conv2.weight", into: &p, at: 1_258_976, count: 36_864)
+        Self.blockFilters(&p, at: 1_258_976, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.transition2.norm", epsilon: 1e-05, into: &p, scale: 1_295_872, shift: 1_296_384, channels: 512)
         try Self.copy(tensors, "features.transition2.conv.weight", into: &p, at: 1_296_896, count: 131_072)
+        Self.blockFilters(&p, at: 1_296_896, filters: 256, groups: 1, channels: 512, taps: 1)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 1_428_224, shift: 1_428_480, channels: 256)
         try Self.copy(tensors, "features.denseblock3.denselayer1.conv1.weight", into: &p, at: 1_428_736, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 1_428_736, bias: 1_461_504, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 1_428_736, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer1.conv2.weight", into: &p, at: 1_461_632, count: 36_864)
+        Self.blockFilters(&p, at: 1_461_632, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 1_498_528, shift: 1_498_816, channels: 288)
         try Self.copy(tensors, "features.denseblock3.denselayer2.conv1.weight", into: &p, at: 1_499_104, count: 36_864)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 1_499_104, bias: 1_535_968, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 1_499_104, filters: 128, groups: 1, channels: 288, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer2.conv2.weight", into: &p, at: 1_536_096, count: 36_864)
+        Self.blockFilters(&p, at: 1_536_096, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 1_572_992, shift: 1_573_312, channels: 320)
         try Self.copy(tensors, "features.denseblock3.denselayer3.conv1.weight", into: &p, at: 1_573_632, count: 40_960)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 1_573_632, bias: 1_614_592, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
+        Self.blockFilters(&p, at: 1_573_632, filters: 128, groups: 1, channels: 320, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer3.conv2.weight", into: &p, at: 1_614_720, count: 36_864)
+        Self.blockFilters(&p, at: 1_614_720, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 1_651_616, shift: 1_651_968, channels: 352)
         try Self.copy(tensors, "features.denseblock3.denselayer4.conv1.weight", into: &p, at: 1_652_320, count: 45_056)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 1_652_320, bias: 1_697_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
+        Self.blockFilters(&p, at: 1_652_320, filters: 128, groups: 1, channels: 352, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer4.conv2.weight", into: &p, at: 1_697_504, count: 36_864)
+        Self.blockFilters(&p, at: 1_697_504, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 1_734_400, shift: 1_734_784, channels: 384)
         try Self.copy(tensors, "features.denseblock3.denselayer5.conv1.weight", into: &p, at: 1_735_168, count: 49_152)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 1_735_168, bias: 1_784_320, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
+        Self.blockFilters(&p, at: 1_735_168, filters: 128, groups: 1, channels: 384, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer5.conv2.weight", into: &p, at: 1_784_448, count: 36_864)
+        Self.blockFilters(&p, at: 1_784_448, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 1_821_344, shift: 1_821_760, channels: 416)
         try Self.copy(tensors, "features.denseblock3.denselayer6.conv1.weight", into: &p, at: 1_822_176, count: 53_248)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 1_822_176, bias: 1_875_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
+        Self.blockFilters(&p, at: 1_822_176, filters: 128, groups: 1, channels: 416, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer6.conv2.weight", into: &p, at: 1_875_552, count: 36_864)
+        Self.blockFilters(&p, at: 1_875_552, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 1_912_448, shift: 1_912_896, channels: 448)
         try Self.copy(tensors, "features.denseblock3.denselayer7.conv1.weight", into: &p, at: 1_913_344, count: 57_344)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 1_913_344, bias: 1_970_688, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
+        Self.blockFilters(&p, at: 1_913_344, filters: 128, groups: 1, channels: 448, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer7.conv2.weight", into: &p, at: 1_970_816, count: 36_864)
+        Self.blockFilters(&p, at: 1_970_816, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 2_007_712, shift: 2_008_192, channels: 480)
         try Self.copy(tensors, "features.denseblock3.denselayer8.conv1.weight", into: &p, at: 2_008_672, count: 61_440)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 2_008_672, bias: 2_070_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 2_008_672, filters: 128, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer8.conv2.weight", into: &p, at: 2_070_240, count: 36_864)
+        Self.blockFilters(&p, at: 2_070_240, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 2_107_136, shift: 2_107_648, channels: 512)
         try Self.copy(tensors, "features.denseblock3.denselayer9.conv1.weight", into: &p, at: 2_108_160, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 2_108_160, bias: 2_173_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_108_160, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer9.conv2.weight", into: &p, at: 2_173_824, count: 36_864)
+        Self.blockFilters(&p, at: 2_173_824, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 2_210_720, shift: 2_211_264, channels: 544)
         try Self.copy(tensors, "features.denseblock3.denselayer10.conv1.weight", into: &p, at: 2_211_808, count: 69_632)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 2_211_808, bias: 2_281_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
+        Self.blockFilters(&p, at: 2_211_808, filters: 128, groups: 1, channels: 544, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer10.conv2.weight", into: &p, at: 2_281_568, count: 36_864)
+        Self.blockFilters(&p, at: 2_281_568, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 2_318_464, shift: 2_319_040, channels: 576)
         try Self.copy(tensors, "features.denseblock3.denselayer11.conv1.weight", into: &p, at: 2_319_616, count: 73_728)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 2_319_616, bias: 2_393_344, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 2_319_616, filters: 128, groups: 1, channels: 576, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer11.conv2.weight", into: &p, at: 2_393_472, count: 36_864)
+        Self.blockFilters(&p, at: 2_393_472, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 2_430_368, shift: 2_430_976, channels: 608)
         try Self.copy(tensors, "features.denseblock3.denselayer12.conv1.weight", into: &p, at: 2_431_584, count: 77_824)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 2_431_584, bias: 2_509_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
+        Self.blockFilters(&p, at: 2_431_584, filters: 128, groups: 1, channels: 608, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer12.conv2.weight", into: &p, at: 2_509_536, count: 36_864)
+        Self.blockFilters(&p, at: 2_509_536, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 2_546_432, shift: 2_547_072, channels: 640)
         try Self.copy(tensors, "features.denseblock3.denselayer13.conv1.weight", into: &p, at: 2_547_712, count: 81_920)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 2_547_712, bias: 2_629_632, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
+        Self.blockFilters(&p, at: 2_547_712, filters: 128, groups: 1, channels: 640, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer13.conv2.weight", into: &p, at: 2_629_760, count: 36_864)
+        Self.blockFilters(&p, at: 2_629_760, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 2_666_656, shift: 2_667_328, channels: 672)
         try Self.copy(tensors, "features.denseblock3.denselayer14.conv1.weight", into: &p, at: 2_668_000, count: 86_016)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 2_668_000, bias: 2_754_016, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
+        Self.blockFilters(&p, at: 2_668_000, filters: 128, groups: 1, channels: 672, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer14.conv2.weight", into: &p, at: 2_754_144, count: 36_864)
+        Self.blockFilters(&p, at: 2_754_144, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 2_791_040, shift: 2_791_744, channels: 704)
         try Self.copy(tensors, "features.denseblock3.denselayer15.conv1.weight", into: &p, at: 2_792_448, count: 90_112)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 2_792_448, bias: 2_882_560, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
+        Self.blockFilters(&p, at: 2_792_448, filters: 128, groups: 1, channels: 704, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer15.conv2.weight", into: &p, at: 2_882_688, count: 36_864)
+        Self.blockFilters(&p, at: 2_882_688, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 2_919_584, shift: 2_920_320, channels: 736)
         try Self.copy(tensors, "features.denseblock3.denselayer16.conv1.weight", into: &p, at: 2_921_056, count: 94_208)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 2_921_056, bias: 3_015_264, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
+        Self.blockFilters(&p, at: 2_921_056, filters: 128, groups: 1, channels: 736, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer16.conv2.weight", into: &p, at: 3_015_392, count: 36_864)
+        Self.blockFilters(&p, at: 3_015_392, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer17.norm1", epsilon: 1e-05, into: &p, scale: 3_052_288, shift: 3_053_056, channels: 768)
         try Self.copy(tensors, "features.denseblock3.denselayer17.conv1.weight", into: &p, at: 3_053_824, count: 98_304)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer17.norm2", epsilon: 1e-05, into: &p, weight: 3_053_824, bias: 3_152_128, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
+        Self.blockFilters(&p, at: 3_053_824, filters: 128, groups: 1, channels: 768, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer17.conv2.weight", into: &p, at: 3_152_256, count: 36_864)
+        Self.blockFilters(&p, at: 3_152_256, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer18.norm1", epsilon: 1e-05, into: &p, scale: 3_189_152, shift: 3_189_952, channels: 800)
         try Self.copy(tensors, "features.denseblock3.denselayer18.conv1.weight", into: &p, at: 3_190_752, count: 102_400)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer18.norm2", epsilon: 1e-05, into: &p, weight: 3_190_752, bias: 3_293_152, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
+        Self.blockFilters(&p, at: 3_190_752, filters: 128, groups: 1, channels: 800, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer18.conv2.weight", into: &p, at: 3_293_280, count: 36_864)
+        Self.blockFilters(&p, at: 3_293_280, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer19.norm1", epsilon: 1e-05, into: &p, scale: 3_330_176, shift: 3_331_008, channels: 832)
         try Self.copy(tensors, "features.denseblock3.denselayer19.conv1.weight", into: &p, at: 3_331_840, count: 106_496)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer19.norm2", epsilon: 1e-05, into: &p, weight: 3_331_840, bias: 3_438_336, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 3_331_840, filters: 128, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer19.conv2.weight", into: &p, at: 3_438_464, count: 36_864)
+        Self.blockFilters(&p, at: 3_438_464, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer20.norm1", epsilon: 1e-05, into: &p, scale: 3_475_360, shift: 3_476_224, channels: 864)
         try Self.copy(tensors, "features.denseblock3.denselayer20.conv1.weight", into: &p, at: 3_477_088, count: 110_592)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer20.norm2", epsilon: 1e-05, into: &p, weight: 3_477_088, bias: 3_587_680, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
+        Self.blockFilters(&p, at: 3_477_088, filters: 128, groups: 1, channels: 864, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer20.conv2.weight", into: &p, at: 3_587_808, count: 36_864)
+        Self.blockFilters(&p, at: 3_587_808, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer21.norm1", epsilon: 1e-05, into: &p, scale: 3_624_704, shift: 3_625_600, channels: 896)
         try Self.copy(tensors, "features.denseblock3.denselayer21.conv1.weight", into: &p, at: 3_626_496, count: 114_688)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer21.norm2", epsilon: 1e-05, into: &p, weight: 3_626_496, bias: 3_741_184, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
+        Self.blockFilters(&p, at: 3_626_496, filters: 128, groups: 1, channels: 896, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer21.conv2.weight", into: &p, at: 3_741_312, count: 36_864)
+        Self.blockFilters(&p, at: 3_741_312, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer22.norm1", epsilon: 1e-05, into: &p, scale: 3_778_208, shift: 3_779_136, channels: 928)
         try Self.copy(tensors, "features.denseblock3.denselayer22.conv1.weight", into: &p, at: 3_780_064, count: 118_784)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer22.norm2", epsilon: 1e-05, into: &p, weight: 3_780_064, bias: 3_898_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
+        Self.blockFilters(&p, at: 3_780_064, filters: 128, groups: 1, channels: 928, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer22.conv2.weight", into: &p, at: 3_898_976, count: 36_864)
+        Self.blockFilters(&p, at: 3_898_976, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer23.norm1", epsilon: 1e-05, into: &p, scale: 3_935_872, shift: 3_936_832, channels: 960)
         try Self.copy(tensors, "features.denseblock3.denselayer23.conv1.weight", into: &p, at: 3_937_792, count: 122_880)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer23.norm2", epsilon: 1e-05, into: &p, weight: 3_937_792, bias: 4_060_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
+        Self.blockFilters(&p, at: 3_937_792, filters: 128, groups: 1, channels: 960, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer23.conv2.weight", into: &p, at: 4_060_800, count: 36_864)
+        Self.blockFilters(&p, at: 4_060_800, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer24.norm1", epsilon: 1e-05, into: &p, scale: 4_097_696, shift: 4_098_688, channels: 992)
         try Self.copy(tensors, "features.denseblock3.denselayer24.conv1.weight", into: &p, at: 4_099_680, count: 126_976)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer24.norm2", epsilon: 1e-05, into: &p, weight: 4_099_680, bias: 4_226_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
+        Self.blockFilters(&p, at: 4_099_680, filters: 128, groups: 1, channels: 992, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer24.conv2.weight", into: &p, at: 4_226_784, count: 36_864)
+        Self.blockFilters(&p, at: 4_226_784, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.transition3.norm", epsilon: 1e-05, into: &p, scale: 4_263_680, shift: 4_264_704, channels: 1024)
         try Self.copy(tensors, "features.transition3.conv.weight", into: &p, at: 4_265_728, count: 524_288)
+        Self.blockFilters(&p, at: 4_265_728, filters: 512, groups: 1, channels: 1024, taps: 1)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 4_790_528, shift: 4_791_040, channels: 512)
         try Self.copy(tensors, "features.denseblock4.denselayer1.conv1.weight", into: &p, at: 4_791_552, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 4_791_552, bias: 4_857_088, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 4_791_552, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer1.conv2.weight", into: &p, at: 4_857_216, count: 36_864)
+        Self.blockFilters(&p, at: 4_857_216, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 4_894_112, shift: 4_894_656, channels: 544)
         try Self.copy(tensors, "features.denseblock4.denselayer2.conv1.weight", into: &p, at: 4_895_200, count: 69_632)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 4_895_200, bias: 4_964_832, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
+        Self.blockFilters(&p, at: 4_895_200, filters: 128, groups: 1, channels: 544, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer2.conv2.weight", into: &p, at: 4_964_960, count: 36_864)
+        Self.blockFilters(&p, at: 4_964_960, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 5_001_856, shift: 5_002_432, channels: 576)
         try Self.copy(tensors, "features.denseblock4.denselayer3.conv1.weight", into: &p, at: 5_003_008, count: 73_728)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 5_003_008, bias: 5_076_736, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 5_003_008, filters: 128, groups: 1, channels: 576, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer3.conv2.weight", into: &p, at: 5_076_864, count: 36_864)
+        Self.blockFilters(&p, at: 5_076_864, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 5_113_760, shift: 5_114_368, channels: 608)
         try Self.copy(tensors, "features.denseblock4.denselayer4.conv1.weight", into: &p, at: 5_114_976, count: 77_824)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 5_114_976, bias: 5_192_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
+        Self.blockFilters(&p, at: 5_114_976, filters: 128, groups: 1, channels: 608, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer4.conv2.weight", into: &p, at: 5_192_928, count: 36_864)
+        Self.blockFilters(&p, at: 5_192_928, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 5_229_824, shift: 5_230_464, channels: 640)
         try Self.copy(tensors, "features.denseblock4.denselayer5.conv1.weight", into: &p, at: 5_231_104, count: 81_920)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 5_231_104, bias: 5_313_024, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
+        Self.blockFilters(&p, at: 5_231_104, filters: 128, groups: 1, channels: 640, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer5.conv2.weight", into: &p, at: 5_313_152, count: 36_864)
+        Self.blockFilters(&p, at: 5_313_152, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 5_350_048, shift: 5_350_720, channels: 672)
         try Self.copy(tensors, "features.denseblock4.denselayer6.conv1.weight", into: &p, at: 5_351_392, count: 86_016)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 5_351_392, bias: 5_437_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
+        Self.blockFilters(&p, at: 5_351_392, filters: 128, groups: 1, channels: 672, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer6.conv2.weight", into: &p, at: 5_437_536, count: 36_864)
+        Self.blockFilters(&p, at: 5_437_536, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 5_474_432, shift: 5_475_136, channels: 704)
         try Self.copy(tensors, "features.denseblock4.denselayer7.conv1.weight", into: &p, at: 5_475_840, count: 90_112)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 5_475_840, bias: 5_565_952, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
+        Self.blockFilters(&p, at: 5_475_840, filters: 128, groups: 1, channels: 704, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer7.conv2.weight", into: &p, at: 5_566_080, count: 36_864)
+        Self.blockFilters(&p, at: 5_566_080, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 5_602_976, shift: 5_603_712, channels: 736)
         try Self.copy(tensors, "features.denseblock4.denselayer8.conv1.weight", into: &p, at: 5_604_448, count: 94_208)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 5_604_448, bias: 5_698_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
+        Self.blockFilters(&p, at: 5_604_448, filters: 128, groups: 1, channels: 736, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer8.conv2.weight", into: &p, at: 5_698_784, count: 36_864)
+        Self.blockFilters(&p, at: 5_698_784, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 5_735_680, shift: 5_736_448, channels: 768)
         try Self.copy(tensors, "features.denseblock4.denselayer9.conv1.weight", into: &p, at: 5_737_216, count: 98_304)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 5_737_216, bias: 5_835_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
+        Self.blockFilters(&p, at: 5_737_216, filters: 128, groups: 1, channels: 768, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer9.conv2.weight", into: &p, at: 5_835_648, count: 36_864)
+        Self.blockFilters(&p, at: 5_835_648, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 5_872_544, shift: 5_873_344, channels: 800)
         try Self.copy(tensors, "features.denseblock4.denselayer10.conv1.weight", into: &p, at: 5_874_144, count: 102_400)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 5_874_144, bias: 5_976_544, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
+        Self.blockFilters(&p, at: 5_874_144, filters: 128, groups: 1, channels: 800, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer10.conv2.weight", into: &p, at: 5_976_672, count: 36_864)
+        Self.blockFilters(&p, at: 5_976_672, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 6_013_568, shift: 6_014_400, channels: 832)
         try Self.copy(tensors, "features.denseblock4.denselayer11.conv1.weight", into: &p, at: 6_015_232, count: 106_496)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 6_015_232, bias: 6_121_728, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 6_015_232, filters: 128, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer11.conv2.weight", into: &p, at: 6_121_856, count: 36_864)
+        Self.blockFilters(&p, at: 6_121_856, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 6_158_752, shift: 6_159_616, channels: 864)
         try Self.copy(tensors, "features.denseblock4.denselayer12.conv1.weight", into: &p, at: 6_160_480, count: 110_592)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 6_160_480, bias: 6_271_072, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
+        Self.blockFilters(&p, at: 6_160_480, filters: 128, groups: 1, channels: 864, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer12.conv2.weight", into: &p, at: 6_271_200, count: 36_864)
+        Self.blockFilters(&p, at: 6_271_200, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 6_308_096, shift: 6_308_992, channels: 896)
         try Self.copy(tensors, "features.denseblock4.denselayer13.conv1.weight", into: &p, at: 6_309_888, count: 114_688)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 6_309_888, bias: 6_424_576, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
+        Self.blockFilters(&p, at: 6_309_888, filters: 128, groups: 1, channels: 896, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer13.conv2.weight", into: &p, at: 6_424_704, count: 36_864)
+        Self.blockFilters(&p, at: 6_424_704, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 6_461_600, shift: 6_462_528, channels: 928)
         try Self.copy(tensors, "features.denseblock4.denselayer14.conv1.weight", into: &p, at: 6_463_456, count: 118_784)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 6_463_456, bias: 6_582_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
+        Self.blockFilters(&p, at: 6_463_456, filters: 128, groups: 1, channels: 928, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer14.conv2.weight", into: &p, at: 6_582_368, count: 36_864)
+        Self.blockFilters(&p, at: 6_582_368, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 6_619_264, shift: 6_620_224, channels: 960)
         try Self.copy(tensors, "features.denseblock4.denselayer15.conv1.weight", into: &p, at: 6_621_184, count: 122_880)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 6_621_184, bias: 6_744_064, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
+        Self.blockFilters(&p, at: 6_621_184, filters: 128, groups: 1, channels: 960, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer15.conv2.weight", into: &p, at: 6_744_192, count: 36_864)
+        Self.blockFilters(&p, at: 6_744_192, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 6_781_088, shift: 6_782_080, channels: 992)
         try Self.copy(tensors, "features.denseblock4.denselayer16.conv1.weight", into: &p, at: 6_783_072, count: 126_976)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 6_783_072, bias: 6_910_048, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
+        Self.blockFilters(&p, at: 6_783_072, filters: 128, groups: 1, channels: 992, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer16.conv2.weight", into: &p, at: 6_910_176, count: 36_864)
+        Self.blockFilters(&p, at: 6_910_176, filters: 32, groups: 1, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.norm5", epsilon: 1e-05, into: &p, scale: 6_947_072, shift: 6_948_096, channels: 1024)
         try Self.copy(tensors, "classifier.weight", into: &p, at: 6_949_120, count: 1_024_000)
         try Self.copy(tensors, "classifier.bias", into: &p, at: 7_973_120, count: 1000)
@@ -1335,248 +1456,248 @@ public struct Densenet121: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv0(x, w + 0, a + 0)
+                Self.features_conv0(x, w + 0, a + 0, a + 2_207_744)
                 Self.features_pool0(a + 0, a + 802_816)
                 Self.features_denseblock1_denselayer1_norm1(a + 802_816, w + 9472, a + 0)
                 Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704)
-                Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 0)
+                Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 0, a + 2_207_744)
                 Self.features_denseblock1_denselayer1_concat(a + 802_816, a + 0, a + 100_352)
                 Self.features_denseblock1_denselayer2_norm1(a + 100_352, w + 54_816, a + 401_408)
                 Self.features_denseblock1_denselayer2_conv1(a + 401_408, w + 55_008, a + 702_464)
-                Self.features_denseblock1_denselayer2_conv2(a + 702_464, w + 67_424, a + 0)
+                Self.features_denseblock1_denselayer2_conv2(a + 702_464, w + 67_424, a + 0, a + 2_207_744)
                 Self.features_denseblock1_denselayer2_concat(a + 100_352, a + 0, a + 401_408)
                 Self.features_denseblock1_denselayer3_norm1(a + 401_408, w + 104_320, a + 0)
                 Self.features_denseblock1_denselayer3_conv1(a + 0, w + 104_576, a + 802_816)
-                Self.features_denseblock1_denselayer3_conv2(a + 802_816, w + 121_088, a + 0)
+                Self.features_denseblock1_denselayer3_conv2(a + 802_816, w + 121_088, a + 0, a + 2_207_744)
                 Self.features_denseblock1_denselayer3_concat(a + 401_408, a + 0, a + 802_816)
                 Self.features_denseblock1_denselayer4_norm1(a + 802_816, w + 157_984, a + 0)
                 Self.features_denseblock1_denselayer4_conv1(a + 0, w + 158_304, a + 1_304_576)
-                Self.features_denseblock1_denselayer4_conv2(a + 1_304_576, w + 178_912, a + 0)
+                Self.features_denseblock1_denselayer4_conv2(a + 1_304_576, w + 178_912, a + 0, a + 2_207_744)
                 Self.features_denseblock1_denselayer4_concat(a + 802_816, a + 0, a + 100_352)
                 Self.features_denseblock1_denselayer5_norm1(a + 100_352, w + 215_808, a + 702_464)
                 Self.features_denseblock1_denselayer5_conv1(a + 702_464, w + 216_192, a + 1_304_576)
-                Self.features_denseblock1_denselayer5_conv2(a + 1_304_576, w + 240_896, a + 0)
+                Self.features_denseblock1_denselayer5_conv2(a + 1_304_576, w + 240_896, a + 0, a + 2_207_744)
                 Self.features_denseblock1_denselayer5_concat(a + 100_352, a + 0, a + 702_464)
                 Self.features_denseblock1_denselayer6_norm1(a + 702_464, w + 277_792, a + 0)
                 Self.features_denseblock1_denselayer6_conv1(a + 0, w + 278_240, a + 1_404_928)
-                Self.features_denseblock1_denselayer6_conv2(a + 1_404_928, w + 307_040, a + 0)
+                Self.features_denseblock1_denselayer6_conv2(a + 1_404_928, w + 307_040, a + 0, a + 2_207_744)
                 Self.features_denseblock1_denselayer6_concat(a + 702_464, a + 0, a + 1_404_928)
                 Self.features_transition1_norm(a + 1_404_928, w + 343_936, a + 0)
                 Self.features_transition1_conv(a + 0, w + 344_448, a + 802_816)
                 Self.features_transition1_pool(a + 802_816, a + 0)
                 Self.features_denseblock2_denselayer1_norm1(a + 0, w + 377_344, a + 100_352)
                 Self.features_denseblock2_denselayer1_conv1(a + 100_352, w + 377_600, a + 200_704)
-                Self.features_denseblock2_denselayer1_conv2(a + 200_704, w + 394_112, a + 100_352)
+                Self.features_denseblock2_denselayer1_conv2(a + 200_704, w + 394_112, a + 100_352, a + 2_207_744)
                 Self.features_denseblock2_denselayer1_concat(a + 0, a + 100_352, a + 125_440)
                 Self.features_denseblock2_denselayer2_norm1(a + 125_440, w + 431_008, a + 0)
                 Self.features_denseblock2_denselayer2_conv1(a + 0, w + 431_328, a + 250_880)
-                Self.features_denseblock2_denselayer2_conv2(a + 250_880, w + 451_936, a + 0)
+                Self.features_denseblock2_denselayer2_conv2(a + 250_880, w + 451_936, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer2_concat(a + 125_440, a + 0, a + 250_880)
                 Self.features_denseblock2_denselayer3_norm1(a + 250_880, w + 488_832, a + 0)
                 Self.features_denseblock2_denselayer3_conv1(a + 0, w + 489_216, a + 150_528)
-                Self.features_denseblock2_denselayer3_conv2(a + 150_528, w + 513_920, a + 0)
+                Self.features_denseblock2_denselayer3_conv2(a + 150_528, w + 513_920, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer3_concat(a + 250_880, a + 0, a + 25_088)
                 Self.features_denseblock2_denselayer4_norm1(a + 25_088, w + 550_816, a + 200_704)
                 Self.features_denseblock2_denselayer4_conv1(a + 200_704, w + 551_264, a + 376_320)
-                Self.features_denseblock2_denselayer4_conv2(a + 376_320, w + 580_064, a + 0)
+                Self.features_denseblock2_denselayer4_conv2(a + 376_320, w + 580_064, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer4_concat(a + 25_088, a + 0, a + 200_704)
                 Self.features_denseblock2_denselayer5_norm1(a + 200_704, w + 616_960, a + 0)
                 Self.features_denseblock2_denselayer5_conv1(a + 0, w + 617_472, a + 401_408)
-                Self.features_denseblock2_denselayer5_conv2(a + 401_408, w + 650_368, a + 0)
+                Self.features_denseblock2_denselayer5_conv2(a + 401_408, w + 650_368, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer5_concat(a + 200_704, a + 0, a + 401_408)
                 Self.features_denseblock2_denselayer6_norm1(a + 401_408, w + 687_264, a + 0)
                 Self.features_denseblock2_denselayer6_conv1(a + 0, w + 687_840, a + 225_792)
-                Self.features_denseblock2_denselayer6_conv2(a + 225_792, w + 724_832, a + 0)
+                Self.features_denseblock2_denselayer6_conv2(a + 225_792, w + 724_832, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer6_concat(a + 401_408, a + 0, a + 25_088)
                 Self.features_denseblock2_denselayer7_norm1(a + 25_088, w + 761_728, a + 275_968)
                 Self.features_denseblock2_denselayer7_conv1(a + 275_968, w + 762_368, a + 526_848)
-                Self.features_denseblock2_denselayer7_conv2(a + 526_848, w + 803_456, a + 0)
+                Self.features_denseblock2_denselayer7_conv2(a + 526_848, w + 803_456, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer7_concat(a + 25_088, a + 0, a + 275_968)
                 Self.features_denseblock2_denselayer8_norm1(a + 275_968, w + 840_352, a + 0)
                 Self.features_denseblock2_denselayer8_conv1(a + 0, w + 841_056, a + 551_936)
-                Self.features_denseblock2_denselayer8_conv2(a + 551_936, w + 886_240, a + 0)
+                Self.features_denseblock2_denselayer8_conv2(a + 551_936, w + 886_240, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer8_concat(a + 275_968, a + 0, a + 551_936)
                 Self.features_denseblock2_denselayer9_norm1(a + 551_936, w + 923_136, a + 0)
                 Self.features_denseblock2_denselayer9_conv1(a + 0, w + 923_904, a + 301_056)
-                Self.features_denseblock2_denselayer9_conv2(a + 301_056, w + 973_184, a + 0)
+                Self.features_denseblock2_denselayer9_conv2(a + 301_056, w + 973_184, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer9_concat(a + 551_936, a + 0, a + 25_088)
                 Self.features_denseblock2_denselayer10_norm1(a + 25_088, w + 1_010_080, a + 351_232)
                 Self.features_denseblock2_denselayer10_conv1(a + 351_232, w + 1_010_912, a + 677_376)
-                Self.features_denseblock2_denselayer10_conv2(a + 677_376, w + 1_064_288, a + 0)
+                Self.features_denseblock2_denselayer10_conv2(a + 677_376, w + 1_064_288, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer10_concat(a + 25_088, a + 0, a + 351_232)
                 Self.features_denseblock2_denselayer11_norm1(a + 351_232, w + 1_101_184, a + 0)
                 Self.features_denseblock2_denselayer11_conv1(a + 0, w + 1_102_080, a + 702_464)
-                Self.features_denseblock2_denselayer11_conv2(a + 702_464, w + 1_159_552, a + 0)
+                Self.features_denseblock2_denselayer11_conv2(a + 702_464, w + 1_159_552, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer11_concat(a + 351_232, a + 0, a + 702_464)
                 Self.features_denseblock2_denselayer12_norm1(a + 702_464, w + 1_196_448, a + 0)
                 Self.features_denseblock2_denselayer12_conv1(a + 0, w + 1_197_408, a + 376_320)
-                Self.features_denseblock2_denselayer12_conv2(a + 376_320, w + 1_258_976, a + 0)
+                Self.features_denseblock2_denselayer12_conv2(a + 376_320, w + 1_258_976, a + 0, a + 2_207_744)
                 Self.features_denseblock2_denselayer12_concat(a + 702_464, a + 0, a + 25_088)
                 Self.features_transition2_norm(a + 25_088, w + 1_295_872, a + 426_496)
                 Self.features_transition2_conv(a + 426_496, w + 1_296_896, a + 0)
                 Self.features_transition2_pool(a + 0, a + 200_704)
                 Self.features_denseblock3_denselayer1_norm1(a + 200_704, w + 1_428_224, a + 0)
                 Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_428_736, a + 50_176)
-                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer1_concat(a + 200_704, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer2_norm1(a + 6272, w + 1_498_528, a + 62_720)
                 Self.features_denseblock3_denselayer2_conv1(a + 62_720, w + 1_499_104, a + 119_168)
-                Self.features_denseblock3_denselayer2_conv2(a + 119_168, w + 1_536_096, a + 0)
+                Self.features_denseblock3_denselayer2_conv2(a + 119_168, w + 1_536_096, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer2_concat(a + 6272, a + 0, a + 62_720)
                 Self.features_denseblock3_denselayer3_norm1(a + 62_720, w + 1_572_992, a + 0)
                 Self.features_denseblock3_denselayer3_conv1(a + 0, w + 1_573_632, a + 125_440)
-                Self.features_denseblock3_denselayer3_conv2(a + 125_440, w + 1_614_720, a + 0)
+                Self.features_denseblock3_denselayer3_conv2(a + 125_440, w + 1_614_720, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer3_concat(a + 62_720, a + 0, a + 125_440)
                 Self.features_denseblock3_denselayer4_norm1(a + 125_440, w + 1_651_616, a + 0)
                 Self.features_denseblock3_denselayer4_conv1(a + 0, w + 1_652_320, a + 68_992)
-                Self.features_denseblock3_denselayer4_conv2(a + 68_992, w + 1_697_504, a + 0)
+                Self.features_denseblock3_denselayer4_conv2(a + 68_992, w + 1_697_504, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer4_concat(a + 125_440, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer5_norm1(a + 6272, w + 1_734_400, a + 81_536)
                 Self.features_denseblock3_denselayer5_conv1(a + 81_536, w + 1_735_168, a + 156_800)
-                Self.features_denseblock3_denselayer5_conv2(a + 156_800, w + 1_784_448, a + 0)
+                Self.features_denseblock3_denselayer5_conv2(a + 156_800, w + 1_784_448, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer5_concat(a + 6272, a + 0, a + 81_536)
                 Self.features_denseblock3_denselayer6_norm1(a + 81_536, w + 1_821_344, a + 0)
                 Self.features_denseblock3_denselayer6_conv1(a + 0, w + 1_822_176, a + 163_072)
-                Self.features_denseblock3_denselayer6_conv2(a + 163_072, w + 1_875_552, a + 0)
+                Self.features_denseblock3_denselayer6_conv2(a + 163_072, w + 1_875_552, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer6_concat(a + 81_536, a + 0, a + 163_072)
                 Self.features_denseblock3_denselayer7_norm1(a + 163_072, w + 1_912_448, a + 0)
                 Self.features_denseblock3_denselayer7_conv1(a + 0, w + 1_913_344, a + 87_808)
-                Self.features_denseblock3_denselayer7_conv2(a + 87_808, w + 1_970_816, a + 0)
+                Self.features_denseblock3_denselayer7_conv2(a + 87_808, w + 1_970_816, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer7_concat(a + 163_072, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer8_norm1(a + 6272, w + 2_007_712, a + 100_352)
                 Self.features_denseblock3_denselayer8_conv1(a + 100_352, w + 2_008_672, a + 194_432)
-                Self.features_denseblock3_denselayer8_conv2(a + 194_432, w + 2_070_240, a + 0)
+                Self.features_denseblock3_denselayer8_conv2(a + 194_432, w + 2_070_240, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer8_concat(a + 6272, a + 0, a + 100_352)
                 Self.features_denseblock3_denselayer9_norm1(a + 100_352, w + 2_107_136, a + 0)
                 Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_108_160, a + 200_704)
-                Self.features_denseblock3_denselayer9_conv2(a + 200_704, w + 2_173_824, a + 0)
+                Self.features_denseblock3_denselayer9_conv2(a + 200_704, w + 2_173_824, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer9_concat(a + 100_352, a + 0, a + 200_704)
                 Self.features_denseblock3_denselayer10_norm1(a + 200_704, w + 2_210_720, a + 0)
                 Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_211_808, a + 106_624)
-                Self.features_denseblock3_denselayer10_conv2(a + 106_624, w + 2_281_568, a + 0)
+                Self.features_denseblock3_denselayer10_conv2(a + 106_624, w + 2_281_568, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer10_concat(a + 200_704, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer11_norm1(a + 6272, w + 2_318_464, a + 119_168)
                 Self.features_denseblock3_denselayer11_conv1(a + 119_168, w + 2_319_616, a + 232_064)
-                Self.features_denseblock3_denselayer11_conv2(a + 232_064, w + 2_393_472, a + 0)
+                Self.features_denseblock3_denselayer11_conv2(a + 232_064, w + 2_393_472, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer11_concat(a + 6272, a + 0, a + 119_168)
                 Self.features_denseblock3_denselayer12_norm1(a + 119_168, w + 2_430_368, a + 0)
                 Self.features_denseblock3_denselayer12_conv1(a + 0, w + 2_431_584, a + 238_336)
-                Self.features_denseblock3_denselayer12_conv2(a + 238_336, w + 2_509_536, a + 0)
+                Self.features_denseblock3_denselayer12_conv2(a + 238_336, w + 2_509_536, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer12_concat(a + 119_168, a + 0, a + 238_336)
                 Self.features_denseblock3_denselayer13_norm1(a + 238_336, w + 2_546_432, a + 0)
                 Self.features_denseblock3_denselayer13_conv1(a + 0, w + 2_547_712, a + 125_440)
-                Self.features_denseblock3_denselayer13_conv2(a + 125_440, w + 2_629_760, a + 0)
+                Self.features_denseblock3_denselayer13_conv2(a + 125_440, w + 2_629_760, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer13_concat(a + 238_336, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer14_norm1(a + 6272, w + 2_666_656, a + 137_984)
                 Self.features_denseblock3_denselayer14_conv1(a + 137_984, w + 2_668_000, a + 269_696)
-                Self.features_denseblock3_denselayer14_conv2(a + 269_696, w + 2_754_144, a + 0)
+                Self.features_denseblock3_denselayer14_conv2(a + 269_696, w + 2_754_144, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer14_concat(a + 6272, a + 0, a + 137_984)
                 Self.features_denseblock3_denselayer15_norm1(a + 137_984, w + 2_791_040, a + 0)
                 Self.features_denseblock3_denselayer15_conv1(a + 0, w + 2_792_448, a + 275_968)
-                Self.features_denseblock3_denselayer15_conv2(a + 275_968, w + 2_882_688, a + 0)
+                Self.features_denseblock3_denselayer15_conv2(a + 275_968, w + 2_882_688, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer15_concat(a + 137_984, a + 0, a + 275_968)
                 Self.features_denseblock3_denselayer16_norm1(a + 275_968, w + 2_919_584, a + 0)
                 Self.features_denseblock3_denselayer16_conv1(a + 0, w + 2_921_056, a + 144_256)
-                Self.features_denseblock3_denselayer16_conv2(a + 144_256, w + 3_015_392, a + 0)
+                Self.features_denseblock3_denselayer16_conv2(a + 144_256, w + 3_015_392, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer16_concat(a + 275_968, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer17_norm1(a + 6272, w + 3_052_288, a + 156_800)
                 Self.features_denseblock3_denselayer17_conv1(a + 156_800, w + 3_053_824, a + 307_328)
-                Self.features_denseblock3_denselayer17_conv2(a + 307_328, w + 3_152_256, a + 0)
+                Self.features_denseblock3_denselayer17_conv2(a + 307_328, w + 3_152_256, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer17_concat(a + 6272, a + 0, a + 156_800)
                 Self.features_denseblock3_denselayer18_norm1(a + 156_800, w + 3_189_152, a + 0)
                 Self.features_denseblock3_denselayer18_conv1(a + 0, w + 3_190_752, a + 313_600)
-                Self.features_denseblock3_denselayer18_conv2(a + 313_600, w + 3_293_280, a + 0)
+                Self.features_denseblock3_denselayer18_conv2(a + 313_600, w + 3_293_280, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer18_concat(a + 156_800, a + 0, a + 313_600)
                 Self.features_denseblock3_denselayer19_norm1(a + 313_600, w + 3_330_176, a + 0)
                 Self.features_denseblock3_denselayer19_conv1(a + 0, w + 3_331_840, a + 163_072)
-                Self.features_denseblock3_denselayer19_conv2(a + 163_072, w + 3_438_464, a + 0)
+                Self.features_denseblock3_denselayer19_conv2(a + 163_072, w + 3_438_464, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer19_concat(a + 313_600, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer20_norm1(a + 6272, w + 3_475_360, a + 175_616)
                 Self.features_denseblock3_denselayer20_conv1(a + 175_616, w + 3_477_088, a + 344_960)
-                Self.features_denseblock3_denselayer20_conv2(a + 344_960, w + 3_587_808, a + 0)
+                Self.features_denseblock3_denselayer20_conv2(a + 344_960, w + 3_587_808, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer20_concat(a + 6272, a + 0, a + 175_616)
                 Self.features_denseblock3_denselayer21_norm1(a + 175_616, w + 3_624_704, a + 0)
                 Self.features_denseblock3_denselayer21_conv1(a + 0, w + 3_626_496, a + 351_232)
-                Self.features_denseblock3_denselayer21_conv2(a + 351_232, w + 3_741_312, a + 0)
+                Self.features_denseblock3_denselayer21_conv2(a + 351_232, w + 3_741_312, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer21_concat(a + 175_616, a + 0, a + 351_232)
                 Self.features_denseblock3_denselayer22_norm1(a + 351_232, w + 3_778_208, a + 0)
                 Self.features_denseblock3_denselayer22_conv1(a + 0, w + 3_780_064, a + 181_888)
-                Self.features_denseblock3_denselayer22_conv2(a + 181_888, w + 3_898_976, a + 0)
+                Self.features_denseblock3_denselayer22_conv2(a + 181_888, w + 3_898_976, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer22_concat(a + 351_232, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer23_norm1(a + 6272, w + 3_935_872, a + 194_432)
                 Self.features_denseblock3_denselayer23_conv1(a + 194_432, w + 3_937_792, a + 382_592)
-                Self.features_denseblock3_denselayer23_conv2(a + 382_592, w + 4_060_800, a + 0)
+                Self.features_denseblock3_denselayer23_conv2(a + 382_592, w + 4_060_800, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer23_concat(a + 6272, a + 0, a + 194_432)
                 Self.features_denseblock3_denselayer24_norm1(a + 194_432, w + 4_097_696, a + 0)
                 Self.features_denseblock3_denselayer24_conv1(a + 0, w + 4_099_680, a + 388_864)
-                Self.features_denseblock3_denselayer24_conv2(a + 388_864, w + 4_226_784, a + 0)
+                Self.features_denseblock3_denselayer24_conv2(a + 388_864, w + 4_226_784, a + 0, a + 2_207_744)
                 Self.features_denseblock3_denselayer24_concat(a + 194_432, a + 0, a + 388_864)
                 Self.features_transition3_norm(a + 388_864, w + 4_263_680, a + 0)
                 Self.features_transition3_conv(a + 0, w + 4_265_728, a + 200_704)
                 Self.features_transition3_pool(a + 200_704, a + 0)
                 Self.features_denseblock4_denselayer1_norm1(a + 0, w + 4_790_528, a + 25_088)
                 Self.features_denseblock4_denselayer1_conv1(a + 25_088, w + 4_791_552, a + 50_176)
-                Self.features_denseblock4_denselayer1_conv2(a + 50_176, w + 4_857_216, a + 25_088)
+                Self.features_denseblock4_denselayer1_conv2(a + 50_176, w + 4_857_216, a + 25_088, a + 2_207_744)
                 Self.features_denseblock4_denselayer1_concat(a + 0, a + 25_088, a + 26_656)
                 Self.features_denseblock4_denselayer2_norm1(a + 26_656, w + 4_894_112, a + 0)
                 Self.features_denseblock4_denselayer2_conv1(a + 0, w + 4_895_200, a + 53_312)
-                Self.features_denseblock4_denselayer2_conv2(a + 53_312, w + 4_964_960, a + 0)
+                Self.features_denseblock4_denselayer2_conv2(a + 53_312, w + 4_964_960, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer2_concat(a + 26_656, a + 0, a + 53_312)
                 Self.features_denseblock4_denselayer3_norm1(a + 53_312, w + 5_001_856, a + 0)
                 Self.features_denseblock4_denselayer3_conv1(a + 0, w + 5_003_008, a + 28_224)
-                Self.features_denseblock4_denselayer3_conv2(a + 28_224, w + 5_076_864, a + 0)
+                Self.features_denseblock4_denselayer3_conv2(a + 28_224, w + 5_076_864, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer3_concat(a + 53_312, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer4_norm1(a + 1568, w + 5_113_760, a + 31_360)
                 Self.features_denseblock4_denselayer4_conv1(a + 31_360, w + 5_114_976, a + 61_152)
-                Self.features_denseblock4_denselayer4_conv2(a + 61_152, w + 5_192_928, a + 0)
+                Self.features_denseblock4_denselayer4_conv2(a + 61_152, w + 5_192_928, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer4_concat(a + 1568, a + 0, a + 31_360)
                 Self.features_denseblock4_denselayer5_norm1(a + 31_360, w + 5_229_824, a + 0)
                 Self.features_denseblock4_denselayer5_conv1(a + 0, w + 5_231_104, a + 62_720)
-                Self.features_denseblock4_denselayer5_conv2(a + 62_720, w + 5_313_152, a + 0)
+                Self.features_denseblock4_denselayer5_conv2(a + 62_720, w + 5_313_152, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer5_concat(a + 31_360, a + 0, a + 62_720)
                 Self.features_denseblock4_denselayer6_norm1(a + 62_720, w + 5_350_048, a + 0)
                 Self.features_denseblock4_denselayer6_conv1(a + 0, w + 5_351_392, a + 32_928)
-                Self.features_denseblock4_denselayer6_conv2(a + 32_928, w + 5_437_536, a + 0)
+                Self.features_denseblock4_denselayer6_conv2(a + 32_928, w + 5_437_536, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer6_concat(a + 62_720, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer7_norm1(a + 1568, w + 5_474_432, a + 36_064)
                 Self.features_denseblock4_denselayer7_conv1(a + 36_064, w + 5_475_840, a + 70_560)
-                Self.features_denseblock4_denselayer7_conv2(a + 70_560, w + 5_566_080, a + 0)
+                Self.features_denseblock4_denselayer7_conv2(a + 70_560, w + 5_566_080, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer7_concat(a + 1568, a + 0, a + 36_064)
                 Self.features_denseblock4_denselayer8_norm1(a + 36_064, w + 5_602_976, a + 0)
                 Self.features_denseblock4_denselayer8_conv1(a + 0, w + 5_604_448, a + 72_128)
-                Self.features_denseblock4_denselayer8_conv2(a + 72_128, w + 5_698_784, a + 0)
+                Self.features_denseblock4_denselayer8_conv2(a + 72_128, w + 5_698_784, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer8_concat(a + 36_064, a + 0, a + 72_128)
                 Self.features_denseblock4_denselayer9_norm1(a + 72_128, w + 5_735_680, a + 0)
                 Self.features_denseblock4_denselayer9_conv1(a + 0, w + 5_737_216, a + 37_632)
-                Self.features_denseblock4_denselayer9_conv2(a + 37_632, w + 5_835_648, a + 0)
+                Self.features_denseblock4_denselayer9_conv2(a + 37_632, w + 5_835_648, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer9_concat(a + 72_128, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer10_norm1(a + 1568, w + 5_872_544, a + 40_768)
                 Self.features_denseblock4_denselayer10_conv1(a + 40_768, w + 5_874_144, a + 79_968)
-                Self.features_denseblock4_denselayer10_conv2(a + 79_968, w + 5_976_672, a + 0)
+                Self.features_denseblock4_denselayer10_conv2(a + 79_968, w + 5_976_672, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer10_concat(a + 1568, a + 0, a + 40_768)
                 Self.features_denseblock4_denselayer11_norm1(a + 40_768, w + 6_013_568, a + 0)
                 Self.features_denseblock4_denselayer11_conv1(a + 0, w + 6_015_232, a + 81_536)
-                Self.features_denseblock4_denselayer11_conv2(a + 81_536, w + 6_121_856, a + 0)
+                Self.features_denseblock4_denselayer11_conv2(a + 81_536, w + 6_121_856, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer11_concat(a + 40_768, a + 0, a + 81_536)
                 Self.features_denseblock4_denselayer12_norm1(a + 81_536, w + 6_158_752, a + 0)
                 Self.features_denseblock4_denselayer12_conv1(a + 0, w + 6_160_480, a + 42_336)
-                Self.features_denseblock4_denselayer12_conv2(a + 42_336, w + 6_271_200, a + 0)
+                Self.features_denseblock4_denselayer12_conv2(a + 42_336, w + 6_271_200, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer12_concat(a + 81_536, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer13_norm1(a + 1568, w + 6_308_096, a + 45_472)
                 Self.features_denseblock4_denselayer13_conv1(a + 45_472, w + 6_309_888, a + 89_376)
-                Self.features_denseblock4_denselayer13_conv2(a + 89_376, w + 6_424_704, a + 0)
+                Self.features_denseblock4_denselayer13_conv2(a + 89_376, w + 6_424_704, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer13_concat(a + 1568, a + 0, a + 45_472)
                 Self.features_denseblock4_denselayer14_norm1(a + 45_472, w + 6_461_600, a + 0)
                 Self.features_denseblock4_denselayer14_conv1(a + 0, w + 6_463_456, a + 90_944)
-                Self.features_denseblock4_denselayer14_conv2(a + 90_944, w + 6_582_368, a + 0)
+                Self.features_denseblock4_denselayer14_conv2(a + 90_944, w + 6_582_368, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer14_concat(a + 45_472, a + 0, a + 90_944)
                 Self.features_denseblock4_denselayer15_norm1(a + 90_944, w + 6_619_264, a + 0)
                 Self.features_denseblock4_denselayer15_conv1(a + 0, w + 6_621_184, a + 47_040)
-                Self.features_denseblock4_denselayer15_conv2(a + 47_040, w + 6_744_192, a + 0)
+                Self.features_denseblock4_denselayer15_conv2(a + 47_040, w + 6_744_192, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer15_concat(a + 90_944, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer16_norm1(a + 1568, w + 6_781_088, a + 50_176)
                 Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 6_783_072, a + 98_784)
-                Self.features_denseblock4_denselayer16_conv2(a + 98_784, w + 6_910_176, a + 0)
+                Self.features_denseblock4_denselayer16_conv2(a + 98_784, w + 6_910_176, a + 0, a + 2_207_744)
                 Self.features_denseblock4_denselayer16_concat(a + 1568, a + 0, a + 50_176)
                 Self.features_norm5(a + 50_176, w + 6_947_072, a + 0)
                 Self.adaptive_avg_pool(a + 0, a + 50_176)
@@ -1591,610 +1712,58 @@ extension Densenet121 {
     /// features.conv0: conv 3→64, kernel 7×7, stride 2×2, padding 3, + features.norm0 folded, + features.relu0 fused.
     /// Generated from specs/densenet121.yaml:37:11.
     @inline(never)
-    static func features_conv0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 64×112×112
-        // weight: w[0..<9408] as (64, 3, 7, 7)   bias: w[9408..<9472]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[9408 &+ oc], count: 12_544)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 49
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 1176
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9408 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<7 {
+                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
+                        for j in 0..<7 {
+                            let tapOffset: Int = (i &* 7 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 112 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[25]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[26]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[27]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[28]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[29]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[30]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[31]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[32]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[33]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[34]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[35]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[36]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[37]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[38]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[39]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[40]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[41]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[42]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[43]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[44]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[45]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[46]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[47]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[48]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2250,32 +1819,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 128×56×56
-        // weight: w[0..<8192] as (128, 64, 1, 1)   bias: w[8192..<8320]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[8192 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2283,125 +1869,57 @@ extension Densenet121 {
     /// features.denseblock1.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 32×56×56
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -2436,32 +1954,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 96×56×56   y: 128×56×56
-        // weight: w[0..<12_288] as (128, 96, 1, 1)   bias: w[12_288..<12_416]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[12_288 &+ oc], count: 3136)
-            for ic in 0..<96 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 96 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 96, 8)   bias: w[12_288..<12_416]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 96
+            let kernelOffset: Int = block &* 768
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 12_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<96 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2469,125 +2004,57 @@ extension Densenet121 {
     /// features.denseblock1.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 32×56×56
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -2622,32 +2089,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×56×56
-        // weight: w[0..<16_384] as (128, 128, 1, 1)   bias: w[16_384..<16_512]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2655,125 +2139,57 @@ extension Densenet121 {
     /// features.denseblock1.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 32×56×56
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -2808,32 +2224,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 160×56×56   y: 128×56×56
-        // weight: w[0..<20_480] as (128, 160, 1, 1)   bias: w[20_480..<20_608]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[20_480 &+ oc], count: 3136)
-            for ic in 0..<160 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 160 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 160, 8)   bias: w[20_480..<20_608]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 160
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 20_480 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<160 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2841,125 +2274,57 @@ extension Densenet121 {
     /// features.denseblock1.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 32×56×56
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -2994,32 +2359,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×56×56   y: 128×56×56
-        // weight: w[0..<24_576] as (128, 192, 1, 1)   bias: w[24_576..<24_704]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[24_576 &+ oc], count: 3136)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 192, 8)   bias: w[24_576..<24_704]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 24_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3027,125 +2409,57 @@ extension Densenet121 {
     /// features.denseblock1.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 32×56×56
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -3180,32 +2494,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 224×56×56   y: 128×56×56
-        // weight: w[0..<28_672] as (128, 224, 1, 1)   bias: w[28_672..<28_800]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[28_672 &+ oc], count: 3136)
-            for ic in 0..<224 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 224 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 224, 8)   bias: w[28_672..<28_800]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 224
+            let kernelOffset: Int = block &* 1792
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 28_672 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<224 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3213,125 +2544,57 @@ extension Densenet121 {
     /// features.denseblock1.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 32×56×56
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -3366,27 +2629,48 @@ extension Densenet121 {
     @inline(never)
     static func features_transition1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 128×56×56
-        // weight: w[0..<32_768] as (128, 256, 1, 1)   bias: w[32_768..<32_896]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 3136)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -3444,32 +2728,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<16_384] as (128, 128, 1, 1)   bias: w[16_384..<16_512]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3477,125 +2778,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -3630,32 +2863,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 160×28×28   y: 128×28×28
-        // weight: w[0..<20_480] as (128, 160, 1, 1)   bias: w[20_480..<20_608]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[20_480 &+ oc], count: 784)
-            for ic in 0..<160 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 160 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 160, 8)   bias: w[20_480..<20_608]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 160
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 20_480 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<160 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3663,125 +2913,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -3816,32 +2998,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×28×28   y: 128×28×28
-        // weight: w[0..<24_576] as (128, 192, 1, 1)   bias: w[24_576..<24_704]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[24_576 &+ oc], count: 784)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 192, 8)   bias: w[24_576..<24_704]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 24_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3849,125 +3048,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -4002,32 +3133,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 224×28×28   y: 128×28×28
-        // weight: w[0..<28_672] as (128, 224, 1, 1)   bias: w[28_672..<28_800]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[28_672 &+ oc], count: 784)
-            for ic in 0..<224 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 224 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 224, 8)   bias: w[28_672..<28_800]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 224
+            let kernelOffset: Int = block &* 1792
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 28_672 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<224 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4035,125 +3183,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -4188,32 +3268,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 128×28×28
-        // weight: w[0..<32_768] as (128, 256, 1, 1)   bias: w[32_768..<32_896]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4221,125 +3318,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -4374,32 +3403,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 288×28×28   y: 128×28×28
-        // weight: w[0..<36_864] as (128, 288, 1, 1)   bias: w[36_864..<36_992]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<288 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 288 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 288, 8)   bias: w[36_864..<36_992]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 288
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<288 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4407,125 +3453,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -4560,32 +3538,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 320×28×28   y: 128×28×28
-        // weight: w[0..<40_960] as (128, 320, 1, 1)   bias: w[40_960..<41_088]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[40_960 &+ oc], count: 784)
-            for ic in 0..<320 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 320 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 320, 8)   bias: w[40_960..<41_088]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 320
+            let kernelOffset: Int = block &* 2560
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 40_960 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<320 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4593,125 +3588,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -4746,32 +3673,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 352×28×28   y: 128×28×28
-        // weight: w[0..<45_056] as (128, 352, 1, 1)   bias: w[45_056..<45_184]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[45_056 &+ oc], count: 784)
-            for ic in 0..<352 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 352 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 352, 8)   bias: w[45_056..<45_184]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 352
+            let kernelOffset: Int = block &* 2816
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 45_056 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<352 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4779,125 +3723,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -4932,32 +3808,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 384×28×28   y: 128×28×28
-        // weight: w[0..<49_152] as (128, 384, 1, 1)   bias: w[49_152..<49_280]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[49_152 &+ oc], count: 784)
-            for ic in 0..<384 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 384 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 384, 8)   bias: w[49_152..<49_280]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 384
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 49_152 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<384 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4965,125 +3858,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -5118,32 +3943,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 416×28×28   y: 128×28×28
-        // weight: w[0..<53_248] as (128, 416, 1, 1)   bias: w[53_248..<53_376]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[53_248 &+ oc], count: 784)
-            for ic in 0..<416 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 416 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 416, 8)   bias: w[53_248..<53_376]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 416
+            let kernelOffset: Int = block &* 3328
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 53_248 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<416 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5151,125 +3993,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -5304,32 +4078,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 448×28×28   y: 128×28×28
-        // weight: w[0..<57_344] as (128, 448, 1, 1)   bias: w[57_344..<57_472]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[57_344 &+ oc], count: 784)
-            for ic in 0..<448 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 448 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 448, 8)   bias: w[57_344..<57_472]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 448
+            let kernelOffset: Int = block &* 3584
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 57_344 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<448 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5337,125 +4128,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -5490,32 +4213,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 480×28×28   y: 128×28×28
-        // weight: w[0..<61_440] as (128, 480, 1, 1)   bias: w[61_440..<61_568]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[61_440 &+ oc], count: 784)
-            for ic in 0..<480 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 480 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 480, 8)   bias: w[61_440..<61_568]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 480
+            let kernelOffset: Int = block &* 3840
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 61_440 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5523,125 +4263,57 @@ extension Densenet121 {
     /// features.denseblock2.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 32×28×28
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -5676,27 +4348,48 @@ extension Densenet121 {
     @inline(never)
     static func features_transition2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 256×28×28
-        // weight: w[0..<131_072] as (256, 512, 1, 1)   bias: w[131_072..<131_328]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[131_072 &+ oc], count: 784)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 131_072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -5754,32 +4447,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 128×14×14
-        // weight: w[0..<32_768] as (128, 256, 1, 1)   bias: w[32_768..<32_896]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5787,125 +4497,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -5940,32 +4582,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 288×14×14   y: 128×14×14
-        // weight: w[0..<36_864] as (128, 288, 1, 1)   bias: w[36_864..<36_992]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<288 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 288 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 288, 8)   bias: w[36_864..<36_992]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 288
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<288 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5973,125 +4632,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -6126,32 +4717,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 320×14×14   y: 128×14×14
-        // weight: w[0..<40_960] as (128, 320, 1, 1)   bias: w[40_960..<41_088]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[40_960 &+ oc], count: 196)
-            for ic in 0..<320 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 320 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 320, 8)   bias: w[40_960..<41_088]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 320
+            let kernelOffset: Int = block &* 2560
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 40_960 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<320 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -6159,125 +4767,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -6312,32 +4852,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 352×14×14   y: 128×14×14
-        // weight: w[0..<45_056] as (128, 352, 1, 1)   bias: w[45_056..<45_184]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[45_056 &+ oc], count: 196)
-            for ic in 0..<352 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 352 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 352, 8)   bias: w[45_056..<45_184]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 352
+            let kernelOffset: Int = block &* 2816
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 45_056 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<352 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -6345,125 +4902,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -6498,32 +4987,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 384×14×14   y: 128×14×14
-        // weight: w[0..<49_152] as (128, 384, 1, 1)   bias: w[49_152..<49_280]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[49_152 &+ oc], count: 196)
-            for ic in 0..<384 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 384 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 384, 8)   bias: w[49_152..<49_280]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 384
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 49_152 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<384 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -6531,125 +5037,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -6684,32 +5122,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 416×14×14   y: 128×14×14
-        // weight: w[0..<53_248] as (128, 416, 1, 1)   bias: w[53_248..<53_376]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[53_248 &+ oc], count: 196)
-            for ic in 0..<416 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 416 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 416, 8)   bias: w[53_248..<53_376]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 416
+            let kernelOffset: Int = block &* 3328
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 53_248 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<416 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -6717,125 +5172,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -6870,32 +5257,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 448×14×14   y: 128×14×14
-        // weight: w[0..<57_344] as (128, 448, 1, 1)   bias: w[57_344..<57_472]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[57_344 &+ oc], count: 196)
-            for ic in 0..<448 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 448 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 448, 8)   bias: w[57_344..<57_472]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 448
+            let kernelOffset: Int = block &* 3584
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 57_344 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<448 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -6903,125 +5307,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -7056,32 +5392,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 480×14×14   y: 128×14×14
-        // weight: w[0..<61_440] as (128, 480, 1, 1)   bias: w[61_440..<61_568]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[61_440 &+ oc], count: 196)
-            for ic in 0..<480 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 480 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 480, 8)   bias: w[61_440..<61_568]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 480
+            let kernelOffset: Int = block &* 3840
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 61_440 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7089,125 +5442,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -7242,32 +5527,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 128×14×14
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7275,125 +5577,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -7428,32 +5662,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 544×14×14   y: 128×14×14
-        // weight: w[0..<69_632] as (128, 544, 1, 1)   bias: w[69_632..<69_760]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[69_632 &+ oc], count: 196)
-            for ic in 0..<544 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 544 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 544, 8)   bias: w[69_632..<69_760]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 544
+            let kernelOffset: Int = block &* 4352
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 69_632 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<544 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7461,125 +5712,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -7614,32 +5797,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 576×14×14   y: 128×14×14
-        // weight: w[0..<73_728] as (128, 576, 1, 1)   bias: w[73_728..<73_856]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[73_728 &+ oc], count: 196)
-            for ic in 0..<576 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 576 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 576, 8)   bias: w[73_728..<73_856]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 576
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<576 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7647,125 +5847,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -7800,32 +5932,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 608×14×14   y: 128×14×14
-        // weight: w[0..<77_824] as (128, 608, 1, 1)   bias: w[77_824..<77_952]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[77_824 &+ oc], count: 196)
-            for ic in 0..<608 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 608 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 608, 8)   bias: w[77_824..<77_952]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 608
+            let kernelOffset: Int = block &* 4864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 77_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<608 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7833,125 +5982,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -7986,32 +6067,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 640×14×14   y: 128×14×14
-        // weight: w[0..<81_920] as (128, 640, 1, 1)   bias: w[81_920..<82_048]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[81_920 &+ oc], count: 196)
-            for ic in 0..<640 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 640 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 640, 8)   bias: w[81_920..<82_048]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 640
+            let kernelOffset: Int = block &* 5120
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 81_920 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<640 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8019,125 +6117,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer13.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -8172,32 +6202,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 672×14×14   y: 128×14×14
-        // weight: w[0..<86_016] as (128, 672, 1, 1)   bias: w[86_016..<86_144]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[86_016 &+ oc], count: 196)
-            for ic in 0..<672 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 672 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 672, 8)   bias: w[86_016..<86_144]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 672
+            let kernelOffset: Int = block &* 5376
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 86_016 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<672 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8205,125 +6252,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer14.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -8358,32 +6337,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 704×14×14   y: 128×14×14
-        // weight: w[0..<90_112] as (128, 704, 1, 1)   bias: w[90_112..<90_240]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[90_112 &+ oc], count: 196)
-            for ic in 0..<704 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 704 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 704, 8)   bias: w[90_112..<90_240]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 704
+            let kernelOffset: Int = block &* 5632
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 90_112 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<704 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8391,125 +6387,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer15.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -8544,32 +6472,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 736×14×14   y: 128×14×14
-        // weight: w[0..<94_208] as (128, 736, 1, 1)   bias: w[94_208..<94_336]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[94_208 &+ oc], count: 196)
-            for ic in 0..<736 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 736 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 736, 8)   bias: w[94_208..<94_336]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 736
+            let kernelOffset: Int = block &* 5888
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 94_208 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<736 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8577,125 +6522,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer16.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -8730,32 +6607,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 768×14×14   y: 128×14×14
-        // weight: w[0..<98_304] as (128, 768, 1, 1)   bias: w[98_304..<98_432]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[98_304 &+ oc], count: 196)
-            for ic in 0..<768 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 768 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 768, 8)   bias: w[98_304..<98_432]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 768
+            let kernelOffset: Int = block &* 6144
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 98_304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<768 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8763,125 +6657,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer17.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -8916,32 +6742,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 800×14×14   y: 128×14×14
-        // weight: w[0..<102_400] as (128, 800, 1, 1)   bias: w[102_400..<102_528]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[102_400 &+ oc], count: 196)
-            for ic in 0..<800 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 800 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 800, 8)   bias: w[102_400..<102_528]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 800
+            let kernelOffset: Int = block &* 6400
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 102_400 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<800 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8949,125 +6792,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer18.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -9102,32 +6877,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×14×14   y: 128×14×14
-        // weight: w[0..<106_496] as (128, 832, 1, 1)   bias: w[106_496..<106_624]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[106_496 &+ oc], count: 196)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 106_496 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -9135,125 +6927,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer19.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -9288,32 +7012,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 864×14×14   y: 128×14×14
-        // weight: w[0..<110_592] as (128, 864, 1, 1)   bias: w[110_592..<110_720]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[110_592 &+ oc], count: 196)
-            for ic in 0..<864 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 864 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 864, 8)   bias: w[110_592..<110_720]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 864
+            let kernelOffset: Int = block &* 6912
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 110_592 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<864 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -9321,125 +7062,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer20.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -9474,32 +7147,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 896×14×14   y: 128×14×14
-        // weight: w[0..<114_688] as (128, 896, 1, 1)   bias: w[114_688..<114_816]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[114_688 &+ oc], count: 196)
-            for ic in 0..<896 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 896 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 896, 8)   bias: w[114_688..<114_816]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 896
+            let kernelOffset: Int = block &* 7168
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 114_688 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<896 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -9507,125 +7197,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer21.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -9660,32 +7282,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 928×14×14   y: 128×14×14
-        // weight: w[0..<118_784] as (128, 928, 1, 1)   bias: w[118_784..<118_912]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[118_784 &+ oc], count: 196)
-            for ic in 0..<928 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 928 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 928, 8)   bias: w[118_784..<118_912]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 928
+            let kernelOffset: Int = block &* 7424
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 118_784 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<928 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -9693,125 +7332,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer22.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -9846,32 +7417,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 960×14×14   y: 128×14×14
-        // weight: w[0..<122_880] as (128, 960, 1, 1)   bias: w[122_880..<123_008]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[122_880 &+ oc], count: 196)
-            for ic in 0..<960 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 960 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 960, 8)   bias: w[122_880..<123_008]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 960
+            let kernelOffset: Int = block &* 7680
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 122_880 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<960 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -9879,125 +7467,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer23.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -10032,32 +7552,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 992×14×14   y: 128×14×14
-        // weight: w[0..<126_976] as (128, 992, 1, 1)   bias: w[126_976..<127_104]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[126_976 &+ oc], count: 196)
-            for ic in 0..<992 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 992 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 992, 8)   bias: w[126_976..<127_104]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 992
+            let kernelOffset: Int = block &* 7936
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 126_976 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<992 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -10065,125 +7602,57 @@ extension Densenet121 {
     /// features.denseblock3.denselayer24.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 32×14×14
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -10218,27 +7687,48 @@ extension Densenet121 {
     @inline(never)
     static func features_transition3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: w[0..<524_288] as (512, 1024, 1, 1)   bias: w[524_288..<524_800]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[524_288 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 524_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -10296,32 +7786,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 128×7×7
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -10329,125 +7836,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -10482,32 +7921,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 544×7×7   y: 128×7×7
-        // weight: w[0..<69_632] as (128, 544, 1, 1)   bias: w[69_632..<69_760]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[69_632 &+ oc], count: 49)
-            for ic in 0..<544 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 544 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 544, 8)   bias: w[69_632..<69_760]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 544
+            let kernelOffset: Int = block &* 4352
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 69_632 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<544 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -10515,125 +7971,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -10668,32 +8056,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 576×7×7   y: 128×7×7
-        // weight: w[0..<73_728] as (128, 576, 1, 1)   bias: w[73_728..<73_856]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[73_728 &+ oc], count: 49)
-            for ic in 0..<576 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 576 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 576, 8)   bias: w[73_728..<73_856]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 576
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<576 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -10701,125 +8106,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -10854,32 +8191,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 608×7×7   y: 128×7×7
-        // weight: w[0..<77_824] as (128, 608, 1, 1)   bias: w[77_824..<77_952]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[77_824 &+ oc], count: 49)
-            for ic in 0..<608 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 608 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 608, 8)   bias: w[77_824..<77_952]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 608
+            let kernelOffset: Int = block &* 4864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 77_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<608 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -10887,125 +8241,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -11040,32 +8326,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 640×7×7   y: 128×7×7
-        // weight: w[0..<81_920] as (128, 640, 1, 1)   bias: w[81_920..<82_048]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[81_920 &+ oc], count: 49)
-            for ic in 0..<640 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 640 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 640, 8)   bias: w[81_920..<82_048]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 640
+            let kernelOffset: Int = block &* 5120
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 81_920 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<640 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -11073,125 +8376,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -11226,32 +8461,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 672×7×7   y: 128×7×7
-        // weight: w[0..<86_016] as (128, 672, 1, 1)   bias: w[86_016..<86_144]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[86_016 &+ oc], count: 49)
-            for ic in 0..<672 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 672 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 672, 8)   bias: w[86_016..<86_144]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 672
+            let kernelOffset: Int = block &* 5376
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 86_016 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<672 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -11259,125 +8511,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -11412,32 +8596,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 704×7×7   y: 128×7×7
-        // weight: w[0..<90_112] as (128, 704, 1, 1)   bias: w[90_112..<90_240]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[90_112 &+ oc], count: 49)
-            for ic in 0..<704 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 704 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 704, 8)   bias: w[90_112..<90_240]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 704
+            let kernelOffset: Int = block &* 5632
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 90_112 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<704 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -11445,125 +8646,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -11598,32 +8731,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 736×7×7   y: 128×7×7
-        // weight: w[0..<94_208] as (128, 736, 1, 1)   bias: w[94_208..<94_336]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[94_208 &+ oc], count: 49)
-            for ic in 0..<736 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 736 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 736, 8)   bias: w[94_208..<94_336]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 736
+            let kernelOffset: Int = block &* 5888
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 94_208 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<736 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -11631,125 +8781,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -11784,32 +8866,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 768×7×7   y: 128×7×7
-        // weight: w[0..<98_304] as (128, 768, 1, 1)   bias: w[98_304..<98_432]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[98_304 &+ oc], count: 49)
-            for ic in 0..<768 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 768 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 768, 8)   bias: w[98_304..<98_432]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 768
+            let kernelOffset: Int = block &* 6144
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 98_304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<768 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -11817,125 +8916,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -11970,32 +9001,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 800×7×7   y: 128×7×7
-        // weight: w[0..<102_400] as (128, 800, 1, 1)   bias: w[102_400..<102_528]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[102_400 &+ oc], count: 49)
-            for ic in 0..<800 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 800 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 800, 8)   bias: w[102_400..<102_528]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 800
+            let kernelOffset: Int = block &* 6400
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 102_400 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<800 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -12003,125 +9051,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -12156,32 +9136,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 128×7×7
-        // weight: w[0..<106_496] as (128, 832, 1, 1)   bias: w[106_496..<106_624]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[106_496 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 106_496 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -12189,125 +9186,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -12342,32 +9271,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 864×7×7   y: 128×7×7
-        // weight: w[0..<110_592] as (128, 864, 1, 1)   bias: w[110_592..<110_720]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[110_592 &+ oc], count: 49)
-            for ic in 0..<864 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 864 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 864, 8)   bias: w[110_592..<110_720]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 864
+            let kernelOffset: Int = block &* 6912
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 110_592 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<864 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -12375,125 +9321,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -12528,32 +9406,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 896×7×7   y: 128×7×7
-        // weight: w[0..<114_688] as (128, 896, 1, 1)   bias: w[114_688..<114_816]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[114_688 &+ oc], count: 49)
-            for ic in 0..<896 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 896 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 896, 8)   bias: w[114_688..<114_816]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 896
+            let kernelOffset: Int = block &* 7168
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 114_688 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<896 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -12561,125 +9456,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer13.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -12714,32 +9541,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 928×7×7   y: 128×7×7
-        // weight: w[0..<118_784] as (128, 928, 1, 1)   bias: w[118_784..<118_912]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[118_784 &+ oc], count: 49)
-            for ic in 0..<928 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 928 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 928, 8)   bias: w[118_784..<118_912]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 928
+            let kernelOffset: Int = block &* 7424
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 118_784 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<928 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -12747,125 +9591,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer14.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -12900,32 +9676,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 960×7×7   y: 128×7×7
-        // weight: w[0..<122_880] as (128, 960, 1, 1)   bias: w[122_880..<123_008]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[122_880 &+ oc], count: 49)
-            for ic in 0..<960 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 960 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 960, 8)   bias: w[122_880..<123_008]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 960
+            let kernelOffset: Int = block &* 7680
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 122_880 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<960 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -12933,125 +9726,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer15.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -13086,32 +9811,49 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 992×7×7   y: 128×7×7
-        // weight: w[0..<126_976] as (128, 992, 1, 1)   bias: w[126_976..<127_104]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[126_976 &+ oc], count: 49)
-            for ic in 0..<992 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 992 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 992, 8)   bias: w[126_976..<127_104]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 992
+            let kernelOffset: Int = block &* 7936
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 126_976 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<992 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -13119,125 +9861,57 @@ extension Densenet121 {
     /// features.denseblock4.denselayer16.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×7×7   y: 32×7×7
-        // weight: w[0..<36_864] as (32, 128, 3, 3)   bias: w[36_864..<36_896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -13322,6 +9996,67 @@ extension Densenet121 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -13,8 +13,9 @@ public struct EnetCamvid12: Sendable {
     public static let parameterCount = 363_856
     public static let nonTrainableParameterCount = 8352
     public static let macs = 1_931_673_600
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 4_456_448
+    /// Floats of working memory: activations placed by liveness after fusion (4,456,448), then
+    /// scratch for zero-padded conv inputs (1,048,576).
+    public static let arenaFloats = 5_505_024
     static let inputCount = 786_432
     static let outputCount = 3_145_728
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -867,276 +868,362 @@ public struct EnetCamvid12: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 362_904)
+        var p = [Float](repeating: 0, count: 363_464)
         try Self.copy(tensors, "initial.conv.weight", into: &p, at: 0, count: 351)
-        try Self.copy(tensors, "initial.conv.bias", into: &p, at: 351, count: 13)
-        try Self.batchNormAffine(tensors, "initial.bn", epsilon: 1e-05, into: &p, scale: 364, shift: 380, channels: 16)
-        try Self.copySlopes(tensors, "initial.prelu.weight", into: &p, at: 396, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_0.proj.weight", into: &p, at: 428, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_0.bn1", epsilon: 1e-05, into: &p, weight: 428, bias: 1452, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copySlopes(tensors, "bottleneck1_0.prelu1.weight", into: &p, at: 1468, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_0.conv.weight", into: &p, at: 1500, count: 2304)
-        try Self.copy(tensors, "bottleneck1_0.conv.bias", into: &p, at: 3804, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck1_0.bn2", epsilon: 1e-05, into: &p, weight: 1500, bias: 3804, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copySlopes(tensors, "bottleneck1_0.prelu2.weight", into: &p, at: 3820, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_0.expand.weight", into: &p, at: 3852, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_0.bn3", epsilon: 1e-05, into: &p, weight: 3852, bias: 4876, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copySlopes(tensors, "bottleneck1_0.prelu_out.weight", into: &p, at: 4940, channels: 64, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_1.proj.weight", into: &p, at: 5068, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_1.bn1", epsilon: 1e-05, into: &p, weight: 5068, bias: 6092, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copySlopes(tensors, "bottleneck1_1.prelu1.weight", into: &p, at: 6108, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_1.conv.weight", into: &p, at: 6140, count: 2304)
-        try Self.copy(tensors, "bottleneck1_1.conv.bias", into: &p, at: 8444, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck1_1.bn2", epsilon: 1e-05, into: &p, weight: 6140, bias: 8444, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copySlopes(tensors, "bottleneck1_1.prelu2.weight", into: &p, at: 8460, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_1.expand.weight", into: &p, at: 8492, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_1.bn3", epsilon: 1e-05, into: &p, weight: 8492, bias: 9516, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copySlopes(tensors, "bottleneck1_1.prelu_out.weight", into: &p, at: 9580, channels: 64, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_2.proj.weight", into: &p, at: 9708, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_2.bn1", epsilon: 1e-05, into: &p, weight: 9708, bias: 10_732, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copySlopes(tensors, "bottleneck1_2.prelu1.weight", into: &p, at: 10_748, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_2.conv.weight", into: &p, at: 10_780, count: 2304)
-        try Self.copy(tensors, "bottleneck1_2.conv.bias", into: &p, at: 13_084, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck1_2.bn2", epsilon: 1e-05, into: &p, weight: 10_780, bias: 13_084, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copySlopes(tensors, "bottleneck1_2.prelu2.weight", into: &p, at: 13_100, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_2.expand.weight", into: &p, at: 13_132, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_2.bn3", epsilon: 1e-05, into: &p, weight: 13_132, bias: 14_156, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copySlopes(tensors, "bottleneck1_2.prelu_out.weight", into: &p, at: 14_220, channels: 64, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_3.proj.weight", into: &p, at: 14_348, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_3.bn1", epsilon: 1e-05, into: &p, weight: 14_348, bias: 15_372, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copySlopes(tensors, "bottleneck1_3.prelu1.weight", into: &p, at: 15_388, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_3.conv.weight", into: &p, at: 15_420, count: 2304)
-        try Self.copy(tensors, "bottleneck1_3.conv.bias", into: &p, at: 17_724, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck1_3.bn2", epsilon: 1e-05, into: &p, weight: 15_420, bias: 17_724, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copySlopes(tensors, "bottleneck1_3.prelu2.weight", into: &p, at: 17_740, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_3.expand.weight", into: &p, at: 17_772, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_3.bn3", epsilon: 1e-05, into: &p, weight: 17_772, bias: 18_796, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copySlopes(tensors, "bottleneck1_3.prelu_out.weight", into: &p, at: 18_860, channels: 64, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_4.proj.weight", into: &p, at: 18_988, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_4.bn1", epsilon: 1e-05, into: &p, weight: 18_988, bias: 20_012, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copySlopes(tensors, "bottleneck1_4.prelu1.weight", into: &p, at: 20_028, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_4.conv.weight", into: &p, at: 20_060, count: 2304)
-        try Self.copy(tensors, "bottleneck1_4.conv.bias", into: &p, at: 22_364, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck1_4.bn2", epsilon: 1e-05, into: &p, weight: 20_060, bias: 22_364, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copySlopes(tensors, "bottleneck1_4.prelu2.weight", into: &p, at: 22_380, channels: 16, perChannel: true)
-        try Self.copy(tensors, "bottleneck1_4.expand.weight", into: &p, at: 22_412, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck1_4.bn3", epsilon: 1e-05, into: &p, weight: 22_412, bias: 23_436, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copySlopes(tensors, "bottleneck1_4.prelu_out.weight", into: &p, at: 23_500, channels: 64, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_0.proj.weight", into: &p, at: 23_628, count: 8192)
-        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn1", epsilon: 1e-05, into: &p, weight: 23_628, bias: 31_820, channels: 32, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        try Self.copySlopes(tensors, "bottleneck2_0.prelu1.weight", into: &p, at: 31_852, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_0.conv.weight", into: &p, at: 31_916, count: 9216)
-        try Self.copy(tensors, "bottleneck2_0.conv.bias", into: &p, at: 41_132, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn2", epsilon: 1e-05, into: &p, weight: 31_916, bias: 41_132, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_0.prelu2.weight", into: &p, at: 41_164, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_0.expand.weight", into: &p, at: 41_228, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn3", epsilon: 1e-05, into: &p, weight: 41_228, bias: 45_324, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_0.prelu_out.weight", into: &p, at: 45_452, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_1.proj.weight", into: &p, at: 45_708, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn1", epsilon: 1e-05, into: &p, weight: 45_708, bias: 49_804, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_1.prelu1.weight", into: &p, at: 49_836, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_1.conv.weight", into: &p, at: 49_900, count: 9216)
-        try Self.copy(tensors, "bottleneck2_1.conv.bias", into: &p, at: 59_116, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn2", epsilon: 1e-05, into: &p, weight: 49_900, bias: 59_116, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_1.prelu2.weight", into: &p, at: 59_148, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_1.expand.weight", into: &p, at: 59_212, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn3", epsilon: 1e-05, into: &p, weight: 59_212, bias: 63_308, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_1.prelu_out.weight", into: &p, at: 63_436, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_2.proj.weight", into: &p, at: 63_692, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn1", epsilon: 1e-05, into: &p, weight: 63_692, bias: 67_788, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_2.prelu1.weight", into: &p, at: 67_820, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_2.conv.weight", into: &p, at: 67_884, count: 9216)
-        try Self.copy(tensors, "bottleneck2_2.conv.bias", into: &p, at: 77_100, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn2", epsilon: 1e-05, into: &p, weight: 67_884, bias: 77_100, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_2.prelu2.weight", into: &p, at: 77_132, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_2.expand.weight", into: &p, at: 77_196, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn3", epsilon: 1e-05, into: &p, weight: 77_196, bias: 81_292, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_2.prelu_out.weight", into: &p, at: 81_420, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_3.proj.weight", into: &p, at: 81_676, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn1", epsilon: 1e-05, into: &p, weight: 81_676, bias: 85_772, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_3.prelu1.weight", into: &p, at: 85_804, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_3.conv.conv_1xk.weight", into: &p, at: 85_868, count: 5120)
-        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.weight", into: &p, at: 91_020, count: 5120)
-        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.bias", into: &p, at: 96_140, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn2", epsilon: 1e-05, into: &p, weight: 91_020, bias: 96_140, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        try Self.copySlopes(tensors, "bottleneck2_3.prelu2.weight", into: &p, at: 96_172, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_3.expand.weight", into: &p, at: 96_236, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn3", epsilon: 1e-05, into: &p, weight: 96_236, bias: 100_332, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_3.prelu_out.weight", into: &p, at: 100_460, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_4.proj.weight", into: &p, at: 100_716, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn1", epsilon: 1e-05, into: &p, weight: 100_716, bias: 104_812, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_4.prelu1.weight", into: &p, at: 104_844, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_4.conv.weight", into: &p, at: 104_908, count: 9216)
-        try Self.copy(tensors, "bottleneck2_4.conv.bias", into: &p, at: 114_124, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn2", epsilon: 1e-05, into: &p, weight: 104_908, bias: 114_124, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_4.prelu2.weight", into: &p, at: 114_156, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_4.expand.weight", into: &p, at: 114_220, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn3", epsilon: 1e-05, into: &p, weight: 114_220, bias: 118_316, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_4.prelu_out.weight", into: &p, at: 118_444, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_5.proj.weight", into: &p, at: 118_700, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn1", epsilon: 1e-05, into: &p, weight: 118_700, bias: 122_796, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_5.prelu1.weight", into: &p, at: 122_828, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_5.conv.weight", into: &p, at: 122_892, count: 9216)
-        try Self.copy(tensors, "bottleneck2_5.conv.bias", into: &p, at: 132_108, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn2", epsilon: 1e-05, into: &p, weight: 122_892, bias: 132_108, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_5.prelu2.weight", into: &p, at: 132_140, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_5.expand.weight", into: &p, at: 132_204, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn3", epsilon: 1e-05, into: &p, weight: 132_204, bias: 136_300, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_5.prelu_out.weight", into: &p, at: 136_428, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_6.proj.weight", into: &p, at: 136_684, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn1", epsilon: 1e-05, into: &p, weight: 136_684, bias: 140_780, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_6.prelu1.weight", into: &p, at: 140_812, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_6.conv.weight", into: &p, at: 140_876, count: 9216)
-        try Self.copy(tensors, "bottleneck2_6.conv.bias", into: &p, at: 150_092, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn2", epsilon: 1e-05, into: &p, weight: 140_876, bias: 150_092, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_6.prelu2.weight", into: &p, at: 150_124, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_6.expand.weight", into: &p, at: 150_188, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn3", epsilon: 1e-05, into: &p, weight: 150_188, bias: 154_284, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_6.prelu_out.weight", into: &p, at: 154_412, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_7.proj.weight", into: &p, at: 154_668, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn1", epsilon: 1e-05, into: &p, weight: 154_668, bias: 158_764, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_7.prelu1.weight", into: &p, at: 158_796, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_7.conv.conv_1xk.weight", into: &p, at: 158_860, count: 5120)
-        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.weight", into: &p, at: 164_012, count: 5120)
-        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.bias", into: &p, at: 169_132, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn2", epsilon: 1e-05, into: &p, weight: 164_012, bias: 169_132, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        try Self.copySlopes(tensors, "bottleneck2_7.prelu2.weight", into: &p, at: 169_164, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_7.expand.weight", into: &p, at: 169_228, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn3", epsilon: 1e-05, into: &p, weight: 169_228, bias: 173_324, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_7.prelu_out.weight", into: &p, at: 173_452, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_8.proj.weight", into: &p, at: 173_708, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn1", epsilon: 1e-05, into: &p, weight: 173_708, bias: 177_804, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck2_8.prelu1.weight", into: &p, at: 177_836, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_8.conv.weight", into: &p, at: 177_900, count: 9216)
-        try Self.copy(tensors, "bottleneck2_8.conv.bias", into: &p, at: 187_116, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn2", epsilon: 1e-05, into: &p, weight: 177_900, bias: 187_116, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck2_8.prelu2.weight", into: &p, at: 187_148, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_8.expand.weight", into: &p, at: 187_212, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn3", epsilon: 1e-05, into: &p, weight: 187_212, bias: 191_308, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck2_8.prelu_out.weight", into: &p, at: 191_436, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_1.proj.weight", into: &p, at: 191_692, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn1", epsilon: 1e-05, into: &p, weight: 191_692, bias: 195_788, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_1.prelu1.weight", into: &p, at: 195_820, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_1.conv.weight", into: &p, at: 195_884, count: 9216)
-        try Self.copy(tensors, "bottleneck3_1.conv.bias", into: &p, at: 205_100, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn2", epsilon: 1e-05, into: &p, weight: 195_884, bias: 205_100, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck3_1.prelu2.weight", into: &p, at: 205_132, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_1.expand.weight", into: &p, at: 205_196, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn3", epsilon: 1e-05, into: &p, weight: 205_196, bias: 209_292, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_1.prelu_out.weight", into: &p, at: 209_420, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_2.proj.weight", into: &p, at: 209_676, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn1", epsilon: 1e-05, into: &p, weight: 209_676, bias: 213_772, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_2.prelu1.weight", into: &p, at: 213_804, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_2.conv.weight", into: &p, at: 213_868, count: 9216)
-        try Self.copy(tensors, "bottleneck3_2.conv.bias", into: &p, at: 223_084, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn2", epsilon: 1e-05, into: &p, weight: 213_868, bias: 223_084, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck3_2.prelu2.weight", into: &p, at: 223_116, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_2.expand.weight", into: &p, at: 223_180, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn3", epsilon: 1e-05, into: &p, weight: 223_180, bias: 227_276, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_2.prelu_out.weight", into: &p, at: 227_404, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_3.proj.weight", into: &p, at: 227_660, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn1", epsilon: 1e-05, into: &p, weight: 227_660, bias: 231_756, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_3.prelu1.weight", into: &p, at: 231_788, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_3.conv.conv_1xk.weight", into: &p, at: 231_852, count: 5120)
-        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.weight", into: &p, at: 237_004, count: 5120)
-        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.bias", into: &p, at: 242_124, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn2", epsilon: 1e-05, into: &p, weight: 237_004, bias: 242_124, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        try Self.copySlopes(tensors, "bottleneck3_3.prelu2.weight", into: &p, at: 242_156, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_3.expand.weight", into: &p, at: 242_220, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn3", epsilon: 1e-05, into: &p, weight: 242_220, bias: 246_316, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_3.prelu_out.weight", into: &p, at: 246_444, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_4.proj.weight", into: &p, at: 246_700, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn1", epsilon: 1e-05, into: &p, weight: 246_700, bias: 250_796, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_4.prelu1.weight", into: &p, at: 250_828, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_4.conv.weight", into: &p, at: 250_892, count: 9216)
-        try Self.copy(tensors, "bottleneck3_4.conv.bias", into: &p, at: 260_108, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn2", epsilon: 1e-05, into: &p, weight: 250_892, bias: 260_108, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck3_4.prelu2.weight", into: &p, at: 260_140, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_4.expand.weight", into: &p, at: 260_204, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn3", epsilon: 1e-05, into: &p, weight: 260_204, bias: 264_300, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_4.prelu_out.weight", into: &p, at: 264_428, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_5.proj.weight", into: &p, at: 264_684, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn1", epsilon: 1e-05, into: &p, weight: 264_684, bias: 268_780, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_5.prelu1.weight", into: &p, at: 268_812, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_5.conv.weight", into: &p, at: 268_876, count: 9216)
-        try Self.copy(tensors, "bottleneck3_5.conv.bias", into: &p, at: 278_092, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn2", epsilon: 1e-05, into: &p, weight: 268_876, bias: 278_092, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck3_5.prelu2.weight", into: &p, at: 278_124, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_5.expand.weight", into: &p, at: 278_188, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn3", epsilon: 1e-05, into: &p, weight: 278_188, bias: 282_284, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_5.prelu_out.weight", into: &p, at: 282_412, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_6.proj.weight", into: &p, at: 282_668, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn1", epsilon: 1e-05, into: &p, weight: 282_668, bias: 286_764, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_6.prelu1.weight", into: &p, at: 286_796, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_6.conv.weight", into: &p, at: 286_860, count: 9216)
-        try Self.copy(tensors, "bottleneck3_6.conv.bias", into: &p, at: 296_076, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn2", epsilon: 1e-05, into: &p, weight: 286_860, bias: 296_076, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck3_6.prelu2.weight", into: &p, at: 296_108, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_6.expand.weight", into: &p, at: 296_172, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn3", epsilon: 1e-05, into: &p, weight: 296_172, bias: 300_268, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_6.prelu_out.weight", into: &p, at: 300_396, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_7.proj.weight", into: &p, at: 300_652, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn1", epsilon: 1e-05, into: &p, weight: 300_652, bias: 304_748, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_7.prelu1.weight", into: &p, at: 304_780, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_7.conv.conv_1xk.weight", into: &p, at: 304_844, count: 5120)
-        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.weight", into: &p, at: 309_996, count: 5120)
-        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.bias", into: &p, at: 315_116, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn2", epsilon: 1e-05, into: &p, weight: 309_996, bias: 315_116, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        try Self.copySlopes(tensors, "bottleneck3_7.prelu2.weight", into: &p, at: 315_148, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_7.expand.weight", into: &p, at: 315_212, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn3", epsilon: 1e-05, into: &p, weight: 315_212, bias: 319_308, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_7.prelu_out.weight", into: &p, at: 319_436, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_8.proj.weight", into: &p, at: 319_692, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn1", epsilon: 1e-05, into: &p, weight: 319_692, bias: 323_788, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copySlopes(tensors, "bottleneck3_8.prelu1.weight", into: &p, at: 323_820, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_8.conv.weight", into: &p, at: 323_884, count: 9216)
-        try Self.copy(tensors, "bottleneck3_8.conv.bias", into: &p, at: 333_100, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn2", epsilon: 1e-05, into: &p, weight: 323_884, bias: 333_100, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        try Self.copySlopes(tensors, "bottleneck3_8.prelu2.weight", into: &p, at: 333_132, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_8.expand.weight", into: &p, at: 333_196, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn3", epsilon: 1e-05, into: &p, weight: 333_196, bias: 337_292, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        try Self.copySlopes(tensors, "bottleneck3_8.prelu_out.weight", into: &p, at: 337_420, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck4_0.proj.weight", into: &p, at: 337_676, count: 2048)
-        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn1", epsilon: 1e-05, into: &p, weight: 337_676, bias: 339_724, channels: 16, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copy(tensors, "bottleneck4_0.conv.weight", into: &p, at: 339_740, count: 2304)
-        try Self.copy(tensors, "bottleneck4_0.conv.bias", into: &p, at: 342_044, count: 16)
-        try Self.foldBatchNormTransposed(tensors, "bottleneck4_0.bn2", epsilon: 1e-05, into: &p, weight: 339_740, bias: 342_044, inChannels: 16, outPerGroup: 16, groups: 1, taps: 9)
-        try Self.copy(tensors, "bottleneck4_0.expand.weight", into: &p, at: 342_060, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn3", epsilon: 1e-05, into: &p, weight: 342_060, bias: 343_084, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copy(tensors, "bottleneck4_0.shortcut_conv.weight", into: &p, at: 343_148, count: 8192)
-        try Self.foldBatchNorm(tensors, "bottleneck4_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 343_148, bias: 351_340, channels: 64, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        try Self.copy(tensors, "bottleneck4_1.proj.weight", into: &p, at: 351_404, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn1", epsilon: 1e-05, into: &p, weight: 351_404, bias: 352_428, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copy(tensors, "bottleneck4_1.conv.weight", into: &p, at: 352_444, count: 2304)
-        try Self.copy(tensors, "bottleneck4_1.conv.bias", into: &p, at: 354_748, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn2", epsilon: 1e-05, into: &p, weight: 352_444, bias: 354_748, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copy(tensors, "bottleneck4_1.expand.weight", into: &p, at: 354_764, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn3", epsilon: 1e-05, into: &p, weight: 354_764, bias: 355_788, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copy(tensors, "bottleneck4_2.proj.weight", into: &p, at: 355_852, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn1", epsilon: 1e-05, into: &p, weight: 355_852, bias: 356_876, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copy(tensors, "bottleneck4_2.conv.weight", into: &p, at: 356_892, count: 2304)
-        try Self.copy(tensors, "bottleneck4_2.conv.bias", into: &p, at: 359_196, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn2", epsilon: 1e-05, into: &p, weight: 356_892, bias: 359_196, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        try Self.copy(tensors, "bottleneck4_2.expand.weight", into: &p, at: 359_212, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn3", epsilon: 1e-05, into: &p, weight: 359_212, bias: 360_236, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copy(tensors, "bottleneck5_0.proj.weight", into: &p, at: 360_300, count: 256)
-        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn1", epsilon: 1e-05, into: &p, weight: 360_300, bias: 360_556, channels: 4, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copy(tensors, "bottleneck5_0.conv.weight", into: &p, at: 360_560, count: 144)
-        try Self.copy(tensors, "bottleneck5_0.conv.bias", into: &p, at: 360_704, count: 4)
-        try Self.foldBatchNormTransposed(tensors, "bottleneck5_0.bn2", epsilon: 1e-05, into: &p, weight: 360_560, bias: 360_704, inChannels: 4, outPerGroup: 4, groups: 1, taps: 9)
-        try Self.copy(tensors, "bottleneck5_0.expand.weight", into: &p, at: 360_708, count: 64)
-        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn3", epsilon: 1e-05, into: &p, weight: 360_708, bias: 360_772, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
-        try Self.copy(tensors, "bottleneck5_0.shortcut_conv.weight", into: &p, at: 360_788, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck5_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 360_788, bias: 361_812, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        try Self.copy(tensors, "bottleneck5_1.proj.weight", into: &p, at: 361_828, count: 64)
-        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn1", epsilon: 1e-05, into: &p, weight: 361_828, bias: 361_892, channels: 4, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        try Self.copy(tensors, "bottleneck5_1.conv.weight", into: &p, at: 361_896, count: 144)
-        try Self.copy(tensors, "bottleneck5_1.conv.bias", into: &p, at: 362_040, count: 4)
-        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn2", epsilon: 1e-05, into: &p, weight: 361_896, bias: 362_040, channels: 4, blocks: 1, blockStride: 0, channelStride: 36, run: 36)
-        try Self.copy(tensors, "bottleneck5_1.expand.weight", into: &p, at: 362_044, count: 64)
-        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn3", epsilon: 1e-05, into: &p, weight: 362_044, bias: 362_108, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
-        try Self.copy(tensors, "fullconv.weight", into: &p, at: 362_124, count: 768)
-        try Self.copy(tensors, "fullconv.bias", into: &p, at: 362_892, count: 12)
+        try Self.copy(tensors, "initial.conv.bias", into: &p, at: 432, count: 13)
+        Self.blockFilters(&p, at: 0, filters: 13, groups: 1, channels: 3, taps: 9)
+        try Self.batchNormAffine(tensors, "initial.bn", epsilon: 1e-05, into: &p, scale: 448, shift: 464, channels: 16)
+        try Self.copySlopes(tensors, "initial.prelu.weight", into: &p, at: 480, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_0.proj.weight", into: &p, at: 512, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_0.bn1", epsilon: 1e-05, into: &p, weight: 512, bias: 1536, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 512, filters: 16, groups: 1, channels: 16, taps: 4)
+        try Self.copySlopes(tensors, "bottleneck1_0.prelu1.weight", into: &p, at: 1552, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_0.conv.weight", into: &p, at: 1584, count: 2304)
+        try Self.copy(tensors, "bottleneck1_0.conv.bias", into: &p, at: 3888, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck1_0.bn2", epsilon: 1e-05, into: &p, weight: 1584, bias: 3888, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 1584, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck1_0.prelu2.weight", into: &p, at: 3904, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_0.expand.weight", into: &p, at: 3936, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_0.bn3", epsilon: 1e-05, into: &p, weight: 3936, bias: 4960, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 3936, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_0.prelu_out.weight", into: &p, at: 5024, channels: 64, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_1.proj.weight", into: &p, at: 5152, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_1.bn1", epsilon: 1e-05, into: &p, weight: 5152, bias: 6176, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 5152, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_1.prelu1.weight", into: &p, at: 6192, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_1.conv.weight", into: &p, at: 6224, count: 2304)
+        try Self.copy(tensors, "bottleneck1_1.conv.bias", into: &p, at: 8528, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck1_1.bn2", epsilon: 1e-05, into: &p, weight: 6224, bias: 8528, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 6224, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck1_1.prelu2.weight", into: &p, at: 8544, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_1.expand.weight", into: &p, at: 8576, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_1.bn3", epsilon: 1e-05, into: &p, weight: 8576, bias: 9600, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 8576, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_1.prelu_out.weight", into: &p, at: 9664, channels: 64, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_2.proj.weight", into: &p, at: 9792, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_2.bn1", epsilon: 1e-05, into: &p, weight: 9792, bias: 10_816, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 9792, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_2.prelu1.weight", into: &p, at: 10_832, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_2.conv.weight", into: &p, at: 10_864, count: 2304)
+        try Self.copy(tensors, "bottleneck1_2.conv.bias", into: &p, at: 13_168, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck1_2.bn2", epsilon: 1e-05, into: &p, weight: 10_864, bias: 13_168, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 10_864, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck1_2.prelu2.weight", into: &p, at: 13_184, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_2.expand.weight", into: &p, at: 13_216, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_2.bn3", epsilon: 1e-05, into: &p, weight: 13_216, bias: 14_240, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 13_216, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_2.prelu_out.weight", into: &p, at: 14_304, channels: 64, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_3.proj.weight", into: &p, at: 14_432, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_3.bn1", epsilon: 1e-05, into: &p, weight: 14_432, bias: 15_456, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 14_432, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_3.prelu1.weight", into: &p, at: 15_472, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_3.conv.weight", into: &p, at: 15_504, count: 2304)
+        try Self.copy(tensors, "bottleneck1_3.conv.bias", into: &p, at: 17_808, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck1_3.bn2", epsilon: 1e-05, into: &p, weight: 15_504, bias: 17_808, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 15_504, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck1_3.prelu2.weight", into: &p, at: 17_824, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_3.expand.weight", into: &p, at: 17_856, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_3.bn3", epsilon: 1e-05, into: &p, weight: 17_856, bias: 18_880, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 17_856, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_3.prelu_out.weight", into: &p, at: 18_944, channels: 64, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_4.proj.weight", into: &p, at: 19_072, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_4.bn1", epsilon: 1e-05, into: &p, weight: 19_072, bias: 20_096, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 19_072, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_4.prelu1.weight", into: &p, at: 20_112, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_4.conv.weight", into: &p, at: 20_144, count: 2304)
+        try Self.copy(tensors, "bottleneck1_4.conv.bias", into: &p, at: 22_448, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck1_4.bn2", epsilon: 1e-05, into: &p, weight: 20_144, bias: 22_448, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 20_144, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck1_4.prelu2.weight", into: &p, at: 22_464, channels: 16, perChannel: true)
+        try Self.copy(tensors, "bottleneck1_4.expand.weight", into: &p, at: 22_496, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck1_4.bn3", epsilon: 1e-05, into: &p, weight: 22_496, bias: 23_520, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 22_496, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck1_4.prelu_out.weight", into: &p, at: 23_584, channels: 64, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_0.proj.weight", into: &p, at: 23_712, count: 8192)
+        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn1", epsilon: 1e-05, into: &p, weight: 23_712, bias: 31_904, channels: 32, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 23_712, filters: 32, groups: 1, channels: 64, taps: 4)
+        try Self.copySlopes(tensors, "bottleneck2_0.prelu1.weight", into: &p, at: 31_936, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_0.conv.weight", into: &p, at: 32_000, count: 9216)
+        try Self.copy(tensors, "bottleneck2_0.conv.bias", into: &p, at: 41_216, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn2", epsilon: 1e-05, into: &p, weight: 32_000, bias: 41_216, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 32_000, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_0.prelu2.weight", into: &p, at: 41_248, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_0.expand.weight", into: &p, at: 41_312, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn3", epsilon: 1e-05, into: &p, weight: 41_312, bias: 45_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 41_312, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_0.prelu_out.weight", into: &p, at: 45_536, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_1.proj.weight", into: &p, at: 45_792, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn1", epsilon: 1e-05, into: &p, weight: 45_792, bias: 49_888, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 45_792, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_1.prelu1.weight", into: &p, at: 49_920, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_1.conv.weight", into: &p, at: 49_984, count: 9216)
+        try Self.copy(tensors, "bottleneck2_1.conv.bias", into: &p, at: 59_200, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn2", epsilon: 1e-05, into: &p, weight: 49_984, bias: 59_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 49_984, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_1.prelu2.weight", into: &p, at: 59_232, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_1.expand.weight", into: &p, at: 59_296, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn3", epsilon: 1e-05, into: &p, weight: 59_296, bias: 63_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 59_296, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_1.prelu_out.weight", into: &p, at: 63_520, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_2.proj.weight", into: &p, at: 63_776, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn1", epsilon: 1e-05, into: &p, weight: 63_776, bias: 67_872, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 63_776, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_2.prelu1.weight", into: &p, at: 67_904, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_2.conv.weight", into: &p, at: 67_968, count: 9216)
+        try Self.copy(tensors, "bottleneck2_2.conv.bias", into: &p, at: 77_184, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn2", epsilon: 1e-05, into: &p, weight: 67_968, bias: 77_184, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 67_968, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_2.prelu2.weight", into: &p, at: 77_216, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_2.expand.weight", into: &p, at: 77_280, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn3", epsilon: 1e-05, into: &p, weight: 77_280, bias: 81_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 77_280, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_2.prelu_out.weight", into: &p, at: 81_504, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_3.proj.weight", into: &p, at: 81_760, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn1", epsilon: 1e-05, into: &p, weight: 81_760, bias: 85_856, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 81_760, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_3.prelu1.weight", into: &p, at: 85_888, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_3.conv.conv_1xk.weight", into: &p, at: 85_952, count: 5120)
+        Self.blockFilters(&p, at: 85_952, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.weight", into: &p, at: 91_104, count: 5120)
+        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.bias", into: &p, at: 96_224, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn2", epsilon: 1e-05, into: &p, weight: 91_104, bias: 96_224, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 91_104, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copySlopes(tensors, "bottleneck2_3.prelu2.weight", into: &p, at: 96_256, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_3.expand.weight", into: &p, at: 96_320, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn3", epsilon: 1e-05, into: &p, weight: 96_320, bias: 100_416, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 96_320, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_3.prelu_out.weight", into: &p, at: 100_544, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_4.proj.weight", into: &p, at: 100_800, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn1", epsilon: 1e-05, into: &p, weight: 100_800, bias: 104_896, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 100_800, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_4.prelu1.weight", into: &p, at: 104_928, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_4.conv.weight", into: &p, at: 104_992, count: 9216)
+        try Self.copy(tensors, "bottleneck2_4.conv.bias", into: &p, at: 114_208, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn2", epsilon: 1e-05, into: &p, weight: 104_992, bias: 114_208, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 104_992, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_4.prelu2.weight", into: &p, at: 114_240, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_4.expand.weight", into: &p, at: 114_304, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn3", epsilon: 1e-05, into: &p, weight: 114_304, bias: 118_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 114_304, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_4.prelu_out.weight", into: &p, at: 118_528, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_5.proj.weight", into: &p, at: 118_784, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn1", epsilon: 1e-05, into: &p, weight: 118_784, bias: 122_880, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 118_784, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_5.prelu1.weight", into: &p, at: 122_912, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_5.conv.weight", into: &p, at: 122_976, count: 9216)
+        try Self.copy(tensors, "bottleneck2_5.conv.bias", into: &p, at: 132_192, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn2", epsilon: 1e-05, into: &p, weight: 122_976, bias: 132_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 122_976, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_5.prelu2.weight", into: &p, at: 132_224, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_5.expand.weight", into: &p, at: 132_288, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn3", epsilon: 1e-05, into: &p, weight: 132_288, bias: 136_384, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 132_288, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_5.prelu_out.weight", into: &p, at: 136_512, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_6.proj.weight", into: &p, at: 136_768, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn1", epsilon: 1e-05, into: &p, weight: 136_768, bias: 140_864, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 136_768, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_6.prelu1.weight", into: &p, at: 140_896, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_6.conv.weight", into: &p, at: 140_960, count: 9216)
+        try Self.copy(tensors, "bottleneck2_6.conv.bias", into: &p, at: 150_176, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn2", epsilon: 1e-05, into: &p, weight: 140_960, bias: 150_176, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 140_960, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_6.prelu2.weight", into: &p, at: 150_208, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_6.expand.weight", into: &p, at: 150_272, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn3", epsilon: 1e-05, into: &p, weight: 150_272, bias: 154_368, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 150_272, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_6.prelu_out.weight", into: &p, at: 154_496, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_7.proj.weight", into: &p, at: 154_752, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn1", epsilon: 1e-05, into: &p, weight: 154_752, bias: 158_848, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 154_752, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_7.prelu1.weight", into: &p, at: 158_880, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_7.conv.conv_1xk.weight", into: &p, at: 158_944, count: 5120)
+        Self.blockFilters(&p, at: 158_944, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.weight", into: &p, at: 164_096, count: 5120)
+        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.bias", into: &p, at: 169_216, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn2", epsilon: 1e-05, into: &p, weight: 164_096, bias: 169_216, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 164_096, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copySlopes(tensors, "bottleneck2_7.prelu2.weight", into: &p, at: 169_248, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_7.expand.weight", into: &p, at: 169_312, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn3", epsilon: 1e-05, into: &p, weight: 169_312, bias: 173_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 169_312, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_7.prelu_out.weight", into: &p, at: 173_536, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_8.proj.weight", into: &p, at: 173_792, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn1", epsilon: 1e-05, into: &p, weight: 173_792, bias: 177_888, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 173_792, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_8.prelu1.weight", into: &p, at: 177_920, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_8.conv.weight", into: &p, at: 177_984, count: 9216)
+        try Self.copy(tensors, "bottleneck2_8.conv.bias", into: &p, at: 187_200, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn2", epsilon: 1e-05, into: &p, weight: 177_984, bias: 187_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 177_984, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck2_8.prelu2.weight", into: &p, at: 187_232, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_8.expand.weight", into: &p, at: 187_296, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn3", epsilon: 1e-05, into: &p, weight: 187_296, bias: 191_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 187_296, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck2_8.prelu_out.weight", into: &p, at: 191_520, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_1.proj.weight", into: &p, at: 191_776, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn1", epsilon: 1e-05, into: &p, weight: 191_776, bias: 195_872, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 191_776, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_1.prelu1.weight", into: &p, at: 195_904, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_1.conv.weight", into: &p, at: 195_968, count: 9216)
+        try Self.copy(tensors, "bottleneck3_1.conv.bias", into: &p, at: 205_184, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn2", epsilon: 1e-05, into: &p, weight: 195_968, bias: 205_184, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 195_968, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck3_1.prelu2.weight", into: &p, at: 205_216, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_1.expand.weight", into: &p, at: 205_280, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn3", epsilon: 1e-05, into: &p, weight: 205_280, bias: 209_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 205_280, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_1.prelu_out.weight", into: &p, at: 209_504, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_2.proj.weight", into: &p, at: 209_760, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn1", epsilon: 1e-05, into: &p, weight: 209_760, bias: 213_856, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 209_760, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_2.prelu1.weight", into: &p, at: 213_888, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_2.conv.weight", into: &p, at: 213_952, count: 9216)
+        try Self.copy(tensors, "bottleneck3_2.conv.bias", into: &p, at: 223_168, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn2", epsilon: 1e-05, into: &p, weight: 213_952, bias: 223_168, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 213_952, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck3_2.prelu2.weight", into: &p, at: 223_200, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_2.expand.weight", into: &p, at: 223_264, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn3", epsilon: 1e-05, into: &p, weight: 223_264, bias: 227_360, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 223_264, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_2.prelu_out.weight", into: &p, at: 227_488, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_3.proj.weight", into: &p, at: 227_744, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn1", epsilon: 1e-05, into: &p, weight: 227_744, bias: 231_840, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 227_744, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_3.prelu1.weight", into: &p, at: 231_872, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_3.conv.conv_1xk.weight", into: &p, at: 231_936, count: 5120)
+        Self.blockFilters(&p, at: 231_936, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.weight", into: &p, at: 237_088, count: 5120)
+        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.bias", into: &p, at: 242_208, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn2", epsilon: 1e-05, into: &p, weight: 237_088, bias: 242_208, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 237_088, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copySlopes(tensors, "bottleneck3_3.prelu2.weight", into: &p, at: 242_240, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_3.expand.weight", into: &p, at: 242_304, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn3", epsilon: 1e-05, into: &p, weight: 242_304, bias: 246_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 242_304, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_3.prelu_out.weight", into: &p, at: 246_528, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_4.proj.weight", into: &p, at: 246_784, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn1", epsilon: 1e-05, into: &p, weight: 246_784, bias: 250_880, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 246_784, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_4.prelu1.weight", into: &p, at: 250_912, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_4.conv.weight", into: &p, at: 250_976, count: 9216)
+        try Self.copy(tensors, "bottleneck3_4.conv.bias", into: &p, at: 260_192, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn2", epsilon: 1e-05, into: &p, weight: 250_976, bias: 260_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 250_976, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck3_4.prelu2.weight", into: &p, at: 260_224, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_4.expand.weight", into: &p, at: 260_288, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn3", epsilon: 1e-05, into: &p, weight: 260_288, bias: 264_384, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 260_288, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_4.prelu_out.weight", into: &p, at: 264_512, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_5.proj.weight", into: &p, at: 264_768, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn1", epsilon: 1e-05, into: &p, weight: 264_768, bias: 268_864, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 264_768, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_5.prelu1.weight", into: &p, at: 268_896, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_5.conv.weight", into: &p, at: 268_960, count: 9216)
+        try Self.copy(tensors, "bottleneck3_5.conv.bias", into: &p, at: 278_176, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn2", epsilon: 1e-05, into: &p, weight: 268_960, bias: 278_176, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 268_960, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck3_5.prelu2.weight", into: &p, at: 278_208, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_5.expand.weight", into: &p, at: 278_272, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn3", epsilon: 1e-05, into: &p, weight: 278_272, bias: 282_368, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 278_272, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_5.prelu_out.weight", into: &p, at: 282_496, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_6.proj.weight", into: &p, at: 282_752, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn1", epsilon: 1e-05, into: &p, weight: 282_752, bias: 286_848, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 282_752, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_6.prelu1.weight", into: &p, at: 286_880, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_6.conv.weight", into: &p, at: 286_944, count: 9216)
+        try Self.copy(tensors, "bottleneck3_6.conv.bias", into: &p, at: 296_160, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn2", epsilon: 1e-05, into: &p, weight: 286_944, bias: 296_160, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 286_944, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck3_6.prelu2.weight", into: &p, at: 296_192, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_6.expand.weight", into: &p, at: 296_256, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn3", epsilon: 1e-05, into: &p, weight: 296_256, bias: 300_352, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 296_256, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_6.prelu_out.weight", into: &p, at: 300_480, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_7.proj.weight", into: &p, at: 300_736, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn1", epsilon: 1e-05, into: &p, weight: 300_736, bias: 304_832, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 300_736, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_7.prelu1.weight", into: &p, at: 304_864, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_7.conv.conv_1xk.weight", into: &p, at: 304_928, count: 5120)
+        Self.blockFilters(&p, at: 304_928, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.weight", into: &p, at: 310_080, count: 5120)
+        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.bias", into: &p, at: 315_200, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn2", epsilon: 1e-05, into: &p, weight: 310_080, bias: 315_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 310_080, filters: 32, groups: 1, channels: 32, taps: 5)
+        try Self.copySlopes(tensors, "bottleneck3_7.prelu2.weight", into: &p, at: 315_232, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_7.expand.weight", into: &p, at: 315_296, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn3", epsilon: 1e-05, into: &p, weight: 315_296, bias: 319_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 315_296, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_7.prelu_out.weight", into: &p, at: 319_520, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_8.proj.weight", into: &p, at: 319_776, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn1", epsilon: 1e-05, into: &p, weight: 319_776, bias: 323_872, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 319_776, filters: 32, groups: 1, channels: 128, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_8.prelu1.weight", into: &p, at: 323_904, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_8.conv.weight", into: &p, at: 323_968, count: 9216)
+        try Self.copy(tensors, "bottleneck3_8.conv.bias", into: &p, at: 333_184, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn2", epsilon: 1e-05, into: &p, weight: 323_968, bias: 333_184, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 323_968, filters: 32, groups: 1, channels: 32, taps: 9)
+        try Self.copySlopes(tensors, "bottleneck3_8.prelu2.weight", into: &p, at: 333_216, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_8.expand.weight", into: &p, at: 333_280, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn3", epsilon: 1e-05, into: &p, weight: 333_280, bias: 337_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 333_280, filters: 128, groups: 1, channels: 32, taps: 1)
+        try Self.copySlopes(tensors, "bottleneck3_8.prelu_out.weight", into: &p, at: 337_504, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck4_0.proj.weight", into: &p, at: 337_760, count: 2048)
+        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn1", epsilon: 1e-05, into: &p, weight: 337_760, bias: 339_808, channels: 16, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 337_760, filters: 16, groups: 1, channels: 128, taps: 1)
+        try Self.copy(tensors, "bottleneck4_0.conv.weight", into: &p, at: 339_824, count: 2304)
+        try Self.copy(tensors, "bottleneck4_0.conv.bias", into: &p, at: 342_128, count: 16)
+        try Self.foldBatchNormTransposed(tensors, "bottleneck4_0.bn2", epsilon: 1e-05, into: &p, weight: 339_824, bias: 342_128, inChannels: 16, outPerGroup: 16, groups: 1, taps: 9)
+        try Self.copy(tensors, "bottleneck4_0.expand.weight", into: &p, at: 342_144, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn3", epsilon: 1e-05, into: &p, weight: 342_144, bias: 343_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 342_144, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copy(tensors, "bottleneck4_0.shortcut_conv.weight", into: &p, at: 343_232, count: 8192)
+        try Self.foldBatchNorm(tensors, "bottleneck4_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 343_232, bias: 351_424, channels: 64, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 343_232, filters: 64, groups: 1, channels: 128, taps: 1)
+        try Self.copy(tensors, "bottleneck4_1.proj.weight", into: &p, at: 351_488, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn1", epsilon: 1e-05, into: &p, weight: 351_488, bias: 352_512, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 351_488, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copy(tensors, "bottleneck4_1.conv.weight", into: &p, at: 352_528, count: 2304)
+        try Self.copy(tensors, "bottleneck4_1.conv.bias", into: &p, at: 354_832, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn2", epsilon: 1e-05, into: &p, weight: 352_528, bias: 354_832, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 352_528, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copy(tensors, "bottleneck4_1.expand.weight", into: &p, at: 354_848, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn3", epsilon: 1e-05, into: &p, weight: 354_848, bias: 355_872, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 354_848, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copy(tensors, "bottleneck4_2.proj.weight", into: &p, at: 355_936, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn1", epsilon: 1e-05, into: &p, weight: 355_936, bias: 356_960, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 355_936, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copy(tensors, "bottleneck4_2.conv.weight", into: &p, at: 356_976, count: 2304)
+        try Self.copy(tensors, "bottleneck4_2.conv.bias", into: &p, at: 359_280, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn2", epsilon: 1e-05, into: &p, weight: 356_976, bias: 359_280, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 356_976, filters: 16, groups: 1, channels: 16, taps: 9)
+        try Self.copy(tensors, "bottleneck4_2.expand.weight", into: &p, at: 359_296, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn3", epsilon: 1e-05, into: &p, weight: 359_296, bias: 360_320, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 359_296, filters: 64, groups: 1, channels: 16, taps: 1)
+        try Self.copy(tensors, "bottleneck5_0.proj.weight", into: &p, at: 360_384, count: 256)
+        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn1", epsilon: 1e-05, into: &p, weight: 360_384, bias: 360_896, channels: 4, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 360_384, filters: 4, groups: 1, channels: 64, taps: 1)
+        try Self.copy(tensors, "bottleneck5_0.conv.weight", into: &p, at: 360_904, count: 144)
+        try Self.copy(tensors, "bottleneck5_0.conv.bias", into: &p, at: 361_048, count: 4)
+        try Self.foldBatchNormTransposed(tensors, "bottleneck5_0.bn2", epsilon: 1e-05, into: &p, weight: 360_904, bias: 361_048, inChannels: 4, outPerGroup: 4, groups: 1, taps: 9)
+        try Self.copy(tensors, "bottleneck5_0.expand.weight", into: &p, at: 361_052, count: 64)
+        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn3", epsilon: 1e-05, into: &p, weight: 361_052, bias: 361_116, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
+        Self.blockFilters(&p, at: 361_052, filters: 16, groups: 1, channels: 4, taps: 1)
+        try Self.copy(tensors, "bottleneck5_0.shortcut_conv.weight", into: &p, at: 361_132, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck5_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 361_132, bias: 362_156, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 361_132, filters: 16, groups: 1, channels: 64, taps: 1)
+        try Self.copy(tensors, "bottleneck5_1.proj.weight", into: &p, at: 362_172, count: 64)
+        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn1", epsilon: 1e-05, into: &p, weight: 362_172, bias: 362_300, channels: 4, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 362_172, filters: 4, groups: 1, channels: 16, taps: 1)
+        try Self.copy(tensors, "bottleneck5_1.conv.weight", into: &p, at: 362_308, count: 144)
+        try Self.copy(tensors, "bottleneck5_1.conv.bias", into: &p, at: 362_596, count: 4)
+        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn2", epsilon: 1e-05, into: &p, weight: 362_308, bias: 362_596, channels: 4, blocks: 1, blockStride: 0, channelStride: 36, run: 36)
+        Self.blockFilters(&p, at: 362_308, filters: 4, groups: 1, channels: 4, taps: 9)
+        try Self.copy(tensors, "bottleneck5_1.expand.weight", into: &p, at: 362_604, count: 64)
+        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn3", epsilon: 1e-05, into: &p, weight: 362_604, bias: 362_668, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
+        Self.blockFilters(&p, at: 362_604, filters: 16, groups: 1, channels: 4, taps: 1)
+        try Self.copy(tensors, "fullconv.weight", into: &p, at: 362_684, count: 768)
+        try Self.copy(tensors, "fullconv.bias", into: &p, at: 363_452, count: 12)
         storage = p
     }
 
@@ -1161,203 +1248,203 @@ public struct EnetCamvid12: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.initial_conv(x, w + 0, a + 0)
+                Self.initial_conv(x, w + 0, a + 0, a + 4_456_448)
                 Self.initial_pool(x, a + 851_968)
                 Self.initial_concat(a + 0, a + 851_968, a + 1_048_576)
-                Self.initial_bn(a + 1_048_576, w + 364, a + 0)
-                Self.initial_prelu(a + 0, w + 396, a + 1_048_576)
-                Self.bottleneck1_0_proj(a + 1_048_576, w + 428, a + 0)
-                Self.bottleneck1_0_prelu1(a + 0, w + 1468, a + 262_144)
-                Self.bottleneck1_0_conv(a + 262_144, w + 1500, a + 0)
-                Self.bottleneck1_0_prelu2(a + 0, w + 3820, a + 262_144)
-                Self.bottleneck1_0_expand(a + 262_144, w + 3852, a + 2_097_152)
+                Self.initial_bn(a + 1_048_576, w + 448, a + 0)
+                Self.initial_prelu(a + 0, w + 480, a + 1_048_576)
+                Self.bottleneck1_0_proj(a + 1_048_576, w + 512, a + 0, a + 4_456_448)
+                Self.bottleneck1_0_prelu1(a + 0, w + 1552, a + 262_144)
+                Self.bottleneck1_0_conv(a + 262_144, w + 1584, a + 0, a + 4_456_448)
+                Self.bottleneck1_0_prelu2(a + 0, w + 3904, a + 262_144)
+                Self.bottleneck1_0_expand(a + 262_144, w + 3936, a + 2_097_152)
                 Self.bottleneck1_0_pool(a + 1_048_576, a + 0, a + 262_144)
                 Self.bottleneck1_0_channel_pad(a + 0, a + 524_288)
                 Self.bottleneck1_0_add(a + 2_097_152, a + 524_288, a + 3_145_728)
-                Self.bottleneck1_0_prelu_out(a + 3_145_728, w + 4940, a + 524_288)
-                Self.bottleneck1_1_proj(a + 524_288, w + 5068, a + 0)
-                Self.bottleneck1_1_prelu1(a + 0, w + 6108, a + 1_572_864)
-                Self.bottleneck1_1_conv(a + 1_572_864, w + 6140, a + 0)
-                Self.bottleneck1_1_prelu2(a + 0, w + 8460, a + 1_572_864)
-                Self.bottleneck1_1_expand(a + 1_572_864, w + 8492, a + 1_835_008)
+                Self.bottleneck1_0_prelu_out(a + 3_145_728, w + 5024, a + 524_288)
+                Self.bottleneck1_1_proj(a + 524_288, w + 5152, a + 0)
+                Self.bottleneck1_1_prelu1(a + 0, w + 6192, a + 1_572_864)
+                Self.bottleneck1_1_conv(a + 1_572_864, w + 6224, a + 0, a + 4_456_448)
+                Self.bottleneck1_1_prelu2(a + 0, w + 8544, a + 1_572_864)
+                Self.bottleneck1_1_expand(a + 1_572_864, w + 8576, a + 1_835_008)
                 Self.bottleneck1_1_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_1_prelu_out(a + 2_883_584, w + 9580, a + 524_288)
-                Self.bottleneck1_2_proj(a + 524_288, w + 9708, a + 0)
-                Self.bottleneck1_2_prelu1(a + 0, w + 10_748, a + 1_572_864)
-                Self.bottleneck1_2_conv(a + 1_572_864, w + 10_780, a + 0)
-                Self.bottleneck1_2_prelu2(a + 0, w + 13_100, a + 1_572_864)
-                Self.bottleneck1_2_expand(a + 1_572_864, w + 13_132, a + 1_835_008)
+                Self.bottleneck1_1_prelu_out(a + 2_883_584, w + 9664, a + 524_288)
+                Self.bottleneck1_2_proj(a + 524_288, w + 9792, a + 0)
+                Self.bottleneck1_2_prelu1(a + 0, w + 10_832, a + 1_572_864)
+                Self.bottleneck1_2_conv(a + 1_572_864, w + 10_864, a + 0, a + 4_456_448)
+                Self.bottleneck1_2_prelu2(a + 0, w + 13_184, a + 1_572_864)
+                Self.bottleneck1_2_expand(a + 1_572_864, w + 13_216, a + 1_835_008)
                 Self.bottleneck1_2_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_2_prelu_out(a + 2_883_584, w + 14_220, a + 524_288)
-                Self.bottleneck1_3_proj(a + 524_288, w + 14_348, a + 0)
-                Self.bottleneck1_3_prelu1(a + 0, w + 15_388, a + 1_572_864)
-                Self.bottleneck1_3_conv(a + 1_572_864, w + 15_420, a + 0)
-                Self.bottleneck1_3_prelu2(a + 0, w + 17_740, a + 1_572_864)
-                Self.bottleneck1_3_expand(a + 1_572_864, w + 17_772, a + 1_835_008)
+                Self.bottleneck1_2_prelu_out(a + 2_883_584, w + 14_304, a + 524_288)
+                Self.bottleneck1_3_proj(a + 524_288, w + 14_432, a + 0)
+                Self.bottleneck1_3_prelu1(a + 0, w + 15_472, a + 1_572_864)
+                Self.bottleneck1_3_conv(a + 1_572_864, w + 15_504, a + 0, a + 4_456_448)
+                Self.bottleneck1_3_prelu2(a + 0, w + 17_824, a + 1_572_864)
+                Self.bottleneck1_3_expand(a + 1_572_864, w + 17_856, a + 1_835_008)
                 Self.bottleneck1_3_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_3_prelu_out(a + 2_883_584, w + 18_860, a + 524_288)
-                Self.bottleneck1_4_proj(a + 524_288, w + 18_988, a + 0)
-                Self.bottleneck1_4_prelu1(a + 0, w + 20_028, a + 1_572_864)
-                Self.bottleneck1_4_conv(a + 1_572_864, w + 20_060, a + 0)
-                Self.bottleneck1_4_prelu2(a + 0, w + 22_380, a + 1_572_864)
-                Self.bottleneck1_4_expand(a + 1_572_864, w + 22_412, a + 1_835_008)
+                Self.bottleneck1_3_prelu_out(a + 2_883_584, w + 18_944, a + 524_288)
+                Self.bottleneck1_4_proj(a + 524_288, w + 19_072, a + 0)
+                Self.bottleneck1_4_prelu1(a + 0, w + 20_112, a + 1_572_864)
+                Self.bottleneck1_4_conv(a + 1_572_864, w + 20_144, a + 0, a + 4_456_448)
+                Self.bottleneck1_4_prelu2(a + 0, w + 22_464, a + 1_572_864)
+                Self.bottleneck1_4_expand(a + 1_572_864, w + 22_496, a + 1_835_008)
                 Self.bottleneck1_4_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_4_prelu_out(a + 2_883_584, w + 23_500, a + 524_288)
-                Self.bottleneck2_0_proj(a + 524_288, w + 23_628, a + 0)
-                Self.bottleneck2_0_prelu1(a + 0, w + 31_852, a + 131_072)
-                Self.bottleneck2_0_conv(a + 131_072, w + 31_916, a + 0)
-                Self.bottleneck2_0_prelu2(a + 0, w + 41_164, a + 131_072)
-                Self.bottleneck2_0_expand(a + 131_072, w + 41_228, a + 1_572_864)
+                Self.bottleneck1_4_prelu_out(a + 2_883_584, w + 23_584, a + 524_288)
+                Self.bottleneck2_0_proj(a + 524_288, w + 23_712, a + 0, a + 4_456_448)
+                Self.bottleneck2_0_prelu1(a + 0, w + 31_936, a + 131_072)
+                Self.bottleneck2_0_conv(a + 131_072, w + 32_000, a + 0, a + 4_456_448)
+                Self.bottleneck2_0_prelu2(a + 0, w + 41_248, a + 131_072)
+                Self.bottleneck2_0_expand(a + 131_072, w + 41_312, a + 1_572_864)
                 Self.bottleneck2_0_pool(a + 524_288, a + 0, a + 2_097_152)
                 Self.bottleneck2_0_channel_pad(a + 0, a + 524_288)
                 Self.bottleneck2_0_add(a + 1_572_864, a + 524_288, a + 1_048_576)
-                Self.bottleneck2_0_prelu_out(a + 1_048_576, w + 45_452, a + 524_288)
-                Self.bottleneck2_1_proj(a + 524_288, w + 45_708, a + 0)
-                Self.bottleneck2_1_prelu1(a + 0, w + 49_836, a + 131_072)
-                Self.bottleneck2_1_conv(a + 131_072, w + 49_900, a + 0)
-                Self.bottleneck2_1_prelu2(a + 0, w + 59_148, a + 131_072)
-                Self.bottleneck2_1_expand(a + 131_072, w + 59_212, a + 1_048_576)
+                Self.bottleneck2_0_prelu_out(a + 1_048_576, w + 45_536, a + 524_288)
+                Self.bottleneck2_1_proj(a + 524_288, w + 45_792, a + 0)
+                Self.bottleneck2_1_prelu1(a + 0, w + 49_920, a + 131_072)
+                Self.bottleneck2_1_conv(a + 131_072, w + 49_984, a + 0, a + 4_456_448)
+                Self.bottleneck2_1_prelu2(a + 0, w + 59_232, a + 131_072)
+                Self.bottleneck2_1_expand(a + 131_072, w + 59_296, a + 1_048_576)
                 Self.bottleneck2_1_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_1_prelu_out(a + 1_572_864, w + 63_436, a + 524_288)
-                Self.bottleneck2_2_proj(a + 524_288, w + 63_692, a + 0)
-                Self.bottleneck2_2_prelu1(a + 0, w + 67_820, a + 131_072)
-                Self.bottleneck2_2_conv(a + 131_072, w + 67_884, a + 0)
-                Self.bottleneck2_2_prelu2(a + 0, w + 77_132, a + 131_072)
-                Self.bottleneck2_2_expand(a + 131_072, w + 77_196, a + 1_048_576)
+                Self.bottleneck2_1_prelu_out(a + 1_572_864, w + 63_520, a + 524_288)
+                Self.bottleneck2_2_proj(a + 524_288, w + 63_776, a + 0)
+                Self.bottleneck2_2_prelu1(a + 0, w + 67_904, a + 131_072)
+                Self.bottleneck2_2_conv(a + 131_072, w + 67_968, a + 0, a + 4_456_448)
+                Self.bottleneck2_2_prelu2(a + 0, w + 77_216, a + 131_072)
+                Self.bottleneck2_2_expand(a + 131_072, w + 77_280, a + 1_048_576)
                 Self.bottleneck2_2_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_2_prelu_out(a + 1_572_864, w + 81_420, a + 524_288)
-                Self.bottleneck2_3_proj(a + 524_288, w + 81_676, a + 0)
-                Self.bottleneck2_3_prelu1(a + 0, w + 85_804, a + 131_072)
-                Self.bottleneck2_3_conv_conv_1xk(a + 131_072, w + 85_868, a + 0)
-                Self.bottleneck2_3_conv_conv_kx1(a + 0, w + 91_020, a + 131_072)
-                Self.bottleneck2_3_prelu2(a + 131_072, w + 96_172, a + 0)
-                Self.bottleneck2_3_expand(a + 0, w + 96_236, a + 1_048_576)
+                Self.bottleneck2_2_prelu_out(a + 1_572_864, w + 81_504, a + 524_288)
+                Self.bottleneck2_3_proj(a + 524_288, w + 81_760, a + 0)
+                Self.bottleneck2_3_prelu1(a + 0, w + 85_888, a + 131_072)
+                Self.bottleneck2_3_conv_conv_1xk(a + 131_072, w + 85_952, a + 0, a + 4_456_448)
+                Self.bottleneck2_3_conv_conv_kx1(a + 0, w + 91_104, a + 131_072, a + 4_456_448)
+                Self.bottleneck2_3_prelu2(a + 131_072, w + 96_256, a + 0)
+                Self.bottleneck2_3_expand(a + 0, w + 96_320, a + 1_048_576)
                 Self.bottleneck2_3_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_3_prelu_out(a + 1_572_864, w + 100_460, a + 524_288)
-                Self.bottleneck2_4_proj(a + 524_288, w + 100_716, a + 0)
-                Self.bottleneck2_4_prelu1(a + 0, w + 104_844, a + 131_072)
-                Self.bottleneck2_4_conv(a + 131_072, w + 104_908, a + 0)
-                Self.bottleneck2_4_prelu2(a + 0, w + 114_156, a + 131_072)
-                Self.bottleneck2_4_expand(a + 131_072, w + 114_220, a + 1_048_576)
+                Self.bottleneck2_3_prelu_out(a + 1_572_864, w + 100_544, a + 524_288)
+                Self.bottleneck2_4_proj(a + 524_288, w + 100_800, a + 0)
+                Self.bottleneck2_4_prelu1(a + 0, w + 104_928, a + 131_072)
+                Self.bottleneck2_4_conv(a + 131_072, w + 104_992, a + 0, a + 4_456_448)
+                Self.bottleneck2_4_prelu2(a + 0, w + 114_240, a + 131_072)
+                Self.bottleneck2_4_expand(a + 131_072, w + 114_304, a + 1_048_576)
                 Self.bottleneck2_4_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_4_prelu_out(a + 1_572_864, w + 118_444, a + 524_288)
-                Self.bottleneck2_5_proj(a + 524_288, w + 118_700, a + 0)
-                Self.bottleneck2_5_prelu1(a + 0, w + 122_828, a + 131_072)
-                Self.bottleneck2_5_conv(a + 131_072, w + 122_892, a + 0)
-                Self.bottleneck2_5_prelu2(a + 0, w + 132_140, a + 131_072)
-                Self.bottleneck2_5_expand(a + 131_072, w + 132_204, a + 1_048_576)
+                Self.bottleneck2_4_prelu_out(a + 1_572_864, w + 118_528, a + 524_288)
+                Self.bottleneck2_5_proj(a + 524_288, w + 118_784, a + 0)
+                Self.bottleneck2_5_prelu1(a + 0, w + 122_912, a + 131_072)
+                Self.bottleneck2_5_conv(a + 131_072, w + 122_976, a + 0, a + 4_456_448)
+                Self.bottleneck2_5_prelu2(a + 0, w + 132_224, a + 131_072)
+                Self.bottleneck2_5_expand(a + 131_072, w + 132_288, a + 1_048_576)
                 Self.bottleneck2_5_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_5_prelu_out(a + 1_572_864, w + 136_428, a + 524_288)
-                Self.bottleneck2_6_proj(a + 524_288, w + 136_684, a + 0)
-                Self.bottleneck2_6_prelu1(a + 0, w + 140_812, a + 131_072)
-                Self.bottleneck2_6_conv(a + 131_072, w + 140_876, a + 0)
-                Self.bottleneck2_6_prelu2(a + 0, w + 150_124, a + 131_072)
-                Self.bottleneck2_6_expand(a + 131_072, w + 150_188, a + 1_048_576)
+                Self.bottleneck2_5_prelu_out(a + 1_572_864, w + 136_512, a + 524_288)
+                Self.bottleneck2_6_proj(a + 524_288, w + 136_768, a + 0)
+                Self.bottleneck2_6_prelu1(a + 0, w + 140_896, a + 131_072)
+                Self.bottleneck2_6_conv(a + 131_072, w + 140_960, a + 0, a + 4_456_448)
+                Self.bottleneck2_6_prelu2(a + 0, w + 150_208, a + 131_072)
+                Self.bottleneck2_6_expand(a + 131_072, w + 150_272, a + 1_048_576)
                 Self.bottleneck2_6_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_6_prelu_out(a + 1_572_864, w + 154_412, a + 524_288)
-                Self.bottleneck2_7_proj(a + 524_288, w + 154_668, a + 0)
-                Self.bottleneck2_7_prelu1(a + 0, w + 158_796, a + 131_072)
-                Self.bottleneck2_7_conv_conv_1xk(a + 131_072, w + 158_860, a + 0)
-                Self.bottleneck2_7_conv_conv_kx1(a + 0, w + 164_012, a + 131_072)
-                Self.bottleneck2_7_prelu2(a + 131_072, w + 169_164, a + 0)
-                Self.bottleneck2_7_expand(a + 0, w + 169_228, a + 1_048_576)
+                Self.bottleneck2_6_prelu_out(a + 1_572_864, w + 154_496, a + 524_288)
+                Self.bottleneck2_7_proj(a + 524_288, w + 154_752, a + 0)
+                Self.bottleneck2_7_prelu1(a + 0, w + 158_880, a + 131_072)
+                Self.bottleneck2_7_conv_conv_1xk(a + 131_072, w + 158_944, a + 0, a + 4_456_448)
+                Self.bottleneck2_7_conv_conv_kx1(a + 0, w + 164_096, a + 131_072, a + 4_456_448)
+                Self.bottleneck2_7_prelu2(a + 131_072, w + 169_248, a + 0)
+                Self.bottleneck2_7_expand(a + 0, w + 169_312, a + 1_048_576)
                 Self.bottleneck2_7_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_7_prelu_out(a + 1_572_864, w + 173_452, a + 524_288)
-                Self.bottleneck2_8_proj(a + 524_288, w + 173_708, a + 0)
-                Self.bottleneck2_8_prelu1(a + 0, w + 177_836, a + 131_072)
-                Self.bottleneck2_8_conv(a + 131_072, w + 177_900, a + 0)
-                Self.bottleneck2_8_prelu2(a + 0, w + 187_148, a + 131_072)
-                Self.bottleneck2_8_expand(a + 131_072, w + 187_212, a + 1_048_576)
+                Self.bottleneck2_7_prelu_out(a + 1_572_864, w + 173_536, a + 524_288)
+                Self.bottleneck2_8_proj(a + 524_288, w + 173_792, a + 0)
+                Self.bottleneck2_8_prelu1(a + 0, w + 177_920, a + 131_072)
+                Self.bottleneck2_8_conv(a + 131_072, w + 177_984, a + 0, a + 4_456_448)
+                Self.bottleneck2_8_prelu2(a + 0, w + 187_232, a + 131_072)
+                Self.bottleneck2_8_expand(a + 131_072, w + 187_296, a + 1_048_576)
                 Self.bottleneck2_8_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_8_prelu_out(a + 1_572_864, w + 191_436, a + 524_288)
-                Self.bottleneck3_1_proj(a + 524_288, w + 191_692, a + 0)
-                Self.bottleneck3_1_prelu1(a + 0, w + 195_820, a + 131_072)
-                Self.bottleneck3_1_conv(a + 131_072, w + 195_884, a + 0)
-                Self.bottleneck3_1_prelu2(a + 0, w + 205_132, a + 131_072)
-                Self.bottleneck3_1_expand(a + 131_072, w + 205_196, a + 1_048_576)
+                Self.bottleneck2_8_prelu_out(a + 1_572_864, w + 191_520, a + 524_288)
+                Self.bottleneck3_1_proj(a + 524_288, w + 191_776, a + 0)
+                Self.bottleneck3_1_prelu1(a + 0, w + 195_904, a + 131_072)
+                Self.bottleneck3_1_conv(a + 131_072, w + 195_968, a + 0, a + 4_456_448)
+                Self.bottleneck3_1_prelu2(a + 0, w + 205_216, a + 131_072)
+                Self.bottleneck3_1_expand(a + 131_072, w + 205_280, a + 1_048_576)
                 Self.bottleneck3_1_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_1_prelu_out(a + 1_572_864, w + 209_420, a + 524_288)
-                Self.bottleneck3_2_proj(a + 524_288, w + 209_676, a + 0)
-                Self.bottleneck3_2_prelu1(a + 0, w + 213_804, a + 131_072)
-                Self.bottleneck3_2_conv(a + 131_072, w + 213_868, a + 0)
-                Self.bottleneck3_2_prelu2(a + 0, w + 223_116, a + 131_072)
-                Self.bottleneck3_2_expand(a + 131_072, w + 223_180, a + 1_048_576)
+                Self.bottleneck3_1_prelu_out(a + 1_572_864, w + 209_504, a + 524_288)
+                Self.bottleneck3_2_proj(a + 524_288, w + 209_760, a + 0)
+                Self.bottleneck3_2_prelu1(a + 0, w + 213_888, a + 131_072)
+                Self.bottleneck3_2_conv(a + 131_072, w + 213_952, a + 0, a + 4_456_448)
+                Self.bottleneck3_2_prelu2(a + 0, w + 223_200, a + 131_072)
+                Self.bottleneck3_2_expand(a + 131_072, w + 223_264, a + 1_048_576)
                 Self.bottleneck3_2_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_2_prelu_out(a + 1_572_864, w + 227_404, a + 524_288)
-                Self.bottleneck3_3_proj(a + 524_288, w + 227_660, a + 0)
-                Self.bottleneck3_3_prelu1(a + 0, w + 231_788, a + 131_072)
-                Self.bottleneck3_3_conv_conv_1xk(a + 131_072, w + 231_852, a + 0)
-                Self.bottleneck3_3_conv_conv_kx1(a + 0, w + 237_004, a + 131_072)
-                Self.bottleneck3_3_prelu2(a + 131_072, w + 242_156, a + 0)
-                Self.bottleneck3_3_expand(a + 0, w + 242_220, a + 1_048_576)
+                Self.bottleneck3_2_prelu_out(a + 1_572_864, w + 227_488, a + 524_288)
+                Self.bottleneck3_3_proj(a + 524_288, w + 227_744, a + 0)
+                Self.bottleneck3_3_prelu1(a + 0, w + 231_872, a + 131_072)
+                Self.bottleneck3_3_conv_conv_1xk(a + 131_072, w + 231_936, a + 0, a + 4_456_448)
+                Self.bottleneck3_3_conv_conv_kx1(a + 0, w + 237_088, a + 131_072, a + 4_456_448)
+                Self.bottleneck3_3_prelu2(a + 131_072, w + 242_240, a + 0)
+                Self.bottleneck3_3_expand(a + 0, w + 242_304, a + 1_048_576)
                 Self.bottleneck3_3_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_3_prelu_out(a + 1_572_864, w + 246_444, a + 524_288)
-                Self.bottleneck3_4_proj(a + 524_288, w + 246_700, a + 0)
-                Self.bottleneck3_4_prelu1(a + 0, w + 250_828, a + 131_072)
-                Self.bottleneck3_4_conv(a + 131_072, w + 250_892, a + 0)
-                Self.bottleneck3_4_prelu2(a + 0, w + 260_140, a + 131_072)
-                Self.bottleneck3_4_expand(a + 131_072, w + 260_204, a + 1_048_576)
+                Self.bottleneck3_3_prelu_out(a + 1_572_864, w + 246_528, a + 524_288)
+                Self.bottleneck3_4_proj(a + 524_288, w + 246_784, a + 0)
+                Self.bottleneck3_4_prelu1(a + 0, w + 250_912, a + 131_072)
+                Self.bottleneck3_4_conv(a + 131_072, w + 250_976, a + 0, a + 4_456_448)
+                Self.bottleneck3_4_prelu2(a + 0, w + 260_224, a + 131_072)
+                Self.bottleneck3_4_expand(a + 131_072, w + 260_288, a + 1_048_576)
                 Self.bottleneck3_4_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_4_prelu_out(a + 1_572_864, w + 264_428, a + 524_288)
-                Self.bottleneck3_5_proj(a + 524_288, w + 264_684, a + 0)
-                Self.bottleneck3_5_prelu1(a + 0, w + 268_812, a + 131_072)
-                Self.bottleneck3_5_conv(a + 131_072, w + 268_876, a + 0)
-                Self.bottleneck3_5_prelu2(a + 0, w + 278_124, a + 131_072)
-                Self.bottleneck3_5_expand(a + 131_072, w + 278_188, a + 1_048_576)
+                Self.bottleneck3_4_prelu_out(a + 1_572_864, w + 264_512, a + 524_288)
+                Self.bottleneck3_5_proj(a + 524_288, w + 264_768, a + 0)
+                Self.bottleneck3_5_prelu1(a + 0, w + 268_896, a + 131_072)
+                Self.bottleneck3_5_conv(a + 131_072, w + 268_960, a + 0, a + 4_456_448)
+                Self.bottleneck3_5_prelu2(a + 0, w + 278_208, a + 131_072)
+                Self.bottleneck3_5_expand(a + 131_072, w + 278_272, a + 1_048_576)
                 Self.bottleneck3_5_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_5_prelu_out(a + 1_572_864, w + 282_412, a + 524_288)
-                Self.bottleneck3_6_proj(a + 524_288, w + 282_668, a + 0)
-                Self.bottleneck3_6_prelu1(a + 0, w + 286_796, a + 131_072)
-                Self.bottleneck3_6_conv(a + 131_072, w + 286_860, a + 0)
-                Self.bottleneck3_6_prelu2(a + 0, w + 296_108, a + 131_072)
-                Self.bottleneck3_6_expand(a + 131_072, w + 296_172, a + 1_048_576)
+                Self.bottleneck3_5_prelu_out(a + 1_572_864, w + 282_496, a + 524_288)
+                Self.bottleneck3_6_proj(a + 524_288, w + 282_752, a + 0)
+                Self.bottleneck3_6_prelu1(a + 0, w + 286_880, a + 131_072)
+                Self.bottleneck3_6_conv(a + 131_072, w + 286_944, a + 0, a + 4_456_448)
+                Self.bottleneck3_6_prelu2(a + 0, w + 296_192, a + 131_072)
+                Self.bottleneck3_6_expand(a + 131_072, w + 296_256, a + 1_048_576)
                 Self.bottleneck3_6_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_6_prelu_out(a + 1_572_864, w + 300_396, a + 524_288)
-                Self.bottleneck3_7_proj(a + 524_288, w + 300_652, a + 0)
-                Self.bottleneck3_7_prelu1(a + 0, w + 304_780, a + 131_072)
-                Self.bottleneck3_7_conv_conv_1xk(a + 131_072, w + 304_844, a + 0)
-                Self.bottleneck3_7_conv_conv_kx1(a + 0, w + 309_996, a + 131_072)
-                Self.bottleneck3_7_prelu2(a + 131_072, w + 315_148, a + 0)
-                Self.bottleneck3_7_expand(a + 0, w + 315_212, a + 1_048_576)
+                Self.bottleneck3_6_prelu_out(a + 1_572_864, w + 300_480, a + 524_288)
+                Self.bottleneck3_7_proj(a + 524_288, w + 300_736, a + 0)
+                Self.bottleneck3_7_prelu1(a + 0, w + 304_864, a + 131_072)
+                Self.bottleneck3_7_conv_conv_1xk(a + 131_072, w + 304_928, a + 0, a + 4_456_448)
+                Self.bottleneck3_7_conv_conv_kx1(a + 0, w + 310_080, a + 131_072, a + 4_456_448)
+                Self.bottleneck3_7_prelu2(a + 131_072, w + 315_232, a + 0)
+                Self.bottleneck3_7_expand(a + 0, w + 315_296, a + 1_048_576)
                 Self.bottleneck3_7_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_7_prelu_out(a + 1_572_864, w + 319_436, a + 524_288)
-                Self.bottleneck3_8_proj(a + 524_288, w + 319_692, a + 0)
-                Self.bottleneck3_8_prelu1(a + 0, w + 323_820, a + 131_072)
-                Self.bottleneck3_8_conv(a + 131_072, w + 323_884, a + 0)
-                Self.bottleneck3_8_prelu2(a + 0, w + 333_132, a + 131_072)
-                Self.bottleneck3_8_expand(a + 131_072, w + 333_196, a + 1_048_576)
+                Self.bottleneck3_7_prelu_out(a + 1_572_864, w + 319_520, a + 524_288)
+                Self.bottleneck3_8_proj(a + 524_288, w + 319_776, a + 0)
+                Self.bottleneck3_8_prelu1(a + 0, w + 323_904, a + 131_072)
+                Self.bottleneck3_8_conv(a + 131_072, w + 323_968, a + 0, a + 4_456_448)
+                Self.bottleneck3_8_prelu2(a + 0, w + 333_216, a + 131_072)
+                Self.bottleneck3_8_expand(a + 131_072, w + 333_280, a + 1_048_576)
                 Self.bottleneck3_8_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_8_prelu_out(a + 1_572_864, w + 337_420, a + 524_288)
-                Self.bottleneck4_0_proj(a + 524_288, w + 337_676, a + 0)
-                Self.bottleneck4_0_conv(a + 0, w + 339_740, a + 1_048_576)
-                Self.bottleneck4_0_expand(a + 1_048_576, w + 342_060, a + 2_359_296)
-                Self.bottleneck4_0_shortcut_conv(a + 524_288, w + 343_148, a + 0)
+                Self.bottleneck3_8_prelu_out(a + 1_572_864, w + 337_504, a + 524_288)
+                Self.bottleneck4_0_proj(a + 524_288, w + 337_760, a + 0)
+                Self.bottleneck4_0_conv(a + 0, w + 339_824, a + 1_048_576)
+                Self.bottleneck4_0_expand(a + 1_048_576, w + 342_144, a + 2_359_296)
+                Self.bottleneck4_0_shortcut_conv(a + 524_288, w + 343_232, a + 0)
                 Self.bottleneck4_0_unpool(a + 0, a + 2_097_152, a + 524_288)
                 Self.bottleneck4_0_add(a + 2_359_296, a + 524_288, a + 3_407_872)
                 Self.bottleneck4_0_relu_out(a + 3_407_872, a + 524_288)
-                Self.bottleneck4_1_proj(a + 524_288, w + 351_404, a + 0)
-                Self.bottleneck4_1_conv(a + 0, w + 352_444, a + 1_572_864)
-                Self.bottleneck4_1_expand(a + 1_572_864, w + 354_764, a + 1_835_008)
+                Self.bottleneck4_1_proj(a + 524_288, w + 351_488, a + 0)
+                Self.bottleneck4_1_conv(a + 0, w + 352_528, a + 1_572_864, a + 4_456_448)
+                Self.bottleneck4_1_expand(a + 1_572_864, w + 354_848, a + 1_835_008)
                 Self.bottleneck4_1_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck4_1_relu_out(a + 2_883_584, a + 524_288)
-                Self.bottleneck4_2_proj(a + 524_288, w + 355_852, a + 0)
-                Self.bottleneck4_2_conv(a + 0, w + 356_892, a + 1_572_864)
-                Self.bottleneck4_2_expand(a + 1_572_864, w + 359_212, a + 1_835_008)
+                Self.bottleneck4_2_proj(a + 524_288, w + 355_936, a + 0)
+                Self.bottleneck4_2_conv(a + 0, w + 356_976, a + 1_572_864, a + 4_456_448)
+                Self.bottleneck4_2_expand(a + 1_572_864, w + 359_296, a + 1_835_008)
                 Self.bottleneck4_2_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck4_2_relu_out(a + 2_883_584, a + 524_288)
-                Self.bottleneck5_0_proj(a + 524_288, w + 360_300, a + 0)
-                Self.bottleneck5_0_conv(a + 0, w + 360_560, a + 1_572_864)
-                Self.bottleneck5_0_expand(a + 1_572_864, w + 360_708, a + 1_835_008)
-                Self.bottleneck5_0_shortcut_conv(a + 524_288, w + 360_788, a + 0)
+                Self.bottleneck5_0_proj(a + 524_288, w + 360_384, a + 0)
+                Self.bottleneck5_0_conv(a + 0, w + 360_904, a + 1_572_864)
+                Self.bottleneck5_0_expand(a + 1_572_864, w + 361_052, a + 1_835_008)
+                Self.bottleneck5_0_shortcut_conv(a + 524_288, w + 361_132, a + 0)
                 Self.bottleneck5_0_unpool(a + 0, a + 262_144, a + 524_288)
                 Self.bottleneck5_0_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck5_0_relu_out(a + 2_883_584, a + 0)
-                Self.bottleneck5_1_proj(a + 0, w + 361_828, a + 1_048_576)
-                Self.bottleneck5_1_conv(a + 1_048_576, w + 361_896, a + 1_310_720)
-                Self.bottleneck5_1_expand(a + 1_310_720, w + 362_044, a + 1_572_864)
+                Self.bottleneck5_1_proj(a + 0, w + 362_172, a + 1_048_576)
+                Self.bottleneck5_1_conv(a + 1_048_576, w + 362_308, a + 1_310_720, a + 4_456_448)
+                Self.bottleneck5_1_expand(a + 1_310_720, w + 362_604, a + 1_572_864)
                 Self.bottleneck5_1_add(a + 1_572_864, a + 0, a + 2_621_440)
                 Self.bottleneck5_1_relu_out(a + 2_621_440, a + 0)
-                Self.fullconv(a + 0, w + 362_124, a + 1_048_576)
+                Self.fullconv(a + 0, w + 362_684, a + 1_048_576)
                 (output + n &* Self.outputCount).update(from: a + 1_048_576, count: Self.outputCount)
             }
         }
@@ -1368,125 +1455,57 @@ extension EnetCamvid12 {
     /// initial.conv: conv 3→13, kernel 3×3, stride 2×2, padding 1.
     /// Generated from specs/enet.yaml:107:17.
     @inline(never)
-    static func initial_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func initial_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×512×512   y: 13×256×256
-        // weight: w[0..<351] as (13, 3, 3, 3)   bias: w[351..<364]
-        for oc in 0..<13 {
-            let outOffset: Int = oc &* 65_536
-            let out = y + outOffset
-            out.update(repeating: w[351 &+ oc], count: 65_536)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 262_144
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ -513
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 1..<256 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (2 blocks, 3, 3, 3, 8)   bias: w[432..<448]
+        Self.pad(x, channels: 3, height: 512, width: 512, top: 1, left: 1, rows: 514, columns: 514, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 13 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 13 &+ 13 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 3
+            let kernelOffset: Int = block &* 216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 432 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<256 {
+                for ow in stride(from: 0, to: 256, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 514 &+ oh &* 2 &+ i &* 1) &* 514 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 264_196), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ -512
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ -511
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 1..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ 511
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 1..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ 512
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 1024 &+ 513
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
+                    let count: Int = min(16, 256 &- ow)
+                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 256 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 131_072), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 196_608), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 262_144), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 327_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 393_216), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
                 }
             }
         }
@@ -1564,65 +1583,57 @@ extension EnetCamvid12 {
     /// bottleneck1_0.proj: conv 16→16, kernel 2×2, stride 2×2, padding 0, + bottleneck1_0.bn1 folded.
     /// Generated from specs/enet.yaml:15:13.
     @inline(never)
-    static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×256×256   y: 16×128×128
-        // weight: w[0..<1024] as (16, 16, 2, 2)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 65_536
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 4
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 512 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (2 blocks, 2, 2, 16, 8)   bias: w[1024..<1040]
+        Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 256, columns: 256, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<2 {
+                        let rowOffset: Int = (firstChannel &* 256 &+ oh &* 2 &+ i &* 1) &* 256 &+ ow &* 2
+                        for j in 0..<2 {
+                            let tapOffset: Int = (i &* 2 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 65_536), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 512 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 512 &+ 256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 512 &+ 257
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -1645,125 +1656,57 @@ extension EnetCamvid12 {
     /// bottleneck1_0.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_0.bn2 folded.
     /// Generated from specs/enet.yaml:18:13.
     @inline(never)
-    static func bottleneck1_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -1788,27 +1731,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -1884,27 +1848,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -1927,125 +1912,57 @@ extension EnetCamvid12 {
     /// bottleneck1_1.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_1.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2070,27 +1987,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2126,27 +2064,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2169,125 +2128,57 @@ extension EnetCamvid12 {
     /// bottleneck1_2.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2312,27 +2203,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2368,27 +2280,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2411,125 +2344,57 @@ extension EnetCamvid12 {
     /// bottleneck1_3.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_3.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2554,27 +2419,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2610,27 +2496,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2653,125 +2560,57 @@ extension EnetCamvid12 {
     /// bottleneck1_4.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2796,27 +2635,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck1_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -2850,65 +2710,57 @@ extension EnetCamvid12 {
     /// bottleneck2_0.proj: conv 64→32, kernel 2×2, stride 2×2, padding 0, + bottleneck2_0.bn1 folded.
     /// Generated from specs/enet.yaml:15:13.
     @inline(never)
-    static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 32×64×64
-        // weight: w[0..<8192] as (32, 64, 2, 2)   bias: w[8192..<8224]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[8192 &+ oc], count: 4096)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 4
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 256 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (4 blocks, 2, 2, 64, 8)   bias: w[8192..<8224]
+        Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 128, columns: 128, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 64
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<2 {
+                        let rowOffset: Int = (firstChannel &* 128 &+ oh &* 2 &+ i &* 1) &* 128 &+ ow &* 2
+                        for j in 0..<2 {
+                            let tapOffset: Int = (i &* 2 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 16_384), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 256 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 256 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 256 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -2931,125 +2783,57 @@ extension EnetCamvid12 {
     /// bottleneck2_0.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_0.bn2 folded.
     /// Generated from specs/enet.yaml:18:13.
     @inline(never)
-    static func bottleneck2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3074,27 +2858,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3170,27 +2975,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3213,125 +3039,57 @@ extension EnetCamvid12 {
     /// bottleneck2_1.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_1.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3356,27 +3114,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3412,27 +3191,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3455,125 +3255,57 @@ extension EnetCamvid12 {
     /// bottleneck2_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck2_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -130
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 2) &* 68 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 2
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4624)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -126
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 126
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 130
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3598,27 +3330,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3654,27 +3407,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3697,77 +3471,57 @@ extension EnetCamvid12 {
     /// bottleneck2_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck2_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 1, 5)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3776,77 +3530,57 @@ extension EnetCamvid12 {
     /// bottleneck2_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_3.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck2_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 5, 1)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3871,27 +3605,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3927,27 +3682,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -3970,125 +3746,57 @@ extension EnetCamvid12 {
     /// bottleneck2_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck2_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 4..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -260
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 4..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 72 &+ oh &* 1 &+ i &* 4) &* 72 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 4
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 5184)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 4..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 4..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -252
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<60 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -4
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 4..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 4
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<60 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<60 {
-                        let sourceOffset: Int = oh &* 64 &+ 252
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 4..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<60 {
-                        let sourceOffset: Int = oh &* 64 &+ 256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<60 {
-                        let sourceOffset: Int = oh &* 64 &+ 260
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<60 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4113,27 +3821,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4169,27 +3898,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4212,125 +3962,57 @@ extension EnetCamvid12 {
     /// bottleneck2_5.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_5.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4355,27 +4037,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4411,27 +4114,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4454,125 +4178,57 @@ extension EnetCamvid12 {
     /// bottleneck2_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck2_6.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 8..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -520
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 8..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 80 &+ oh &* 1 &+ i &* 8) &* 80 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 8
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 6400)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 8..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -512
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 8..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -504
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 8..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 64 &+ 504
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 8..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 64 &+ 512
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 64 &+ 520
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4597,27 +4253,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4653,27 +4330,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4696,77 +4394,57 @@ extension EnetCamvid12 {
     /// bottleneck2_7.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck2_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 1, 5)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4775,77 +4453,57 @@ extension EnetCamvid12 {
     /// bottleneck2_7.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_7.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck2_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 5, 1)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4870,27 +4528,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4926,27 +4605,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -4969,125 +4669,57 @@ extension EnetCamvid12 {
     /// bottleneck2_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck2_8.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 16..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1040
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 16..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 96 &+ oh &* 1 &+ i &* 16) &* 96 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 16
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 9216)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 16..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1024
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 16..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1008
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<48 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 16..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<48 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<48 {
-                        let sourceOffset: Int = oh &* 64 &+ 1008
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 16..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<48 {
-                        let sourceOffset: Int = oh &* 64 &+ 1024
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<48 {
-                        let sourceOffset: Int = oh &* 64 &+ 1040
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<48 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5112,27 +4744,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5168,27 +4821,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5211,125 +4885,57 @@ extension EnetCamvid12 {
     /// bottleneck3_1.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck3_1.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5354,27 +4960,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5410,27 +5037,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5453,125 +5101,57 @@ extension EnetCamvid12 {
     /// bottleneck3_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck3_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -130
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 2) &* 68 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 2
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4624)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -126
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 126
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 130
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5596,27 +5176,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5652,27 +5253,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5695,77 +5317,57 @@ extension EnetCamvid12 {
     /// bottleneck3_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck3_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 1, 5)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5774,77 +5376,57 @@ extension EnetCamvid12 {
     /// bottleneck3_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck3_3.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck3_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 5, 1)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5869,27 +5451,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5925,27 +5528,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -5968,125 +5592,57 @@ extension EnetCamvid12 {
     /// bottleneck3_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck3_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 4..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -260
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 4..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 72 &+ oh &* 1 &+ i &* 4) &* 72 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 4
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 5184)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 4..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 4..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -252
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<60 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -4
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 4..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 4
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<60 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<60 {
-                        let sourceOffset: Int = oh &* 64 &+ 252
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 4..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<60 {
-                        let sourceOffset: Int = oh &* 64 &+ 256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<60 {
-                        let sourceOffset: Int = oh &* 64 &+ 260
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<60 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6111,27 +5667,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6167,27 +5744,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6210,125 +5808,57 @@ extension EnetCamvid12 {
     /// bottleneck3_5.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck3_5.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6353,27 +5883,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6409,27 +5960,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6452,125 +6024,57 @@ extension EnetCamvid12 {
     /// bottleneck3_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck3_6.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 8..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -520
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 8..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 80 &+ oh &* 1 &+ i &* 8) &* 80 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 8
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 6400)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 8..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -512
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 8..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -504
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 8..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 64 &+ 504
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 8..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 64 &+ 512
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 64 &+ 520
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6595,27 +6099,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6651,27 +6176,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6694,77 +6240,57 @@ extension EnetCamvid12 {
     /// bottleneck3_7.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck3_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 1, 5)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 2..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 1..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<63 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<62 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6773,77 +6299,57 @@ extension EnetCamvid12 {
     /// bottleneck3_7.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck3_7.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck3_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<5120] as (32, 32, 5, 1)   bias: w[5120..<5152]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[5120 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 5
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 5120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<63 {
-                        let sourceOffset: Int = oh &* 64 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<62 {
-                        let sourceOffset: Int = oh &* 64 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6868,27 +6374,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6924,27 +6451,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 32×64×64
-        // weight: w[0..<4096] as (32, 128, 1, 1)   bias: w[4096..<4128]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -6967,125 +6515,57 @@ extension EnetCamvid12 {
     /// bottleneck3_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck3_8.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
-        // weight: w[0..<9216] as (32, 32, 3, 3)   bias: w[9216..<9248]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 16..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1040
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 16..<64 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9216 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<64 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 96 &+ oh &* 1 &+ i &* 16) &* 96 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 16
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 9216)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 16..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1024
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 16..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -1008
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<48 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ -16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 16..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<48 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<48 {
-                        let sourceOffset: Int = oh &* 64 &+ 1008
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 16..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<48 {
-                        let sourceOffset: Int = oh &* 64 &+ 1024
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<48 {
-                        let sourceOffset: Int = oh &* 64 &+ 1040
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<48 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -7110,27 +6590,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck3_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 128×64×64
-        // weight: w[0..<4096] as (128, 32, 1, 1)   bias: w[4096..<4224]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 4096)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -7166,32 +6667,49 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 16×64×64
-        // weight: w[0..<2048] as (16, 128, 1, 1)   bias: w[2048..<2064]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[2048 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 128, 8)   bias: w[2048..<2064]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2048 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 28_672), count: count) }
                 }
-            }
-            for i in 0..<4096 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7241,27 +6759,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -7272,27 +6811,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 64×64×64
-        // weight: w[0..<8192] as (64, 128, 1, 1)   bias: w[8192..<8256]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 4096
-            let out = y + outOffset
-            out.update(repeating: w[8192 &+ oc], count: 4096)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 4096
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<64 {
-                        let sourceOffset: Int = oh &* 64 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 64
-                        let target = out + targetOffset
-                        for ow in 0..<64 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 128, 8)   bias: w[8192..<8256]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 4096, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 4096 &- ow)
+                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
         }
@@ -7339,32 +6899,49 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
-            }
-            for i in 0..<16_384 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7372,130 +6949,58 @@ extension EnetCamvid12 {
     /// bottleneck4_1.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck4_1.bn2 folded, + bottleneck4_1.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
     @inline(never)
-    static func bottleneck4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<16_384 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7505,27 +7010,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -7558,32 +7084,49 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
-            }
-            for i in 0..<16_384 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7591,130 +7134,58 @@ extension EnetCamvid12 {
     /// bottleneck4_2.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck4_2.bn2 folded, + bottleneck4_2.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
     @inline(never)
-    static func bottleneck4_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
-        // weight: w[0..<2304] as (16, 16, 3, 3)   bias: w[2304..<2320]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2304 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<128 {
+                for ow in stride(from: 0, to: 128, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 128 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 127
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 1..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<127 {
-                        let sourceOffset: Int = oh &* 128 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<127 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<16_384 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7724,27 +7195,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 64×128×128
-        // weight: w[0..<1024] as (64, 16, 1, 1)   bias: w[1024..<1088]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -7777,32 +7269,49 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 4×128×128
-        // weight: w[0..<256] as (4, 64, 1, 1)   bias: w[256..<260]
-        for oc in 0..<4 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[256 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (1 blocks, 1, 1, 64, 8)   bias: w[512..<520]
+        for block in 0..<1 {
+            let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
+            let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
+            let firstChannel: Int = (block / 1) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 512 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
-            }
-            for i in 0..<16_384 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7852,27 +7361,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 4×256×256   y: 16×256×256
-        // weight: w[0..<64] as (16, 4, 1, 1)   bias: w[64..<80]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 65_536
-            let out = y + outOffset
-            out.update(repeating: w[64 &+ oc], count: 65_536)
-            for ic in 0..<4 {
-                let planeOffset: Int = (0 &+ ic) &* 65_536
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 4 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 4, 8)   bias: w[64..<80]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 4
+            let kernelOffset: Int = block &* 32
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 64 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 65_536, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<4 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 65_536 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 65_536 &- ow)
+                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 131_072), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 196_608), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 262_144), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 327_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 393_216), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
                 }
             }
         }
@@ -7883,27 +7413,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 16×128×128
-        // weight: w[0..<1024] as (16, 64, 1, 1)   bias: w[1024..<1040]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 16_384
-            let out = y + outOffset
-            out.update(repeating: w[1024 &+ oc], count: 16_384)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 16_384
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<128 {
-                        let sourceOffset: Int = oh &* 128 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 128
-                        let target = out + targetOffset
-                        for ow in 0..<128 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1024 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 16_384, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 16_384 &- ow)
+                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
         }
@@ -7950,32 +7501,49 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×256×256   y: 4×256×256
-        // weight: w[0..<64] as (4, 16, 1, 1)   bias: w[64..<68]
-        for oc in 0..<4 {
-            let outOffset: Int = oc &* 65_536
-            let out = y + outOffset
-            out.update(repeating: w[64 &+ oc], count: 65_536)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 65_536
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (1 blocks, 1, 1, 16, 8)   bias: w[128..<136]
+        for block in 0..<1 {
+            let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
+            let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
+            let firstChannel: Int = (block / 1) &* 16
+            let kernelOffset: Int = block &* 128
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 128 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 65_536, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 65_536 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 65_536 &- ow)
+                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: count) }
                 }
-            }
-            for i in 0..<65_536 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -7983,130 +7551,58 @@ extension EnetCamvid12 {
     /// bottleneck5_1.conv: conv 4→4, kernel 3×3, stride 1×1, padding 1, + bottleneck5_1.bn2 folded, + bottleneck5_1.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
     @inline(never)
-    static func bottleneck5_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 4×256×256   y: 4×256×256
-        // weight: w[0..<144] as (4, 4, 3, 3)   bias: w[144..<148]
-        for oc in 0..<4 {
-            let outOffset: Int = oc &* 65_536
-            let out = y + outOffset
-            out.update(repeating: w[144 &+ oc], count: 65_536)
-            for ic in 0..<4 {
-                let planeOffset: Int = (0 &+ ic) &* 65_536
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 4 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ -257
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 1..<256 {
-                            target[ow] += t * source[ow]
+        // weight: (1 blocks, 3, 3, 4, 8)   bias: w[288..<296]
+        Self.pad(x, channels: 4, height: 256, width: 256, top: 1, left: 1, rows: 258, columns: 258, into: scratch)
+        for block in 0..<1 {
+            let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
+            let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
+            let firstChannel: Int = (block / 1) &* 4
+            let kernelOffset: Int = block &* 288
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<256 {
+                for ow in stride(from: 0, to: 256, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 258 &+ oh &* 1 &+ i &* 1) &* 258 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 32
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<4 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 66_564)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 256 &- ow)
+                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 256 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ -256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ -255
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<255 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 1..<256 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<255 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<255 {
-                        let sourceOffset: Int = oh &* 256 &+ 255
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 1..<256 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<255 {
-                        let sourceOffset: Int = oh &* 256 &+ 256
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<255 {
-                        let sourceOffset: Int = oh &* 256 &+ 257
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<255 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<65_536 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -8116,27 +7612,48 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 4×256×256   y: 16×256×256
-        // weight: w[0..<64] as (16, 4, 1, 1)   bias: w[64..<80]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 65_536
-            let out = y + outOffset
-            out.update(repeating: w[64 &+ oc], count: 65_536)
-            for ic in 0..<4 {
-                let planeOffset: Int = (0 &+ ic) &* 65_536
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 4 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<256 {
-                        let sourceOffset: Int = oh &* 256 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 256
-                        let target = out + targetOffset
-                        for ow in 0..<256 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 4, 8)   bias: w[64..<80]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 4
+            let kernelOffset: Int = block &* 32
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 64 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 65_536, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<4 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 65_536 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 65_536 &- ow)
+                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 65_536), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 131_072), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 196_608), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 262_144), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 327_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 393_216), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
                 }
             }
         }
@@ -8225,6 +7742,67 @@ extension EnetCamvid12 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

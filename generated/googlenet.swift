@@ -13,8 +13,9 @@ public struct Googlenet: Sendable {
     public static let parameterCount = 6_624_904
     public static let nonTrainableParameterCount = 14_560
     public static let macs = 1_498_376_192
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 1_003_520
+    /// Floats of working memory: activations placed by liveness after fusion (1,003,520), then
+    /// scratch for zero-padded conv inputs (244,992).
+    public static let arenaFloats = 1_248_512
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -521,118 +522,175 @@ public struct Googlenet: Sendable {
         var p = [Float](repeating: 0, count: 6_617_624)
         try Self.copy(tensors, "conv1.conv.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "conv1.bn", epsilon: 0.001, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49)
         try Self.copy(tensors, "conv2.conv.weight", into: &p, at: 9472, count: 4096)
         try Self.foldBatchNorm(tensors, "conv2.bn", epsilon: 0.001, into: &p, weight: 9472, bias: 13_568, channels: 64, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "conv3.conv.weight", into: &p, at: 13_632, count: 110_592)
         try Self.foldBatchNorm(tensors, "conv3.bn", epsilon: 0.001, into: &p, weight: 13_632, bias: 124_224, channels: 192, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 13_632, filters: 192, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "inception3a.branch1.conv.weight", into: &p, at: 124_416, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception3a.branch1.bn", epsilon: 0.001, into: &p, weight: 124_416, bias: 136_704, channels: 64, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 124_416, filters: 64, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "inception3a.branch2.0.conv.weight", into: &p, at: 136_768, count: 18_432)
         try Self.foldBatchNorm(tensors, "inception3a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 136_768, bias: 155_200, channels: 96, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 136_768, filters: 96, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "inception3a.branch2.1.conv.weight", into: &p, at: 155_296, count: 110_592)
         try Self.foldBatchNorm(tensors, "inception3a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 155_296, bias: 265_888, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
+        Self.blockFilters(&p, at: 155_296, filters: 128, groups: 1, channels: 96, taps: 9)
         try Self.copy(tensors, "inception3a.branch3.0.conv.weight", into: &p, at: 266_016, count: 3072)
         try Self.foldBatchNorm(tensors, "inception3a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 266_016, bias: 269_088, channels: 16, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 266_016, filters: 16, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "inception3a.branch3.1.conv.weight", into: &p, at: 269_104, count: 4608)
         try Self.foldBatchNorm(tensors, "inception3a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 269_104, bias: 273_712, channels: 32, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 269_104, filters: 32, groups: 1, channels: 16, taps: 9)
         try Self.copy(tensors, "inception3a.branch4.1.conv.weight", into: &p, at: 273_744, count: 6144)
         try Self.foldBatchNorm(tensors, "inception3a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 273_744, bias: 279_888, channels: 32, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 273_744, filters: 32, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "inception3b.branch1.conv.weight", into: &p, at: 279_920, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception3b.branch1.bn", epsilon: 0.001, into: &p, weight: 279_920, bias: 312_688, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 279_920, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "inception3b.branch2.0.conv.weight", into: &p, at: 312_816, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception3b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 312_816, bias: 345_584, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 312_816, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "inception3b.branch2.1.conv.weight", into: &p, at: 345_712, count: 221_184)
         try Self.foldBatchNorm(tensors, "inception3b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 345_712, bias: 566_896, channels: 192, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 345_712, filters: 192, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "inception3b.branch3.0.conv.weight", into: &p, at: 567_088, count: 8192)
         try Self.foldBatchNorm(tensors, "inception3b.branch3.0.bn", epsilon: 0.001, into: &p, weight: 567_088, bias: 575_280, channels: 32, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 567_088, filters: 32, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "inception3b.branch3.1.conv.weight", into: &p, at: 575_312, count: 27_648)
         try Self.foldBatchNorm(tensors, "inception3b.branch3.1.bn", epsilon: 0.001, into: &p, weight: 575_312, bias: 602_960, channels: 96, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 575_312, filters: 96, groups: 1, channels: 32, taps: 9)
         try Self.copy(tensors, "inception3b.branch4.1.conv.weight", into: &p, at: 603_056, count: 16_384)
         try Self.foldBatchNorm(tensors, "inception3b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 603_056, bias: 619_440, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 603_056, filters: 64, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "inception4a.branch1.conv.weight", into: &p, at: 619_504, count: 92_160)
         try Self.foldBatchNorm(tensors, "inception4a.branch1.bn", epsilon: 0.001, into: &p, weight: 619_504, bias: 711_664, channels: 192, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 619_504, filters: 192, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "inception4a.branch2.0.conv.weight", into: &p, at: 711_856, count: 46_080)
         try Self.foldBatchNorm(tensors, "inception4a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 711_856, bias: 757_936, channels: 96, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 711_856, filters: 96, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "inception4a.branch2.1.conv.weight", into: &p, at: 758_032, count: 179_712)
         try Self.foldBatchNorm(tensors, "inception4a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 758_032, bias: 937_744, channels: 208, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
+        Self.blockFilters(&p, at: 758_032, filters: 208, groups: 1, channels: 96, taps: 9)
         try Self.copy(tensors, "inception4a.branch3.0.conv.weight", into: &p, at: 937_952, count: 7680)
         try Self.foldBatchNorm(tensors, "inception4a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 937_952, bias: 945_632, channels: 16, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 937_952, filters: 16, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "inception4a.branch3.1.conv.weight", into: &p, at: 945_648, count: 6912)
         try Self.foldBatchNorm(tensors, "inception4a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 945_648, bias: 952_560, channels: 48, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 945_648, filters: 48, groups: 1, channels: 16, taps: 9)
         try Self.copy(tensors, "inception4a.branch4.1.conv.weight", into: &p, at: 952_608, count: 30_720)
         try Self.foldBatchNorm(tensors, "inception4a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 952_608, bias: 983_328, channels: 64, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 952_608, filters: 64, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "inception4b.branch1.conv.weight", into: &p, at: 983_392, count: 81_920)
         try Self.foldBatchNorm(tensors, "inception4b.branch1.bn", epsilon: 0.001, into: &p, weight: 983_392, bias: 1_065_312, channels: 160, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 983_392, filters: 160, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4b.branch2.0.conv.weight", into: &p, at: 1_065_472, count: 57_344)
         try Self.foldBatchNorm(tensors, "inception4b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_065_472, bias: 1_122_816, channels: 112, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_065_472, filters: 112, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4b.branch2.1.conv.weight", into: &p, at: 1_122_928, count: 225_792)
         try Self.foldBatchNorm(tensors, "inception4b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 1_122_928, bias: 1_348_720, channels: 224, blocks: 1, blockStride: 0, channelStride: 1008, run: 1008)
+        Self.blockFilters(&p, at: 1_122_928, filters: 224, groups: 1, channels: 112, taps: 9)
         try Self.copy(tensors, "inception4b.branch3.0.conv.weight", into: &p, at: 1_348_944, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception4b.branch3.0.bn", epsilon: 0.001, into: &p, weight: 1_348_944, bias: 1_361_232, channels: 24, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_348_944, filters: 24, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4b.branch3.1.conv.weight", into: &p, at: 1_361_256, count: 13_824)
         try Self.foldBatchNorm(tensors, "inception4b.branch3.1.bn", epsilon: 0.001, into: &p, weight: 1_361_256, bias: 1_375_080, channels: 64, blocks: 1, blockStride: 0, channelStride: 216, run: 216)
+        Self.blockFilters(&p, at: 1_361_256, filters: 64, groups: 1, channels: 24, taps: 9)
         try Self.copy(tensors, "inception4b.branch4.1.conv.weight", into: &p, at: 1_375_144, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 1_375_144, bias: 1_407_912, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_375_144, filters: 64, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4c.branch1.conv.weight", into: &p, at: 1_407_976, count: 65_536)
         try Self.foldBatchNorm(tensors, "inception4c.branch1.bn", epsilon: 0.001, into: &p, weight: 1_407_976, bias: 1_473_512, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_407_976, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4c.branch2.0.conv.weight", into: &p, at: 1_473_640, count: 65_536)
         try Self.foldBatchNorm(tensors, "inception4c.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_473_640, bias: 1_539_176, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_473_640, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4c.branch2.1.conv.weight", into: &p, at: 1_539_304, count: 294_912)
         try Self.foldBatchNorm(tensors, "inception4c.branch2.1.bn", epsilon: 0.001, into: &p, weight: 1_539_304, bias: 1_834_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 1_539_304, filters: 256, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "inception4c.branch3.0.conv.weight", into: &p, at: 1_834_472, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception4c.branch3.0.bn", epsilon: 0.001, into: &p, weight: 1_834_472, bias: 1_846_760, channels: 24, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_834_472, filters: 24, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4c.branch3.1.conv.weight", into: &p, at: 1_846_784, count: 13_824)
         try Self.foldBatchNorm(tensors, "inception4c.branch3.1.bn", epsilon: 0.001, into: &p, weight: 1_846_784, bias: 1_860_608, channels: 64, blocks: 1, blockStride: 0, channelStride: 216, run: 216)
+        Self.blockFilters(&p, at: 1_846_784, filters: 64, groups: 1, channels: 24, taps: 9)
         try Self.copy(tensors, "inception4c.branch4.1.conv.weight", into: &p, at: 1_860_672, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4c.branch4.1.bn", epsilon: 0.001, into: &p, weight: 1_860_672, bias: 1_893_440, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_860_672, filters: 64, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4d.branch1.conv.weight", into: &p, at: 1_893_504, count: 57_344)
         try Self.foldBatchNorm(tensors, "inception4d.branch1.bn", epsilon: 0.001, into: &p, weight: 1_893_504, bias: 1_950_848, channels: 112, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_893_504, filters: 112, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4d.branch2.0.conv.weight", into: &p, at: 1_950_960, count: 73_728)
         try Self.foldBatchNorm(tensors, "inception4d.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_950_960, bias: 2_024_688, channels: 144, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_950_960, filters: 144, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4d.branch2.1.conv.weight", into: &p, at: 2_024_832, count: 373_248)
         try Self.foldBatchNorm(tensors, "inception4d.branch2.1.bn", epsilon: 0.001, into: &p, weight: 2_024_832, bias: 2_398_080, channels: 288, blocks: 1, blockStride: 0, channelStride: 1296, run: 1296)
+        Self.blockFilters(&p, at: 2_024_832, filters: 288, groups: 1, channels: 144, taps: 9)
         try Self.copy(tensors, "inception4d.branch3.0.conv.weight", into: &p, at: 2_398_368, count: 16_384)
         try Self.foldBatchNorm(tensors, "inception4d.branch3.0.bn", epsilon: 0.001, into: &p, weight: 2_398_368, bias: 2_414_752, channels: 32, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_398_368, filters: 32, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4d.branch3.1.conv.weight", into: &p, at: 2_414_784, count: 18_432)
         try Self.foldBatchNorm(tensors, "inception4d.branch3.1.bn", epsilon: 0.001, into: &p, weight: 2_414_784, bias: 2_433_216, channels: 64, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 2_414_784, filters: 64, groups: 1, channels: 32, taps: 9)
         try Self.copy(tensors, "inception4d.branch4.1.conv.weight", into: &p, at: 2_433_280, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4d.branch4.1.bn", epsilon: 0.001, into: &p, weight: 2_433_280, bias: 2_466_048, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_433_280, filters: 64, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "inception4e.branch1.conv.weight", into: &p, at: 2_466_112, count: 135_168)
         try Self.foldBatchNorm(tensors, "inception4e.branch1.bn", epsilon: 0.001, into: &p, weight: 2_466_112, bias: 2_601_280, channels: 256, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
+        Self.blockFilters(&p, at: 2_466_112, filters: 256, groups: 1, channels: 528, taps: 1)
         try Self.copy(tensors, "inception4e.branch2.0.conv.weight", into: &p, at: 2_601_536, count: 84_480)
         try Self.foldBatchNorm(tensors, "inception4e.branch2.0.bn", epsilon: 0.001, into: &p, weight: 2_601_536, bias: 2_686_016, channels: 160, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
+        Self.blockFilters(&p, at: 2_601_536, filters: 160, groups: 1, channels: 528, taps: 1)
         try Self.copy(tensors, "inception4e.branch2.1.conv.weight", into: &p, at: 2_686_176, count: 460_800)
         try Self.foldBatchNorm(tensors, "inception4e.branch2.1.bn", epsilon: 0.001, into: &p, weight: 2_686_176, bias: 3_146_976, channels: 320, blocks: 1, blockStride: 0, channelStride: 1440, run: 1440)
+        Self.blockFilters(&p, at: 2_686_176, filters: 320, groups: 1, channels: 160, taps: 9)
         try Self.copy(tensors, "inception4e.branch3.0.conv.weight", into: &p, at: 3_147_296, count: 16_896)
         try Self.foldBatchNorm(tensors, "inception4e.branch3.0.bn", epsilon: 0.001, into: &p, weight: 3_147_296, bias: 3_164_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
+        Self.blockFilters(&p, at: 3_147_296, filters: 32, groups: 1, channels: 528, taps: 1)
         try Self.copy(tensors, "inception4e.branch3.1.conv.weight", into: &p, at: 3_164_224, count: 36_864)
         try Self.foldBatchNorm(tensors, "inception4e.branch3.1.bn", epsilon: 0.001, into: &p, weight: 3_164_224, bias: 3_201_088, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 3_164_224, filters: 128, groups: 1, channels: 32, taps: 9)
         try Self.copy(tensors, "inception4e.branch4.1.conv.weight", into: &p, at: 3_201_216, count: 67_584)
         try Self.foldBatchNorm(tensors, "inception4e.branch4.1.bn", epsilon: 0.001, into: &p, weight: 3_201_216, bias: 3_268_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
+        Self.blockFilters(&p, at: 3_201_216, filters: 128, groups: 1, channels: 528, taps: 1)
         try Self.copy(tensors, "inception5a.branch1.conv.weight", into: &p, at: 3_268_928, count: 212_992)
         try Self.foldBatchNorm(tensors, "inception5a.branch1.bn", epsilon: 0.001, into: &p, weight: 3_268_928, bias: 3_481_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 3_268_928, filters: 256, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5a.branch2.0.conv.weight", into: &p, at: 3_482_176, count: 133_120)
         try Self.foldBatchNorm(tensors, "inception5a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 3_482_176, bias: 3_615_296, channels: 160, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 3_482_176, filters: 160, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5a.branch2.1.conv.weight", into: &p, at: 3_615_456, count: 460_800)
         try Self.foldBatchNorm(tensors, "inception5a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 3_615_456, bias: 4_076_256, channels: 320, blocks: 1, blockStride: 0, channelStride: 1440, run: 1440)
+        Self.blockFilters(&p, at: 3_615_456, filters: 320, groups: 1, channels: 160, taps: 9)
         try Self.copy(tensors, "inception5a.branch3.0.conv.weight", into: &p, at: 4_076_576, count: 26_624)
         try Self.foldBatchNorm(tensors, "inception5a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 4_076_576, bias: 4_103_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 4_076_576, filters: 32, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5a.branch3.1.conv.weight", into: &p, at: 4_103_232, count: 36_864)
         try Self.foldBatchNorm(tensors, "inception5a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 4_103_232, bias: 4_140_096, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 4_103_232, filters: 128, groups: 1, channels: 32, taps: 9)
         try Self.copy(tensors, "inception5a.branch4.1.conv.weight", into: &p, at: 4_140_224, count: 106_496)
         try Self.foldBatchNorm(tensors, "inception5a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 4_140_224, bias: 4_246_720, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 4_140_224, filters: 128, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5b.branch1.conv.weight", into: &p, at: 4_246_848, count: 319_488)
         try Self.foldBatchNorm(tensors, "inception5b.branch1.bn", epsilon: 0.001, into: &p, weight: 4_246_848, bias: 4_566_336, channels: 384, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 4_246_848, filters: 384, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5b.branch2.0.conv.weight", into: &p, at: 4_566_720, count: 159_744)
         try Self.foldBatchNorm(tensors, "inception5b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 4_566_720, bias: 4_726_464, channels: 192, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 4_566_720, filters: 192, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5b.branch2.1.conv.weight", into: &p, at: 4_726_656, count: 663_552)
         try Self.foldBatchNorm(tensors, "inception5b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 4_726_656, bias: 5_390_208, channels: 384, blocks: 1, blockStride: 0, channelStride: 1728, run: 1728)
+        Self.blockFilters(&p, at: 4_726_656, filters: 384, groups: 1, channels: 192, taps: 9)
         try Self.copy(tensors, "inception5b.branch3.0.conv.weight", into: &p, at: 5_390_592, count: 39_936)
         try Self.foldBatchNorm(tensors, "inception5b.branch3.0.bn", epsilon: 0.001, into: &p, weight: 5_390_592, bias: 5_430_528, channels: 48, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 5_390_592, filters: 48, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "inception5b.branch3.1.conv.weight", into: &p, at: 5_430_576, count: 55_296)
         try Self.foldBatchNorm(tensors, "inception5b.branch3.1.bn", epsilon: 0.001, into: &p, weight: 5_430_576, bias: 5_485_872, channels: 128, blocks: 1, blockStride: 0, channelStride: 432, run: 432)
+        Self.blockFilters(&p, at: 5_430_576, filters: 128, groups: 1, channels: 48, taps: 9)
         try Self.copy(tensors, "inception5b.branch4.1.conv.weight", into: &p, at: 5_486_000, count: 106_496)
         try Self.foldBatchNorm(tensors, "inception5b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 5_486_000, bias: 5_592_496, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 5_486_000, filters: 128, groups: 1, channels: 832, taps: 1)
         try Self.copy(tensors, "fc.weight", into: &p, at: 5_592_624, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 6_616_624, count: 1000)
         storage = p
@@ -659,82 +717,82 @@ public struct Googlenet: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1_conv(x, w + 0, a + 0)
+                Self.conv1_conv(x, w + 0, a + 0, a + 1_003_520)
                 Self.maxpool1(a + 0, a + 802_816)
                 Self.conv2_conv(a + 802_816, w + 9472, a + 0)
-                Self.conv3_conv(a + 0, w + 13_632, a + 200_704)
+                Self.conv3_conv(a + 0, w + 13_632, a + 200_704, a + 1_003_520)
                 Self.maxpool2(a + 200_704, a + 0)
                 Self.inception3a_branch1_conv(a + 0, w + 124_416, a + 150_528)
                 Self.inception3a_branch2_0_conv(a + 0, w + 136_768, a + 200_704)
-                Self.inception3a_branch2_1_conv(a + 200_704, w + 155_296, a + 275_968)
+                Self.inception3a_branch2_1_conv(a + 200_704, w + 155_296, a + 275_968, a + 1_003_520)
                 Self.inception3a_branch3_0_conv(a + 0, w + 266_016, a + 200_704)
-                Self.inception3a_branch3_1_conv(a + 200_704, w + 269_104, a + 213_248)
+                Self.inception3a_branch3_1_conv(a + 200_704, w + 269_104, a + 213_248, a + 1_003_520)
                 Self.inception3a_branch4_0(a + 0, a + 376_320)
                 Self.inception3a_branch4_1_conv(a + 376_320, w + 273_744, a + 0)
                 Self.inception3a_concat(a + 150_528, a + 275_968, a + 213_248, a + 0, a + 376_320)
                 Self.inception3b_branch1_conv(a + 376_320, w + 279_920, a + 0)
                 Self.inception3b_branch2_0_conv(a + 376_320, w + 312_816, a + 100_352)
-                Self.inception3b_branch2_1_conv(a + 100_352, w + 345_712, a + 200_704)
+                Self.inception3b_branch2_1_conv(a + 100_352, w + 345_712, a + 200_704, a + 1_003_520)
                 Self.inception3b_branch3_0_conv(a + 376_320, w + 567_088, a + 100_352)
-                Self.inception3b_branch3_1_conv(a + 100_352, w + 575_312, a + 125_440)
+                Self.inception3b_branch3_1_conv(a + 100_352, w + 575_312, a + 125_440, a + 1_003_520)
                 Self.inception3b_branch4_0(a + 376_320, a + 577_024)
                 Self.inception3b_branch4_1_conv(a + 577_024, w + 603_056, a + 351_232)
                 Self.inception3b_concat(a + 0, a + 200_704, a + 125_440, a + 351_232, a + 401_408)
                 Self.maxpool3(a + 401_408, a + 0)
                 Self.inception4a_branch1_conv(a + 0, w + 619_504, a + 94_080)
                 Self.inception4a_branch2_0_conv(a + 0, w + 711_856, a + 131_712)
-                Self.inception4a_branch2_1_conv(a + 131_712, w + 758_032, a + 150_528)
+                Self.inception4a_branch2_1_conv(a + 131_712, w + 758_032, a + 150_528, a + 1_003_520)
                 Self.inception4a_branch3_0_conv(a + 0, w + 937_952, a + 131_712)
-                Self.inception4a_branch3_1_conv(a + 131_712, w + 945_648, a + 134_848)
+                Self.inception4a_branch3_1_conv(a + 131_712, w + 945_648, a + 134_848, a + 1_003_520)
                 Self.inception4a_branch4_0(a + 0, a + 191_296)
                 Self.inception4a_branch4_1_conv(a + 191_296, w + 952_608, a + 0)
                 Self.inception4a_concat(a + 94_080, a + 150_528, a + 134_848, a + 0, a + 191_296)
                 Self.inception4b_branch1_conv(a + 191_296, w + 983_392, a + 0)
                 Self.inception4b_branch2_0_conv(a + 191_296, w + 1_065_472, a + 31_360)
-                Self.inception4b_branch2_1_conv(a + 31_360, w + 1_122_928, a + 53_312)
+                Self.inception4b_branch2_1_conv(a + 31_360, w + 1_122_928, a + 53_312, a + 1_003_520)
                 Self.inception4b_branch3_0_conv(a + 191_296, w + 1_348_944, a + 31_360)
-                Self.inception4b_branch3_1_conv(a + 31_360, w + 1_361_256, a + 36_064)
+                Self.inception4b_branch3_1_conv(a + 31_360, w + 1_361_256, a + 36_064, a + 1_003_520)
                 Self.inception4b_branch4_0(a + 191_296, a + 291_648)
                 Self.inception4b_branch4_1_conv(a + 291_648, w + 1_375_144, a + 97_216)
                 Self.inception4b_concat(a + 0, a + 53_312, a + 36_064, a + 97_216, a + 109_760)
                 Self.inception4c_branch1_conv(a + 109_760, w + 1_407_976, a + 0)
                 Self.inception4c_branch2_0_conv(a + 109_760, w + 1_473_640, a + 25_088)
-                Self.inception4c_branch2_1_conv(a + 25_088, w + 1_539_304, a + 50_176)
+                Self.inception4c_branch2_1_conv(a + 25_088, w + 1_539_304, a + 50_176, a + 1_003_520)
                 Self.inception4c_branch3_0_conv(a + 109_760, w + 1_834_472, a + 25_088)
-                Self.inception4c_branch3_1_conv(a + 25_088, w + 1_846_784, a + 29_792)
+                Self.inception4c_branch3_1_conv(a + 25_088, w + 1_846_784, a + 29_792, a + 1_003_520)
                 Self.inception4c_branch4_0(a + 109_760, a + 210_112)
                 Self.inception4c_branch4_1_conv(a + 210_112, w + 1_860_672, a + 100_352)
                 Self.inception4c_concat(a + 0, a + 50_176, a + 29_792, a + 100_352, a + 112_896)
                 Self.inception4d_branch1_conv(a + 112_896, w + 1_893_504, a + 0)
                 Self.inception4d_branch2_0_conv(a + 112_896, w + 1_950_960, a + 21_952)
-                Self.inception4d_branch2_1_conv(a + 21_952, w + 2_024_832, a + 50_176)
+                Self.inception4d_branch2_1_conv(a + 21_952, w + 2_024_832, a + 50_176, a + 1_003_520)
                 Self.inception4d_branch3_0_conv(a + 112_896, w + 2_398_368, a + 21_952)
-                Self.inception4d_branch3_1_conv(a + 21_952, w + 2_414_784, a + 28_224)
+                Self.inception4d_branch3_1_conv(a + 21_952, w + 2_414_784, a + 28_224, a + 1_003_520)
                 Self.inception4d_branch4_0(a + 112_896, a + 213_248)
                 Self.inception4d_branch4_1_conv(a + 213_248, w + 2_433_280, a + 106_624)
                 Self.inception4d_concat(a + 0, a + 50_176, a + 28_224, a + 106_624, a + 119_168)
                 Self.inception4e_branch1_conv(a + 119_168, w + 2_466_112, a + 0)
                 Self.inception4e_branch2_0_conv(a + 119_168, w + 2_601_536, a + 50_176)
-                Self.inception4e_branch2_1_conv(a + 50_176, w + 2_686_176, a + 222_656)
+                Self.inception4e_branch2_1_conv(a + 50_176, w + 2_686_176, a + 222_656, a + 1_003_520)
                 Self.inception4e_branch3_0_conv(a + 119_168, w + 3_147_296, a + 50_176)
-                Self.inception4e_branch3_1_conv(a + 50_176, w + 3_164_224, a + 56_448)
+                Self.inception4e_branch3_1_conv(a + 50_176, w + 3_164_224, a + 56_448, a + 1_003_520)
                 Self.inception4e_branch4_0(a + 119_168, a + 285_376)
                 Self.inception4e_branch4_1_conv(a + 285_376, w + 3_201_216, a + 81_536)
                 Self.inception4e_concat(a + 0, a + 222_656, a + 56_448, a + 81_536, a + 285_376)
                 Self.maxpool4(a + 285_376, a + 0)
                 Self.inception5a_branch1_conv(a + 0, w + 3_268_928, a + 40_768)
                 Self.inception5a_branch2_0_conv(a + 0, w + 3_482_176, a + 53_312)
-                Self.inception5a_branch2_1_conv(a + 53_312, w + 3_615_456, a + 61_152)
+                Self.inception5a_branch2_1_conv(a + 53_312, w + 3_615_456, a + 61_152, a + 1_003_520)
                 Self.inception5a_branch3_0_conv(a + 0, w + 4_076_576, a + 53_312)
-                Self.inception5a_branch3_1_conv(a + 53_312, w + 4_103_232, a + 54_880)
+                Self.inception5a_branch3_1_conv(a + 53_312, w + 4_103_232, a + 54_880, a + 1_003_520)
                 Self.inception5a_branch4_0(a + 0, a + 76_832)
                 Self.inception5a_branch4_1_conv(a + 76_832, w + 4_140_224, a + 0)
                 Self.inception5a_concat(a + 40_768, a + 61_152, a + 54_880, a + 0, a + 76_832)
                 Self.inception5b_branch1_conv(a + 76_832, w + 4_246_848, a + 0)
                 Self.inception5b_branch2_0_conv(a + 76_832, w + 4_566_720, a + 18_816)
-                Self.inception5b_branch2_1_conv(a + 18_816, w + 4_726_656, a + 28_224)
+                Self.inception5b_branch2_1_conv(a + 18_816, w + 4_726_656, a + 28_224, a + 1_003_520)
                 Self.inception5b_branch3_0_conv(a + 76_832, w + 5_390_592, a + 18_816)
-                Self.inception5b_branch3_1_conv(a + 18_816, w + 5_430_576, a + 21_168)
+                Self.inception5b_branch3_1_conv(a + 18_816, w + 5_430_576, a + 21_168, a + 1_003_520)
                 Self.inception5b_branch4_0(a + 76_832, a + 117_600)
                 Self.inception5b_branch4_1_conv(a + 117_600, w + 5_486_000, a + 47_040)
                 Self.inception5b_concat(a + 0, a + 28_224, a + 21_168, a + 47_040, a + 53_312)
@@ -750,610 +808,58 @@ extension Googlenet {
     /// conv1.conv: conv 3→64, kernel 7×7, stride 2×2, padding 3, + conv1.bn folded, + conv1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func conv1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 64×112×112
-        // weight: w[0..<9408] as (64, 3, 7, 7)   bias: w[9408..<9472]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[9408 &+ oc], count: 12_544)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 49
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 1176
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9408 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<7 {
+                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
+                        for j in 0..<7 {
+                            let tapOffset: Int = (i &* 7 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 112 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[25]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[26]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[27]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[28]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[29]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[30]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[31]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[32]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[33]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[34]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[35]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[36]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[37]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[38]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[39]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[40]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[41]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[42]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[43]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[44]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[45]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[46]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[47]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[48]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1394,32 +900,49 @@ extension Googlenet {
     @inline(never)
     static func conv2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<4096] as (64, 64, 1, 1)   bias: w[4096..<4160]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1427,130 +950,58 @@ extension Googlenet {
     /// conv3.conv: conv 64→192, kernel 3×3, stride 1×1, padding 1, + conv3.bn folded, + conv3.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 192×56×56
-        // weight: w[0..<110_592] as (192, 64, 3, 3)   bias: w[110_592..<110_784]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[110_592 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (24 blocks, 3, 3, 64, 8)   bias: w[110_592..<110_784]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 110_592 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1591,32 +1042,49 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×28×28   y: 64×28×28
-        // weight: w[0..<12_288] as (64, 192, 1, 1)   bias: w[12_288..<12_352]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[12_288 &+ oc], count: 784)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 192, 8)   bias: w[12_288..<12_352]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 12_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1626,32 +1094,49 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×28×28   y: 96×28×28
-        // weight: w[0..<18_432] as (96, 192, 1, 1)   bias: w[18_432..<18_528]
-        for oc in 0..<96 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[18_432 &+ oc], count: 784)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (12 blocks, 1, 1, 192, 8)   bias: w[18_432..<18_528]
+        for block in 0..<12 {
+            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
+            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
+            let firstChannel: Int = (block / 12) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 18_432 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1659,130 +1144,58 @@ extension Googlenet {
     /// inception3a.branch2.1.conv: conv 96→128, kernel 3×3, stride 1×1, padding 1, + inception3a.branch2.1.bn folded, + inception3a.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 96×28×28   y: 128×28×28
-        // weight: w[0..<110_592] as (128, 96, 3, 3)   bias: w[110_592..<110_720]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[110_592 &+ oc], count: 784)
-            for ic in 0..<96 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 96 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 96, 8)   bias: w[110_592..<110_720]
+        Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 96
+            let kernelOffset: Int = block &* 6912
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 110_592 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 768
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<96 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1792,32 +1205,49 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×28×28   y: 16×28×28
-        // weight: w[0..<3072] as (16, 192, 1, 1)   bias: w[3072..<3088]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[3072 &+ oc], count: 784)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 192, 8)   bias: w[3072..<3088]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 3072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1825,130 +1255,58 @@ extension Googlenet {
     /// inception3a.branch3.1.conv: conv 16→32, kernel 3×3, stride 1×1, padding 1, + inception3a.branch3.1.bn folded, + inception3a.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×28×28   y: 32×28×28
-        // weight: w[0..<4608] as (32, 16, 3, 3)   bias: w[4608..<4640]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 784)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (4 blocks, 3, 3, 16, 8)   bias: w[4608..<4640]
+        Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4608 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1989,32 +1347,49 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×28×28   y: 32×28×28
-        // weight: w[0..<6144] as (32, 192, 1, 1)   bias: w[6144..<6176]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[6144 &+ oc], count: 784)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 192, 8)   bias: w[6144..<6176]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 6144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2035,32 +1410,49 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 128×28×28
-        // weight: w[0..<32_768] as (128, 256, 1, 1)   bias: w[32_768..<32_896]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2070,32 +1462,49 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 128×28×28
-        // weight: w[0..<32_768] as (128, 256, 1, 1)   bias: w[32_768..<32_896]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2103,130 +1512,58 @@ extension Googlenet {
     /// inception3b.branch2.1.conv: conv 128→192, kernel 3×3, stride 1×1, padding 1, + inception3b.branch2.1.bn folded, + inception3b.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 192×28×28
-        // weight: w[0..<221_184] as (192, 128, 3, 3)   bias: w[221_184..<221_376]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[221_184 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (24 blocks, 3, 3, 128, 8)   bias: w[221_184..<221_376]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 221_184 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2236,32 +1573,49 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 32×28×28
-        // weight: w[0..<8192] as (32, 256, 1, 1)   bias: w[8192..<8224]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[8192 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 256, 8)   bias: w[8192..<8224]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2269,130 +1623,58 @@ extension Googlenet {
     /// inception3b.branch3.1.conv: conv 32→96, kernel 3×3, stride 1×1, padding 1, + inception3b.branch3.1.bn folded, + inception3b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×28×28   y: 96×28×28
-        // weight: w[0..<27_648] as (96, 32, 3, 3)   bias: w[27_648..<27_744]
-        for oc in 0..<96 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[27_648 &+ oc], count: 784)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (12 blocks, 3, 3, 32, 8)   bias: w[27_648..<27_744]
+        Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<12 {
+            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
+            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
+            let firstChannel: Int = (block / 12) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 27_648 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2433,32 +1715,49 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 64×28×28
-        // weight: w[0..<16_384] as (64, 256, 1, 1)   bias: w[16_384..<16_448]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2510,32 +1809,49 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 480×14×14   y: 192×14×14
-        // weight: w[0..<92_160] as (192, 480, 1, 1)   bias: w[92_160..<92_352]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[92_160 &+ oc], count: 196)
-            for ic in 0..<480 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 480 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (24 blocks, 1, 1, 480, 8)   bias: w[92_160..<92_352]
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 480
+            let kernelOffset: Int = block &* 3840
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 92_160 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2545,32 +1861,49 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 480×14×14   y: 96×14×14
-        // weight: w[0..<46_080] as (96, 480, 1, 1)   bias: w[46_080..<46_176]
-        for oc in 0..<96 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[46_080 &+ oc], count: 196)
-            for ic in 0..<480 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 480 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (12 blocks, 1, 1, 480, 8)   bias: w[46_080..<46_176]
+        for block in 0..<12 {
+            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
+            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
+            let firstChannel: Int = (block / 12) &* 480
+            let kernelOffset: Int = block &* 3840
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 46_080 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2578,130 +1911,58 @@ extension Googlenet {
     /// inception4a.branch2.1.conv: conv 96→208, kernel 3×3, stride 1×1, padding 1, + inception4a.branch2.1.bn folded, + inception4a.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 96×14×14   y: 208×14×14
-        // weight: w[0..<179_712] as (208, 96, 3, 3)   bias: w[179_712..<179_920]
-        for oc in 0..<208 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[179_712 &+ oc], count: 196)
-            for ic in 0..<96 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 96 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (26 blocks, 3, 3, 96, 8)   bias: w[179_712..<179_920]
+        Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<26 {
+            let firstFilter: Int = (block / 26) &* 208 &+ (block % 26) &* 8
+            let filters: Int = min(8, (block / 26) &* 208 &+ 208 &- firstFilter)
+            let firstChannel: Int = (block / 26) &* 96
+            let kernelOffset: Int = block &* 6912
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 179_712 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 768
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<96 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2711,32 +1972,49 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 480×14×14   y: 16×14×14
-        // weight: w[0..<7680] as (16, 480, 1, 1)   bias: w[7680..<7696]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[7680 &+ oc], count: 196)
-            for ic in 0..<480 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 480 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 480, 8)   bias: w[7680..<7696]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 480
+            let kernelOffset: Int = block &* 3840
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 7680 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2744,130 +2022,58 @@ extension Googlenet {
     /// inception4a.branch3.1.conv: conv 16→48, kernel 3×3, stride 1×1, padding 1, + inception4a.branch3.1.bn folded, + inception4a.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×14×14   y: 48×14×14
-        // weight: w[0..<6912] as (48, 16, 3, 3)   bias: w[6912..<6960]
-        for oc in 0..<48 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[6912 &+ oc], count: 196)
-            for ic in 0..<16 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 16 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (6 blocks, 3, 3, 16, 8)   bias: w[6912..<6960]
+        Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<6 {
+            let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
+            let filters: Int = min(8, (block / 6) &* 48 &+ 48 &- firstFilter)
+            let firstChannel: Int = (block / 6) &* 16
+            let kernelOffset: Int = block &* 1152
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 6912 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 128
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<16 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2908,32 +2114,49 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 480×14×14   y: 64×14×14
-        // weight: w[0..<30_720] as (64, 480, 1, 1)   bias: w[30_720..<30_784]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[30_720 &+ oc], count: 196)
-            for ic in 0..<480 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 480 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 480, 8)   bias: w[30_720..<30_784]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 480
+            let kernelOffset: Int = block &* 3840
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 30_720 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2954,32 +2177,49 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 160×14×14
-        // weight: w[0..<81_920] as (160, 512, 1, 1)   bias: w[81_920..<82_080]
-        for oc in 0..<160 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[81_920 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (20 blocks, 1, 1, 512, 8)   bias: w[81_920..<82_080]
+        for block in 0..<20 {
+            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
+            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
+            let firstChannel: Int = (block / 20) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 81_920 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2989,32 +2229,49 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 112×14×14
-        // weight: w[0..<57_344] as (112, 512, 1, 1)   bias: w[57_344..<57_456]
-        for oc in 0..<112 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[57_344 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (14 blocks, 1, 1, 512, 8)   bias: w[57_344..<57_456]
+        for block in 0..<14 {
+            let firstFilter: Int = (block / 14) &* 112 &+ (block % 14) &* 8
+            let filters: Int = min(8, (block / 14) &* 112 &+ 112 &- firstFilter)
+            let firstChannel: Int = (block / 14) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 57_344 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3022,130 +2279,58 @@ extension Googlenet {
     /// inception4b.branch2.1.conv: conv 112→224, kernel 3×3, stride 1×1, padding 1, + inception4b.branch2.1.bn folded, + inception4b.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 112×14×14   y: 224×14×14
-        // weight: w[0..<225_792] as (224, 112, 3, 3)   bias: w[225_792..<226_016]
-        for oc in 0..<224 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[225_792 &+ oc], count: 196)
-            for ic in 0..<112 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 112 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (28 blocks, 3, 3, 112, 8)   bias: w[225_792..<226_016]
+        Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<28 {
+            let firstFilter: Int = (block / 28) &* 224 &+ (block % 28) &* 8
+            let filters: Int = min(8, (block / 28) &* 224 &+ 224 &- firstFilter)
+            let firstChannel: Int = (block / 28) &* 112
+            let kernelOffset: Int = block &* 8064
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 225_792 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 896
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<112 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3155,32 +2340,49 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 24×14×14
-        // weight: w[0..<12_288] as (24, 512, 1, 1)   bias: w[12_288..<12_312]
-        for oc in 0..<24 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[12_288 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (3 blocks, 1, 1, 512, 8)   bias: w[12_288..<12_312]
+        for block in 0..<3 {
+            let firstFilter: Int = (block / 3) &* 24 &+ (block % 3) &* 8
+            let filters: Int = min(8, (block / 3) &* 24 &+ 24 &- firstFilter)
+            let firstChannel: Int = (block / 3) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 12_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3188,130 +2390,58 @@ extension Googlenet {
     /// inception4b.branch3.1.conv: conv 24→64, kernel 3×3, stride 1×1, padding 1, + inception4b.branch3.1.bn folded, + inception4b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 24×14×14   y: 64×14×14
-        // weight: w[0..<13_824] as (64, 24, 3, 3)   bias: w[13_824..<13_888]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[13_824 &+ oc], count: 196)
-            for ic in 0..<24 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 24 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 24, 8)   bias: w[13_824..<13_888]
+        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 24
+            let kernelOffset: Int = block &* 1728
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 13_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 192
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<24 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3352,32 +2482,49 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 64×14×14
-        // weight: w[0..<32_768] as (64, 512, 1, 1)   bias: w[32_768..<32_832]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3398,32 +2545,49 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 128×14×14
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3433,32 +2597,49 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 128×14×14
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3466,130 +2647,58 @@ extension Googlenet {
     /// inception4c.branch2.1.conv: conv 128→256, kernel 3×3, stride 1×1, padding 1, + inception4c.branch2.1.bn folded, + inception4c.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×14×14   y: 256×14×14
-        // weight: w[0..<294_912] as (256, 128, 3, 3)   bias: w[294_912..<295_168]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[294_912 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 294_912 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3599,32 +2708,49 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 24×14×14
-        // weight: w[0..<12_288] as (24, 512, 1, 1)   bias: w[12_288..<12_312]
-        for oc in 0..<24 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[12_288 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (3 blocks, 1, 1, 512, 8)   bias: w[12_288..<12_312]
+        for block in 0..<3 {
+            let firstFilter: Int = (block / 3) &* 24 &+ (block % 3) &* 8
+            let filters: Int = min(8, (block / 3) &* 24 &+ 24 &- firstFilter)
+            let firstChannel: Int = (block / 3) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 12_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3632,130 +2758,58 @@ extension Googlenet {
     /// inception4c.branch3.1.conv: conv 24→64, kernel 3×3, stride 1×1, padding 1, + inception4c.branch3.1.bn folded, + inception4c.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 24×14×14   y: 64×14×14
-        // weight: w[0..<13_824] as (64, 24, 3, 3)   bias: w[13_824..<13_888]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[13_824 &+ oc], count: 196)
-            for ic in 0..<24 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 24 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 24, 8)   bias: w[13_824..<13_888]
+        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 24
+            let kernelOffset: Int = block &* 1728
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 13_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 192
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<24 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3796,32 +2850,49 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 64×14×14
-        // weight: w[0..<32_768] as (64, 512, 1, 1)   bias: w[32_768..<32_832]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3842,32 +2913,49 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 112×14×14
-        // weight: w[0..<57_344] as (112, 512, 1, 1)   bias: w[57_344..<57_456]
-        for oc in 0..<112 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[57_344 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (14 blocks, 1, 1, 512, 8)   bias: w[57_344..<57_456]
+        for block in 0..<14 {
+            let firstFilter: Int = (block / 14) &* 112 &+ (block % 14) &* 8
+            let filters: Int = min(8, (block / 14) &* 112 &+ 112 &- firstFilter)
+            let firstChannel: Int = (block / 14) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 57_344 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3877,32 +2965,49 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 144×14×14
-        // weight: w[0..<73_728] as (144, 512, 1, 1)   bias: w[73_728..<73_872]
-        for oc in 0..<144 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[73_728 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (18 blocks, 1, 1, 512, 8)   bias: w[73_728..<73_872]
+        for block in 0..<18 {
+            let firstFilter: Int = (block / 18) &* 144 &+ (block % 18) &* 8
+            let filters: Int = min(8, (block / 18) &* 144 &+ 144 &- firstFilter)
+            let firstChannel: Int = (block / 18) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3910,130 +3015,58 @@ extension Googlenet {
     /// inception4d.branch2.1.conv: conv 144→288, kernel 3×3, stride 1×1, padding 1, + inception4d.branch2.1.bn folded, + inception4d.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 144×14×14   y: 288×14×14
-        // weight: w[0..<373_248] as (288, 144, 3, 3)   bias: w[373_248..<373_536]
-        for oc in 0..<288 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[373_248 &+ oc], count: 196)
-            for ic in 0..<144 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 144 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (36 blocks, 3, 3, 144, 8)   bias: w[373_248..<373_536]
+        Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<36 {
+            let firstFilter: Int = (block / 36) &* 288 &+ (block % 36) &* 8
+            let filters: Int = min(8, (block / 36) &* 288 &+ 288 &- firstFilter)
+            let firstChannel: Int = (block / 36) &* 144
+            let kernelOffset: Int = block &* 10_368
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 373_248 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1152
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<144 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4043,32 +3076,49 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 32×14×14
-        // weight: w[0..<16_384] as (32, 512, 1, 1)   bias: w[16_384..<16_416]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 512, 8)   bias: w[16_384..<16_416]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4076,130 +3126,58 @@ extension Googlenet {
     /// inception4d.branch3.1.conv: conv 32→64, kernel 3×3, stride 1×1, padding 1, + inception4d.branch3.1.bn folded, + inception4d.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×14×14   y: 64×14×14
-        // weight: w[0..<18_432] as (64, 32, 3, 3)   bias: w[18_432..<18_496]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[18_432 &+ oc], count: 196)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 32, 8)   bias: w[18_432..<18_496]
+        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 18_432 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4240,32 +3218,49 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 64×14×14
-        // weight: w[0..<32_768] as (64, 512, 1, 1)   bias: w[32_768..<32_832]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4286,32 +3281,49 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 528×14×14   y: 256×14×14
-        // weight: w[0..<135_168] as (256, 528, 1, 1)   bias: w[135_168..<135_424]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[135_168 &+ oc], count: 196)
-            for ic in 0..<528 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 528 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 528, 8)   bias: w[135_168..<135_424]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 528
+            let kernelOffset: Int = block &* 4224
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 135_168 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<528 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4321,32 +3333,49 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 528×14×14   y: 160×14×14
-        // weight: w[0..<84_480] as (160, 528, 1, 1)   bias: w[84_480..<84_640]
-        for oc in 0..<160 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[84_480 &+ oc], count: 196)
-            for ic in 0..<528 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 528 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (20 blocks, 1, 1, 528, 8)   bias: w[84_480..<84_640]
+        for block in 0..<20 {
+            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
+            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
+            let firstChannel: Int = (block / 20) &* 528
+            let kernelOffset: Int = block &* 4224
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 84_480 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<528 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4354,130 +3383,58 @@ extension Googlenet {
     /// inception4e.branch2.1.conv: conv 160→320, kernel 3×3, stride 1×1, padding 1, + inception4e.branch2.1.bn folded, + inception4e.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 160×14×14   y: 320×14×14
-        // weight: w[0..<460_800] as (320, 160, 3, 3)   bias: w[460_800..<461_120]
-        for oc in 0..<320 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[460_800 &+ oc], count: 196)
-            for ic in 0..<160 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 160 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (40 blocks, 3, 3, 160, 8)   bias: w[460_800..<461_120]
+        Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<40 {
+            let firstFilter: Int = (block / 40) &* 320 &+ (block % 40) &* 8
+            let filters: Int = min(8, (block / 40) &* 320 &+ 320 &- firstFilter)
+            let firstChannel: Int = (block / 40) &* 160
+            let kernelOffset: Int = block &* 11_520
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 460_800 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1280
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<160 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4487,32 +3444,49 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 528×14×14   y: 32×14×14
-        // weight: w[0..<16_896] as (32, 528, 1, 1)   bias: w[16_896..<16_928]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[16_896 &+ oc], count: 196)
-            for ic in 0..<528 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 528 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 528, 8)   bias: w[16_896..<16_928]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 528
+            let kernelOffset: Int = block &* 4224
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_896 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<528 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4520,130 +3494,58 @@ extension Googlenet {
     /// inception4e.branch3.1.conv: conv 32→128, kernel 3×3, stride 1×1, padding 1, + inception4e.branch3.1.bn folded, + inception4e.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×14×14   y: 128×14×14
-        // weight: w[0..<36_864] as (128, 32, 3, 3)   bias: w[36_864..<36_992]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 196)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 32, 8)   bias: w[36_864..<36_992]
+        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4684,32 +3586,49 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 528×14×14   y: 128×14×14
-        // weight: w[0..<67_584] as (128, 528, 1, 1)   bias: w[67_584..<67_712]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[67_584 &+ oc], count: 196)
-            for ic in 0..<528 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 528 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 528, 8)   bias: w[67_584..<67_712]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 528
+            let kernelOffset: Int = block &* 4224
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 67_584 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<528 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4761,32 +3680,49 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 256×7×7
-        // weight: w[0..<212_992] as (256, 832, 1, 1)   bias: w[212_992..<213_248]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[212_992 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 832, 8)   bias: w[212_992..<213_248]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 212_992 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4796,32 +3732,49 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 160×7×7
-        // weight: w[0..<133_120] as (160, 832, 1, 1)   bias: w[133_120..<133_280]
-        for oc in 0..<160 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[133_120 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (20 blocks, 1, 1, 832, 8)   bias: w[133_120..<133_280]
+        for block in 0..<20 {
+            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
+            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
+            let firstChannel: Int = (block / 20) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 133_120 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4829,130 +3782,58 @@ extension Googlenet {
     /// inception5a.branch2.1.conv: conv 160→320, kernel 3×3, stride 1×1, padding 1, + inception5a.branch2.1.bn folded, + inception5a.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 160×7×7   y: 320×7×7
-        // weight: w[0..<460_800] as (320, 160, 3, 3)   bias: w[460_800..<461_120]
-        for oc in 0..<320 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[460_800 &+ oc], count: 49)
-            for ic in 0..<160 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 160 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (40 blocks, 3, 3, 160, 8)   bias: w[460_800..<461_120]
+        Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<40 {
+            let firstFilter: Int = (block / 40) &* 320 &+ (block % 40) &* 8
+            let filters: Int = min(8, (block / 40) &* 320 &+ 320 &- firstFilter)
+            let firstChannel: Int = (block / 40) &* 160
+            let kernelOffset: Int = block &* 11_520
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 460_800 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1280
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<160 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4962,32 +3843,49 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 32×7×7
-        // weight: w[0..<26_624] as (32, 832, 1, 1)   bias: w[26_624..<26_656]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[26_624 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (4 blocks, 1, 1, 832, 8)   bias: w[26_624..<26_656]
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 26_624 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4995,130 +3893,58 @@ extension Googlenet {
     /// inception5a.branch3.1.conv: conv 32→128, kernel 3×3, stride 1×1, padding 1, + inception5a.branch3.1.bn folded, + inception5a.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×7×7   y: 128×7×7
-        // weight: w[0..<36_864] as (128, 32, 3, 3)   bias: w[36_864..<36_992]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 49)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 32, 8)   bias: w[36_864..<36_992]
+        Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 32
+            let kernelOffset: Int = block &* 2304
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 256
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<32 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5159,32 +3985,49 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 128×7×7
-        // weight: w[0..<106_496] as (128, 832, 1, 1)   bias: w[106_496..<106_624]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[106_496 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 106_496 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5205,32 +4048,49 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 384×7×7
-        // weight: w[0..<319_488] as (384, 832, 1, 1)   bias: w[319_488..<319_872]
-        for oc in 0..<384 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[319_488 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (48 blocks, 1, 1, 832, 8)   bias: w[319_488..<319_872]
+        for block in 0..<48 {
+            let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
+            let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
+            let firstChannel: Int = (block / 48) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 319_488 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5240,32 +4100,49 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 192×7×7
-        // weight: w[0..<159_744] as (192, 832, 1, 1)   bias: w[159_744..<159_936]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[159_744 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (24 blocks, 1, 1, 832, 8)   bias: w[159_744..<159_936]
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 159_744 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5273,130 +4150,58 @@ extension Googlenet {
     /// inception5b.branch2.1.conv: conv 192→384, kernel 3×3, stride 1×1, padding 1, + inception5b.branch2.1.bn folded, + inception5b.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 192×7×7   y: 384×7×7
-        // weight: w[0..<663_552] as (384, 192, 3, 3)   bias: w[663_552..<663_936]
-        for oc in 0..<384 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[663_552 &+ oc], count: 49)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
+        Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<48 {
+            let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
+            let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
+            let firstChannel: Int = (block / 48) &* 192
+            let kernelOffset: Int = block &* 13_824
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 663_552 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<192 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5406,32 +4211,49 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 48×7×7
-        // weight: w[0..<39_936] as (48, 832, 1, 1)   bias: w[39_936..<39_984]
-        for oc in 0..<48 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[39_936 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (6 blocks, 1, 1, 832, 8)   bias: w[39_936..<39_984]
+        for block in 0..<6 {
+            let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
+            let filters: Int = min(8, (block / 6) &* 48 &+ 48 &- firstFilter)
+            let firstChannel: Int = (block / 6) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 39_936 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5439,130 +4261,58 @@ extension Googlenet {
     /// inception5b.branch3.1.conv: conv 48→128, kernel 3×3, stride 1×1, padding 1, + inception5b.branch3.1.bn folded, + inception5b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 48×7×7   y: 128×7×7
-        // weight: w[0..<55_296] as (128, 48, 3, 3)   bias: w[55_296..<55_424]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[55_296 &+ oc], count: 49)
-            for ic in 0..<48 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 48 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 48, 8)   bias: w[55_296..<55_424]
+        Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 48
+            let kernelOffset: Int = block &* 3456
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 55_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 384
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<48 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5603,32 +4353,49 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 128×7×7
-        // weight: w[0..<106_496] as (128, 832, 1, 1)   bias: w[106_496..<106_624]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[106_496 &+ oc], count: 49)
-            for ic in 0..<832 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 832 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 832
+            let kernelOffset: Int = block &* 6656
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 106_496 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -5699,6 +4466,67 @@ extension Googlenet {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -13,8 +13,9 @@ public struct Lenet5: Sendable {
     public static let parameterCount = 61_706
     public static let nonTrainableParameterCount = 0
     public static let macs = 416_520
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 5880
+    /// Floats of working memory: activations placed by liveness after fusion (5,880), then
+    /// scratch for zero-padded conv inputs (1,680).
+    public static let arenaFloats = 7560
     static let inputCount = 1024
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -56,17 +57,19 @@ public struct Lenet5: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 61_706)
+        var p = [Float](repeating: 0, count: 61_758)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 150)
-        try Self.copy(tensors, "conv1.bias", into: &p, at: 150, count: 6)
-        try Self.copy(tensors, "conv2.weight", into: &p, at: 156, count: 2400)
-        try Self.copy(tensors, "conv2.bias", into: &p, at: 2556, count: 16)
-        try Self.copy(tensors, "fc1.weight", into: &p, at: 2572, count: 48_000)
-        try Self.copy(tensors, "fc1.bias", into: &p, at: 50_572, count: 120)
-        try Self.copy(tensors, "fc2.weight", into: &p, at: 50_692, count: 10_080)
-        try Self.copy(tensors, "fc2.bias", into: &p, at: 60_772, count: 84)
-        try Self.copy(tensors, "fc3.weight", into: &p, at: 60_856, count: 840)
-        try Self.copy(tensors, "fc3.bias", into: &p, at: 61_696, count: 10)
+        try Self.copy(tensors, "conv1.bias", into: &p, at: 200, count: 6)
+        Self.blockFilters(&p, at: 0, filters: 6, groups: 1, channels: 1, taps: 25)
+        try Self.copy(tensors, "conv2.weight", into: &p, at: 208, count: 2400)
+        try Self.copy(tensors, "conv2.bias", into: &p, at: 2608, count: 16)
+        Self.blockFilters(&p, at: 208, filters: 16, groups: 1, channels: 6, taps: 25)
+        try Self.copy(tensors, "fc1.weight", into: &p, at: 2624, count: 48_000)
+        try Self.copy(tensors, "fc1.bias", into: &p, at: 50_624, count: 120)
+        try Self.copy(tensors, "fc2.weight", into: &p, at: 50_744, count: 10_080)
+        try Self.copy(tensors, "fc2.bias", into: &p, at: 60_824, count: 84)
+        try Self.copy(tensors, "fc3.weight", into: &p, at: 60_908, count: 840)
+        try Self.copy(tensors, "fc3.bias", into: &p, at: 61_748, count: 10)
         storage = p
     }
 
@@ -91,13 +94,13 @@ public struct Lenet5: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0)
+                Self.conv1(x, w + 0, a + 0, a + 5880)
                 Self.pool1(a + 0, a + 4704)
-                Self.conv2(a + 4704, w + 156, a + 0)
+                Self.conv2(a + 4704, w + 208, a + 0, a + 5880)
                 Self.pool2(a + 0, a + 1600)
-                Self.fc1(a + 1600, w + 2572, a + 0)
-                Self.fc2(a + 0, w + 50_692, a + 120)
-                Self.fc3(a + 120, w + 60_856, a + 0)
+                Self.fc1(a + 1600, w + 2624, a + 0)
+                Self.fc2(a + 0, w + 50_744, a + 120)
+                Self.fc3(a + 120, w + 60_908, a + 0)
                 (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
             }
         }
@@ -108,322 +111,58 @@ extension Lenet5 {
     /// conv1: conv 1→6, kernel 5×5, stride 1×1, padding 0, + relu1 fused.
     /// Generated from specs/lenet5.yaml:7:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 1×32×32   y: 6×28×28
-        // weight: w[0..<150] as (6, 1, 5, 5)   bias: w[150..<156]
-        for oc in 0..<6 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[150 &+ oc], count: 784)
-            for ic in 0..<1 {
-                let planeOffset: Int = (0 &+ ic) &* 1024
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 25
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (1 blocks, 5, 5, 1, 8)   bias: w[200..<208]
+        Self.pad(x, channels: 1, height: 32, width: 32, top: 0, left: 0, rows: 32, columns: 36, into: scratch)
+        for block in 0..<1 {
+            let firstFilter: Int = (block / 1) &* 6 &+ (block % 1) &* 8
+            let filters: Int = min(8, (block / 1) &* 6 &+ 6 &- firstFilter)
+            let firstChannel: Int = (block / 1) &* 1
+            let kernelOffset: Int = block &* 200
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 200 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 32 &+ oh &* 1 &+ i &* 1) &* 36 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 8
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<1 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1152)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 4
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 32
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 33
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 34
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 35
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 36
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 66
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 67
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 68
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 96
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 97
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 98
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 99
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 100
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 128
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 129
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 130
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 131
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 32 &+ 132
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -462,322 +201,58 @@ extension Lenet5 {
     /// conv2: conv 6→16, kernel 5×5, stride 1×1, padding 0, + relu2 fused.
     /// Generated from specs/lenet5.yaml:10:5.
     @inline(never)
-    static func conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 6×14×14   y: 16×10×10
-        // weight: w[0..<2400] as (16, 6, 5, 5)   bias: w[2400..<2416]
-        for oc in 0..<16 {
-            let outOffset: Int = oc &* 100
-            let out = y + outOffset
-            out.update(repeating: w[2400 &+ oc], count: 100)
-            for ic in 0..<6 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 6 &+ ic) &* 25
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
+        // weight: (2 blocks, 5, 5, 6, 8)   bias: w[2400..<2416]
+        Self.pad(x, channels: 6, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 20, into: scratch)
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 6
+            let kernelOffset: Int = block &* 1200
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2400 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<10 {
+                for ow in stride(from: 0, to: 10, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 1 &+ i &* 1) &* 20 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 48
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<6 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 280)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 10 &- ow)
+                    let outputOffset: Int = firstFilter &* 100 &+ oh &* 10 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 100), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 200), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 300), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 400), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 500), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 600), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 700), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 4
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 17
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 18
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 30
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 31
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 32
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 42
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 43
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 44
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 45
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 46
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 58
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 59
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<10 {
-                        let sourceOffset: Int = oh &* 14 &+ 60
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 10
-                        let target = out + targetOffset
-                        for ow in 0..<10 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<100 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -879,6 +354,67 @@ extension Lenet5 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -13,8 +13,9 @@ public struct MobilenetV1: Sendable {
     public static let parameterCount = 4_231_976
     public static let nonTrainableParameterCount = 21_888
     public static let macs = 568_740_352
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 1_605_632
+    /// Floats of working memory: activations placed by liveness after fusion (1,605,632), then
+    /// scratch for zero-padded conv inputs (941,184).
+    public static let arenaFloats = 2_546_816
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -258,58 +259,72 @@ public struct MobilenetV1: Sendable {
         var p = [Float](repeating: 0, count: 4_221_032)
         try Self.copy(tensors, "features.conv0.conv.weight", into: &p, at: 0, count: 864)
         try Self.foldBatchNorm(tensors, "features.conv0.bn", epsilon: 1e-05, into: &p, weight: 0, bias: 864, channels: 32, blocks: 1, blockStride: 0, channelStride: 27, run: 27)
+        Self.blockFilters(&p, at: 0, filters: 32, groups: 1, channels: 3, taps: 9)
         try Self.copy(tensors, "features.block1.dw.weight", into: &p, at: 896, count: 288)
         try Self.foldBatchNorm(tensors, "features.block1.dw_bn", epsilon: 1e-05, into: &p, weight: 896, bias: 1184, channels: 32, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block1.pw.weight", into: &p, at: 1216, count: 2048)
         try Self.foldBatchNorm(tensors, "features.block1.pw_bn", epsilon: 1e-05, into: &p, weight: 1216, bias: 3264, channels: 64, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 1216, filters: 64, groups: 1, channels: 32, taps: 1)
         try Self.copy(tensors, "features.block2.dw.weight", into: &p, at: 3328, count: 576)
         try Self.foldBatchNorm(tensors, "features.block2.dw_bn", epsilon: 1e-05, into: &p, weight: 3328, bias: 3904, channels: 64, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block2.pw.weight", into: &p, at: 3968, count: 8192)
         try Self.foldBatchNorm(tensors, "features.block2.pw_bn", epsilon: 1e-05, into: &p, weight: 3968, bias: 12_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 3968, filters: 128, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "features.block3.dw.weight", into: &p, at: 12_288, count: 1152)
         try Self.foldBatchNorm(tensors, "features.block3.dw_bn", epsilon: 1e-05, into: &p, weight: 12_288, bias: 13_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block3.pw.weight", into: &p, at: 13_568, count: 16_384)
         try Self.foldBatchNorm(tensors, "features.block3.pw_bn", epsilon: 1e-05, into: &p, weight: 13_568, bias: 29_952, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 13_568, filters: 128, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "features.block4.dw.weight", into: &p, at: 30_080, count: 1152)
         try Self.foldBatchNorm(tensors, "features.block4.dw_bn", epsilon: 1e-05, into: &p, weight: 30_080, bias: 31_232, channels: 128, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block4.pw.weight", into: &p, at: 31_360, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.block4.pw_bn", epsilon: 1e-05, into: &p, weight: 31_360, bias: 64_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 31_360, filters: 256, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "features.block5.dw.weight", into: &p, at: 64_384, count: 2304)
         try Self.foldBatchNorm(tensors, "features.block5.dw_bn", epsilon: 1e-05, into: &p, weight: 64_384, bias: 66_688, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block5.pw.weight", into: &p, at: 66_944, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.block5.pw_bn", epsilon: 1e-05, into: &p, weight: 66_944, bias: 132_480, channels: 256, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 66_944, filters: 256, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "features.block6.dw.weight", into: &p, at: 132_736, count: 2304)
         try Self.foldBatchNorm(tensors, "features.block6.dw_bn", epsilon: 1e-05, into: &p, weight: 132_736, bias: 135_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block6.pw.weight", into: &p, at: 135_296, count: 131_072)
         try Self.foldBatchNorm(tensors, "features.block6.pw_bn", epsilon: 1e-05, into: &p, weight: 135_296, bias: 266_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "features.block7.dw.weight", into: &p, at: 266_880, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block7.dw_bn", epsilon: 1e-05, into: &p, weight: 266_880, bias: 271_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block7.pw.weight", into: &p, at: 272_000, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block7.pw_bn", epsilon: 1e-05, into: &p, weight: 272_000, bias: 534_144, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block8.dw.weight", into: &p, at: 534_656, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block8.dw_bn", epsilon: 1e-05, into: &p, weight: 534_656, bias: 539_264, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block8.pw.weight", into: &p, at: 539_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block8.pw_bn", epsilon: 1e-05, into: &p, weight: 539_776, bias: 801_920, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block9.dw.weight", into: &p, at: 802_432, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block9.dw_bn", epsilon: 1e-05, into: &p, weight: 802_432, bias: 807_040, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block9.pw.weight", into: &p, at: 807_552, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block9.pw_bn", epsilon: 1e-05, into: &p, weight: 807_552, bias: 1_069_696, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block10.dw.weight", into: &p, at: 1_070_208, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block10.dw_bn", epsilon: 1e-05, into: &p, weight: 1_070_208, bias: 1_074_816, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block10.pw.weight", into: &p, at: 1_075_328, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block10.pw_bn", epsilon: 1e-05, into: &p, weight: 1_075_328, bias: 1_337_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block11.dw.weight", into: &p, at: 1_337_984, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block11.dw_bn", epsilon: 1e-05, into: &p, weight: 1_337_984, bias: 1_342_592, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block11.pw.weight", into: &p, at: 1_343_104, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block11.pw_bn", epsilon: 1e-05, into: &p, weight: 1_343_104, bias: 1_605_248, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block12.dw.weight", into: &p, at: 1_605_760, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block12.dw_bn", epsilon: 1e-05, into: &p, weight: 1_605_760, bias: 1_610_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block12.pw.weight", into: &p, at: 1_610_880, count: 524_288)
         try Self.foldBatchNorm(tensors, "features.block12.pw_bn", epsilon: 1e-05, into: &p, weight: 1_610_880, bias: 2_135_168, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block13.dw.weight", into: &p, at: 2_136_192, count: 9216)
         try Self.foldBatchNorm(tensors, "features.block13.dw_bn", epsilon: 1e-05, into: &p, weight: 2_136_192, bias: 2_145_408, channels: 1024, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block13.pw.weight", into: &p, at: 2_146_432, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "features.block13.pw_bn", epsilon: 1e-05, into: &p, weight: 2_146_432, bias: 3_195_008, channels: 1024, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "fc.weight", into: &p, at: 3_196_032, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 4_220_032, count: 1000)
         storage = p
@@ -336,32 +351,32 @@ public struct MobilenetV1: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv0_conv(x, w + 0, a + 0)
-                Self.features_block1_dw(a + 0, w + 896, a + 401_408)
+                Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632)
+                Self.features_block1_dw(a + 0, w + 896, a + 401_408, a + 1_605_632)
                 Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816)
-                Self.features_block2_dw(a + 802_816, w + 3328, a + 0)
+                Self.features_block2_dw(a + 802_816, w + 3328, a + 0, a + 1_605_632)
                 Self.features_block2_pw(a + 0, w + 3968, a + 200_704)
-                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112)
+                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, a + 1_605_632)
                 Self.features_block3_pw(a + 602_112, w + 13_568, a + 0)
-                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408)
+                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, a + 1_605_632)
                 Self.features_block4_pw(a + 401_408, w + 31_360, a + 0)
-                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704)
+                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, a + 1_605_632)
                 Self.features_block5_pw(a + 200_704, w + 66_944, a + 0)
-                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704)
+                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, a + 1_605_632)
                 Self.features_block6_pw(a + 200_704, w + 135_296, a + 0)
-                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352)
+                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, a + 1_605_632)
                 Self.features_block7_pw(a + 100_352, w + 272_000, a + 0)
-                Self.features_block8_dw(a + 0, w + 534_656, a + 100_352)
+                Self.features_block8_dw(a + 0, w + 534_656, a + 100_352, a + 1_605_632)
                 Self.features_block8_pw(a + 100_352, w + 539_776, a + 0)
-                Self.features_block9_dw(a + 0, w + 802_432, a + 100_352)
+                Self.features_block9_dw(a + 0, w + 802_432, a + 100_352, a + 1_605_632)
                 Self.features_block9_pw(a + 100_352, w + 807_552, a + 0)
-                Self.features_block10_dw(a + 0, w + 1_070_208, a + 100_352)
+                Self.features_block10_dw(a + 0, w + 1_070_208, a + 100_352, a + 1_605_632)
                 Self.features_block10_pw(a + 100_352, w + 1_075_328, a + 0)
-                Self.features_block11_dw(a + 0, w + 1_337_984, a + 100_352)
+                Self.features_block11_dw(a + 0, w + 1_337_984, a + 100_352, a + 1_605_632)
                 Self.features_block11_pw(a + 100_352, w + 1_343_104, a + 0)
-                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352)
+                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, a + 1_605_632)
                 Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0)
-                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176)
+                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, a + 1_605_632)
                 Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0)
                 Self.avgpool(a + 0, a + 50_176)
                 Self.fc(a + 50_176, w + 3_196_032, a + 0)
@@ -375,130 +390,58 @@ extension MobilenetV1 {
     /// features.conv0.conv: conv 3→32, kernel 3×3, stride 2×2, padding 1, + features.conv0.bn folded, + features.conv0.relu fused.
     /// Generated from specs/mobilenet_v1.yaml:27:17.
     @inline(never)
-    static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 32×112×112
-        // weight: w[0..<864] as (32, 3, 3, 3)   bias: w[864..<896]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[864 &+ oc], count: 12_544)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (4 blocks, 3, 3, 3, 8)   bias: w[864..<896]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
+        for block in 0..<4 {
+            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
+            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 4) &* 3
+            let kernelOffset: Int = block &* 216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 226 &+ oh &* 2 &+ i &* 1) &* 226 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 51_076), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 112 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -506,130 +449,27 @@ extension MobilenetV1 {
     /// features.block1.dw: conv (depthwise) 32→32, kernel 3×3, stride 1×1, padding 1, groups 32, + features.block1.dw_bn folded, + features.block1.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 32×112×112   y: 32×112×112
-        // weight: w[0..<288] as (32, 1, 3, 3)   bias: w[288..<320]
-        for oc in 0..<32 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[288 &+ oc], count: 12_544)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 12_544
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -113
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow]
+        // weight: (32, 1, 3, 3)   bias: w[288..<320]
+        Self.pad(x, channels: 32, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
+        for c in 0..<32 {
+            let planeOffset: Int = c &* 12_996
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[288 &+ c]
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 114 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 112 &+ oh) &* 112 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 112 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -112
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -111
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 112 &+ 111
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 112 &+ 112
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 112 &+ 113
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -639,32 +479,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block1_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×112×112   y: 64×112×112
-        // weight: w[0..<2048] as (64, 32, 1, 1)   bias: w[2048..<2112]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[2048 &+ oc], count: 12_544)
-            for ic in 0..<32 {
-                let planeOffset: Int = (0 &+ ic) &* 12_544
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 32 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 32, 8)   bias: w[2048..<2112]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 32
+            let kernelOffset: Int = block &* 256
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2048 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 12_544, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 12_544 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 12_544 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 12_544 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 12_544 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -672,130 +529,27 @@ extension MobilenetV1 {
     /// features.block2.dw: conv (depthwise) 64→64, kernel 3×3, stride 2×2, padding 1, groups 64, + features.block2.dw_bn folded, + features.block2.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×112×112   y: 64×56×56
-        // weight: w[0..<576] as (64, 1, 3, 3)   bias: w[576..<640]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[576 &+ oc], count: 3136)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 12_544
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ -113
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (64, 1, 3, 3)   bias: w[576..<640]
+        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 129, into: scratch)
+        for c in 0..<64 {
+            let planeOffset: Int = c &* 14_706
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[576 &+ c]
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 129 &+ ow &* 2
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 56 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ -112
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ -111
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ 111
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ 112
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 224 &+ 113
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -805,32 +559,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block2_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 128×56×56
-        // weight: w[0..<8192] as (128, 64, 1, 1)   bias: w[8192..<8320]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[8192 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -838,130 +609,27 @@ extension MobilenetV1 {
     /// features.block3.dw: conv (depthwise) 128→128, kernel 3×3, stride 1×1, padding 1, groups 128, + features.block3.dw_bn folded, + features.block3.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×56×56
-        // weight: w[0..<1152] as (128, 1, 3, 3)   bias: w[1152..<1280]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[1152 &+ oc], count: 3136)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for c in 0..<128 {
+            let planeOffset: Int = c &* 3828
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[1152 &+ c]
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 56 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -971,32 +639,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block3_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×56×56
-        // weight: w[0..<16_384] as (128, 128, 1, 1)   bias: w[16_384..<16_512]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1004,130 +689,27 @@ extension MobilenetV1 {
     /// features.block4.dw: conv (depthwise) 128→128, kernel 3×3, stride 2×2, padding 1, groups 128, + features.block4.dw_bn folded, + features.block4.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×28×28
-        // weight: w[0..<1152] as (128, 1, 3, 3)   bias: w[1152..<1280]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[1152 &+ oc], count: 784)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        for c in 0..<128 {
+            let planeOffset: Int = c &* 3770
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[1152 &+ c]
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 28 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1137,32 +719,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block4_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 256×28×28
-        // weight: w[0..<32_768] as (256, 128, 1, 1)   bias: w[32_768..<33_024]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1170,130 +769,27 @@ extension MobilenetV1 {
     /// features.block5.dw: conv (depthwise) 256→256, kernel 3×3, stride 1×1, padding 1, groups 256, + features.block5.dw_bn folded, + features.block5.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×28×28
-        // weight: w[0..<2304] as (256, 1, 3, 3)   bias: w[2304..<2560]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 784)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for c in 0..<256 {
+            let planeOffset: Int = c &* 1020
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[2304 &+ c]
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 28 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1303,32 +799,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block5_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×28×28
-        // weight: w[0..<65_536] as (256, 256, 1, 1)   bias: w[65_536..<65_792]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 256, 8)   bias: w[65_536..<65_792]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1336,130 +849,27 @@ extension MobilenetV1 {
     /// features.block6.dw: conv (depthwise) 256→256, kernel 3×3, stride 2×2, padding 1, groups 256, + features.block6.dw_bn folded, + features.block6.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×14×14
-        // weight: w[0..<2304] as (256, 1, 3, 3)   bias: w[2304..<2560]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[2304 &+ oc], count: 196)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        for c in 0..<256 {
+            let planeOffset: Int = c &* 990
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[2304 &+ c]
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1469,32 +879,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 512×14×14
-        // weight: w[0..<131_072] as (512, 256, 1, 1)   bias: w[131_072..<131_584]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[131_072 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 131_072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1502,130 +929,27 @@ extension MobilenetV1 {
     /// features.block7.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block7.dw_bn folded, + features.block7.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<4608] as (512, 1, 3, 3)   bias: w[4608..<5120]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 196)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for c in 0..<512 {
+            let planeOffset: Int = c &* 288
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[4608 &+ c]
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1635,32 +959,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<262_144] as (512, 512, 1, 1)   bias: w[262_144..<262_656]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1668,130 +1009,27 @@ extension MobilenetV1 {
     /// features.block8.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block8.dw_bn folded, + features.block8.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block8_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block8_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<4608] as (512, 1, 3, 3)   bias: w[4608..<5120]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 196)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for c in 0..<512 {
+            let planeOffset: Int = c &* 288
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[4608 &+ c]
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1801,32 +1039,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block8_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<262_144] as (512, 512, 1, 1)   bias: w[262_144..<262_656]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1834,130 +1089,27 @@ extension MobilenetV1 {
     /// features.block9.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block9.dw_bn folded, + features.block9.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block9_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block9_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<4608] as (512, 1, 3, 3)   bias: w[4608..<5120]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 196)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for c in 0..<512 {
+            let planeOffset: Int = c &* 288
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[4608 &+ c]
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1967,32 +1119,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block9_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<262_144] as (512, 512, 1, 1)   bias: w[262_144..<262_656]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2000,130 +1169,27 @@ extension MobilenetV1 {
     /// features.block10.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block10.dw_bn folded, + features.block10.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block10_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block10_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<4608] as (512, 1, 3, 3)   bias: w[4608..<5120]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 196)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for c in 0..<512 {
+            let planeOffset: Int = c &* 288
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[4608 &+ c]
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2133,32 +1199,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block10_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<262_144] as (512, 512, 1, 1)   bias: w[262_144..<262_656]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2166,130 +1249,27 @@ extension MobilenetV1 {
     /// features.block11.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block11.dw_bn folded, + features.block11.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block11_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block11_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<4608] as (512, 1, 3, 3)   bias: w[4608..<5120]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 196)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for c in 0..<512 {
+            let planeOffset: Int = c &* 288
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[4608 &+ c]
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2299,32 +1279,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block11_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<262_144] as (512, 512, 1, 1)   bias: w[262_144..<262_656]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2332,130 +1329,27 @@ extension MobilenetV1 {
     /// features.block12.dw: conv (depthwise) 512→512, kernel 3×3, stride 2×2, padding 1, groups 512, + features.block12.dw_bn folded, + features.block12.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×7×7
-        // weight: w[0..<4608] as (512, 1, 3, 3)   bias: w[4608..<5120]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[4608 &+ oc], count: 49)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        for c in 0..<512 {
+            let planeOffset: Int = c &* 528
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[4608 &+ c]
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 7 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2465,32 +1359,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 1024×7×7
-        // weight: w[0..<524_288] as (1024, 512, 1, 1)   bias: w[524_288..<525_312]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[524_288 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 524_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2498,130 +1409,27 @@ extension MobilenetV1 {
     /// features.block13.dw: conv (depthwise) 1024→1024, kernel 3×3, stride 1×1, padding 1, groups 1024, + features.block13.dw_bn folded, + features.block13.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 1024×7×7   y: 1024×7×7
-        // weight: w[0..<9216] as (1024, 1, 3, 3)   bias: w[9216..<10_240]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[9216 &+ oc], count: 49)
-            for ic in 0..<1 {
-                let planeOffset: Int = ((oc / 1) &* 1 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (1024, 1, 3, 3)   bias: w[9216..<10_240]
+        Self.pad(x, channels: 1024, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for c in 0..<1024 {
+            let planeOffset: Int = c &* 162
+            let kernelOffset: Int = c &* 9
+            let k = w + kernelOffset
+            let b = w[9216 &+ c]
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a = SIMD16<Float>(repeating: b)
+                    for i in 0..<3 {
+                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
                         }
                     }
+                    let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 7 &- ow))
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2631,32 +1439,49 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×7×7   y: 1024×7×7
-        // weight: w[0..<1_048_576] as (1024, 1024, 1, 1)   bias: w[1_048_576..<1_049_600]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_048_576 &+ oc], count: 49)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 1024, 8)   bias: w[1_048_576..<1_049_600]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_048_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2729,6 +1554,67 @@ extension MobilenetV1 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

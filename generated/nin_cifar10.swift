@@ -13,8 +13,9 @@ public struct NinCifar10: Sendable {
     public static let parameterCount = 966_986
     public static let nonTrainableParameterCount = 0
     public static let macs = 222_486_528
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 360_448
+    /// Floats of working memory: activations placed by liveness after fusion (360,448), then
+    /// scratch for zero-padded conv inputs (38,400).
+    public static let arenaFloats = 398_848
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -76,25 +77,34 @@ public struct NinCifar10: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 966_986)
+        var p = [Float](repeating: 0, count: 968_144)
         try Self.copy(tensors, "features.conv1.weight", into: &p, at: 0, count: 14_400)
         try Self.copy(tensors, "features.conv1.bias", into: &p, at: 14_400, count: 192)
+        Self.blockFilters(&p, at: 0, filters: 192, groups: 1, channels: 3, taps: 25)
         try Self.copy(tensors, "features.cccp1.weight", into: &p, at: 14_592, count: 30_720)
         try Self.copy(tensors, "features.cccp1.bias", into: &p, at: 45_312, count: 160)
+        Self.blockFilters(&p, at: 14_592, filters: 160, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.cccp2.weight", into: &p, at: 45_472, count: 15_360)
         try Self.copy(tensors, "features.cccp2.bias", into: &p, at: 60_832, count: 96)
+        Self.blockFilters(&p, at: 45_472, filters: 96, groups: 1, channels: 160, taps: 1)
         try Self.copy(tensors, "features.conv2.weight", into: &p, at: 60_928, count: 460_800)
         try Self.copy(tensors, "features.conv2.bias", into: &p, at: 521_728, count: 192)
+        Self.blockFilters(&p, at: 60_928, filters: 192, groups: 1, channels: 96, taps: 25)
         try Self.copy(tensors, "features.cccp3.weight", into: &p, at: 521_920, count: 36_864)
         try Self.copy(tensors, "features.cccp3.bias", into: &p, at: 558_784, count: 192)
+        Self.blockFilters(&p, at: 521_920, filters: 192, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.cccp4.weight", into: &p, at: 558_976, count: 36_864)
         try Self.copy(tensors, "features.cccp4.bias", into: &p, at: 595_840, count: 192)
+        Self.blockFilters(&p, at: 558_976, filters: 192, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.conv3.weight", into: &p, at: 596_032, count: 331_776)
         try Self.copy(tensors, "features.conv3.bias", into: &p, at: 927_808, count: 192)
+        Self.blockFilters(&p, at: 596_032, filters: 192, groups: 1, channels: 192, taps: 9)
         try Self.copy(tensors, "features.cccp5.weight", into: &p, at: 928_000, count: 36_864)
         try Self.copy(tensors, "features.cccp5.bias", into: &p, at: 964_864, count: 192)
+        Self.blockFilters(&p, at: 928_000, filters: 192, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.cccp6.weight", into: &p, at: 965_056, count: 1920)
-        try Self.copy(tensors, "features.cccp6.bias", into: &p, at: 966_976, count: 10)
+        try Self.copy(tensors, "features.cccp6.bias", into: &p, at: 968_128, count: 10)
+        Self.blockFilters(&p, at: 965_056, filters: 10, groups: 1, channels: 192, taps: 1)
         storage = p
     }
 
@@ -119,15 +129,15 @@ public struct NinCifar10: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv1(x, w + 0, a + 0)
+                Self.features_conv1(x, w + 0, a + 0, a + 360_448)
                 Self.features_cccp1(a + 0, w + 14_592, a + 196_608)
                 Self.features_cccp2(a + 196_608, w + 45_472, a + 0)
                 Self.features_pool1(a + 0, a + 98_304)
-                Self.features_conv2(a + 98_304, w + 60_928, a + 0)
+                Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448)
                 Self.features_cccp3(a + 0, w + 521_920, a + 49_152)
                 Self.features_cccp4(a + 49_152, w + 558_976, a + 0)
                 Self.features_pool2(a + 0, a + 49_152)
-                Self.features_conv3(a + 49_152, w + 596_032, a + 0)
+                Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448)
                 Self.features_cccp5(a + 0, w + 928_000, a + 12_288)
                 Self.features_cccp6(a + 12_288, w + 965_056, a + 0)
                 Self.pool3(a + 0, a + 640)
@@ -141,322 +151,58 @@ extension NinCifar10 {
     /// features.conv1: conv 3→192, kernel 5×5, stride 1×1, padding 2, + features.relu1 fused.
     /// Generated from specs/nin_cifar10.yaml:16:11.
     @inline(never)
-    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×32×32   y: 192×32×32
-        // weight: w[0..<14_400] as (192, 3, 5, 5)   bias: w[14_400..<14_592]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 1024
-            let out = y + outOffset
-            out.update(repeating: w[14_400 &+ oc], count: 1024)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 1024
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 25
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -66
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 2..<32 {
-                            target[ow] += t * source[ow]
+        // weight: (24 blocks, 5, 5, 3, 8)   bias: w[14_400..<14_592]
+        Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch)
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 3
+            let kernelOffset: Int = block &* 600
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 14_400 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<32 {
+                for ow in stride(from: 0, to: 32, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 36 &+ oh &* 1 &+ i &* 1) &* 36 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1296)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 32 &- ow)
+                    let outputOffset: Int = firstFilter &* 1024 &+ oh &* 32 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 1..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<31 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -62
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<30 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 1..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -34
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 2..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 1..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -33
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 1..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -32
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -31
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<31 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -30
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<30 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 2..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 1..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<31 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<30 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 0..<31 {
-                        let sourceOffset: Int = oh &* 32 &+ 30
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 2..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 0..<31 {
-                        let sourceOffset: Int = oh &* 32 &+ 31
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 1..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 0..<31 {
-                        let sourceOffset: Int = oh &* 32 &+ 32
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 0..<31 {
-                        let sourceOffset: Int = oh &* 32 &+ 33
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<31 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 0..<31 {
-                        let sourceOffset: Int = oh &* 32 &+ 34
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<30 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 0..<30 {
-                        let sourceOffset: Int = oh &* 32 &+ 62
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 2..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<30 {
-                        let sourceOffset: Int = oh &* 32 &+ 63
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 1..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<30 {
-                        let sourceOffset: Int = oh &* 32 &+ 64
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<30 {
-                        let sourceOffset: Int = oh &* 32 &+ 65
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<31 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<30 {
-                        let sourceOffset: Int = oh &* 32 &+ 66
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<30 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<1024 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -466,32 +212,49 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×32×32   y: 160×32×32
-        // weight: w[0..<30_720] as (160, 192, 1, 1)   bias: w[30_720..<30_880]
-        for oc in 0..<160 {
-            let outOffset: Int = oc &* 1024
-            let out = y + outOffset
-            out.update(repeating: w[30_720 &+ oc], count: 1024)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 1024
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (20 blocks, 1, 1, 192, 8)   bias: w[30_720..<30_880]
+        for block in 0..<20 {
+            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
+            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
+            let firstChannel: Int = (block / 20) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 30_720 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 1024, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 1024 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 1024 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 1024 &- ow)
+                    let outputOffset: Int = firstFilter &* 1024 &+ oh &* 1024 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: count) }
                 }
-            }
-            for i in 0..<1024 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -501,32 +264,49 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 160×32×32   y: 96×32×32
-        // weight: w[0..<15_360] as (96, 160, 1, 1)   bias: w[15_360..<15_456]
-        for oc in 0..<96 {
-            let outOffset: Int = oc &* 1024
-            let out = y + outOffset
-            out.update(repeating: w[15_360 &+ oc], count: 1024)
-            for ic in 0..<160 {
-                let planeOffset: Int = (0 &+ ic) &* 1024
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 160 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<32 {
-                        let sourceOffset: Int = oh &* 32 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 32
-                        let target = out + targetOffset
-                        for ow in 0..<32 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (12 blocks, 1, 1, 160, 8)   bias: w[15_360..<15_456]
+        for block in 0..<12 {
+            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
+            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
+            let firstChannel: Int = (block / 12) &* 160
+            let kernelOffset: Int = block &* 1280
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 15_360 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 1024, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<160 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 1024 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 1024 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 1024 &- ow)
+                    let outputOffset: Int = firstFilter &* 1024 &+ oh &* 1024 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: count) }
                 }
-            }
-            for i in 0..<1024 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -565,322 +345,58 @@ extension NinCifar10 {
     /// features.conv2: conv 96→192, kernel 5×5, stride 1×1, padding 2, + features.relu2 fused.
     /// Generated from specs/nin_cifar10.yaml:24:11.
     @inline(never)
-    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 96×16×16   y: 192×16×16
-        // weight: w[0..<460_800] as (192, 96, 5, 5)   bias: w[460_800..<460_992]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 256
-            let out = y + outOffset
-            out.update(repeating: w[460_800 &+ oc], count: 256)
-            for ic in 0..<96 {
-                let planeOffset: Int = (0 &+ ic) &* 256
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 96 &+ ic) &* 25
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -34
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 2..<16 {
-                            target[ow] += t * source[ow]
+        // weight: (24 blocks, 5, 5, 96, 8)   bias: w[460_800..<460_992]
+        Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch)
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 96
+            let kernelOffset: Int = block &* 19_200
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 460_800 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<16 {
+                for ow in stride(from: 0, to: 16, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<5 {
+                        let rowOffset: Int = (firstChannel &* 20 &+ oh &* 1 &+ i &* 1) &* 20 &+ ow &* 1
+                        for j in 0..<5 {
+                            let tapOffset: Int = (i &* 5 &+ j) &* 768
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<96 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 400)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 16 &- ow)
+                    let outputOffset: Int = firstFilter &* 256 &+ oh &* 16 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -33
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 1..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -32
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -31
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<15 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -30
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 1..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -18
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 2..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 1..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -17
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 1..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<15 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 2..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 1..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<15 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 0..<15 {
-                        let sourceOffset: Int = oh &* 16 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 2..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 0..<15 {
-                        let sourceOffset: Int = oh &* 16 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 1..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 0..<15 {
-                        let sourceOffset: Int = oh &* 16 &+ 16
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 0..<15 {
-                        let sourceOffset: Int = oh &* 16 &+ 17
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<15 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 0..<15 {
-                        let sourceOffset: Int = oh &* 16 &+ 18
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 16 &+ 30
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 2..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 16 &+ 31
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 1..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 16 &+ 32
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 16 &+ 33
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<15 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 16 &+ 34
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<256 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -890,32 +406,49 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×16×16   y: 192×16×16
-        // weight: w[0..<36_864] as (192, 192, 1, 1)   bias: w[36_864..<37_056]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 256
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 256)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 256
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 256, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 256 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 256 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 256 &- ow)
+                    let outputOffset: Int = firstFilter &* 256 &+ oh &* 256 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
                 }
-            }
-            for i in 0..<256 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -925,32 +458,49 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×16×16   y: 192×16×16
-        // weight: w[0..<36_864] as (192, 192, 1, 1)   bias: w[36_864..<37_056]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 256
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 256)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 256
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<16 {
-                        let sourceOffset: Int = oh &* 16 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 16
-                        let target = out + targetOffset
-                        for ow in 0..<16 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 256, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 256 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 256 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 256 &- ow)
+                    let outputOffset: Int = firstFilter &* 256 &+ oh &* 256 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
                 }
-            }
-            for i in 0..<256 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -990,130 +540,58 @@ extension NinCifar10 {
     /// features.conv3: conv 192→192, kernel 3×3, stride 1×1, padding 1, + features.relu3 fused.
     /// Generated from specs/nin_cifar10.yaml:32:11.
     @inline(never)
-    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 192×8×8   y: 192×8×8
-        // weight: w[0..<331_776] as (192, 192, 3, 3)   bias: w[331_776..<331_968]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 64
-            let out = y + outOffset
-            out.update(repeating: w[331_776 &+ oc], count: 64)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 64
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ -9
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 1..<8 {
-                            target[ow] += t * source[ow]
+        // weight: (24 blocks, 3, 3, 192, 8)   bias: w[331_776..<331_968]
+        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 18, into: scratch)
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 192
+            let kernelOffset: Int = block &* 13_824
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 331_776 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<8 {
+                for ow in stride(from: 0, to: 8, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 10 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<192 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 180)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 8 &- ow)
+                    let outputOffset: Int = firstFilter &* 64 &+ oh &* 8 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<8 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 1..<8 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<8 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 8 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 1..<8 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 8 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<8 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 8 &+ 9
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<64 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1123,32 +601,49 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×8×8   y: 192×8×8
-        // weight: w[0..<36_864] as (192, 192, 1, 1)   bias: w[36_864..<37_056]
-        for oc in 0..<192 {
-            let outOffset: Int = oc &* 64
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 64)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 64
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<8 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
+        for block in 0..<24 {
+            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
+            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 24) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 64 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 64 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 64 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
                 }
-            }
-            for i in 0..<64 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1158,32 +653,49 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 192×8×8   y: 10×8×8
-        // weight: w[0..<1920] as (10, 192, 1, 1)   bias: w[1920..<1930]
-        for oc in 0..<10 {
-            let outOffset: Int = oc &* 64
-            let out = y + outOffset
-            out.update(repeating: w[1920 &+ oc], count: 64)
-            for ic in 0..<192 {
-                let planeOffset: Int = (0 &+ ic) &* 64
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 192 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<8 {
-                        let sourceOffset: Int = oh &* 8 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 8
-                        let target = out + targetOffset
-                        for ow in 0..<8 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (2 blocks, 1, 1, 192, 8)   bias: w[3072..<3088]
+        for block in 0..<2 {
+            let firstFilter: Int = (block / 2) &* 10 &+ (block % 2) &* 8
+            let filters: Int = min(8, (block / 2) &* 10 &+ 10 &- firstFilter)
+            let firstChannel: Int = (block / 2) &* 192
+            let kernelOffset: Int = block &* 1536
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 3072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 64, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 64 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 64 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 64 &- ow)
+                    let outputOffset: Int = firstFilter &* 64 &+ oh &* 64 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
                 }
-            }
-            for i in 0..<64 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1245,6 +757,67 @@ extension NinCifar10 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -13,8 +13,9 @@ public struct Resnet18: Sendable {
     public static let parameterCount = 11_689_512
     public static let nonTrainableParameterCount = 9600
     public static let macs = 1_814_073_344
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 1_003_520
+    /// Floats of working memory: activations placed by liveness after fusion (1,003,520), then
+    /// scratch for zero-padded conv inputs (244,992).
+    public static let arenaFloats = 1_248_512
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -208,44 +209,64 @@ public struct Resnet18: Sendable {
         var p = [Float](repeating: 0, count: 11_684_712)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "bn1", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49)
         try Self.copy(tensors, "layer1.0.conv1.weight", into: &p, at: 9472, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 46_336, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 46_400, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 46_400, bias: 83_264, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 46_400, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 83_328, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 83_328, bias: 120_192, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 83_328, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 120_256, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 120_256, bias: 157_120, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 120_256, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 157_184, count: 73_728)
         try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 157_184, bias: 230_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 157_184, filters: 128, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 231_040, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 231_040, bias: 378_496, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 231_040, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 378_624, count: 8192)
         try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 378_624, bias: 386_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 378_624, filters: 128, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 386_944, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 386_944, bias: 534_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 386_944, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 534_528, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 534_528, bias: 681_984, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 534_528, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 682_112, count: 294_912)
         try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 682_112, bias: 977_024, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 682_112, filters: 256, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 977_280, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 977_280, bias: 1_567_104, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 977_280, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 1_567_360, count: 32_768)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 1_567_360, bias: 1_600_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_567_360, filters: 256, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 1_600_384, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 1_600_384, bias: 2_190_208, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 1_600_384, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 2_190_464, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 2_190_464, bias: 2_780_288, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 2_190_464, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 2_780_544, count: 1_179_648)
         try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 2_780_544, bias: 3_960_192, channels: 512, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 2_780_544, filters: 512, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 3_960_704, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 3_960_704, bias: 6_320_000, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 3_960_704, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 6_320_512, count: 131_072)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 6_320_512, bias: 6_451_584, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 6_320_512, filters: 512, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 6_452_096, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 6_452_096, bias: 8_811_392, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 6_452_096, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 8_811_904, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 8_811_904, bias: 11_171_200, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 8_811_904, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "fc.weight", into: &p, at: 11_171_712, count: 512_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 11_683_712, count: 1000)
         storage = p
@@ -272,41 +293,41 @@ public struct Resnet18: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0)
+                Self.conv1(x, w + 0, a + 0, a + 1_003_520)
                 Self.maxpool(a + 0, a + 802_816)
-                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0)
-                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704)
+                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520)
+                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704, a + 1_003_520)
                 Self.layer1_0_add(a + 200_704, a + 802_816, a + 0)
                 Self.layer1_0_relu_1(a + 0, a + 200_704)
-                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0)
-                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408)
+                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520)
+                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408, a + 1_003_520)
                 Self.layer1_1_add(a + 401_408, a + 200_704, a + 0)
                 Self.layer1_1_relu_1(a + 0, a + 200_704)
-                Self.layer2_0_conv1(a + 200_704, w + 157_184, a + 0)
-                Self.layer2_0_conv2(a + 0, w + 231_040, a + 100_352)
-                Self.layer2_0_downsample_0(a + 200_704, w + 378_624, a + 0)
+                Self.layer2_0_conv1(a + 200_704, w + 157_184, a + 0, a + 1_003_520)
+                Self.layer2_0_conv2(a + 0, w + 231_040, a + 100_352, a + 1_003_520)
+                Self.layer2_0_downsample_0(a + 200_704, w + 378_624, a + 0, a + 1_003_520)
                 Self.layer2_0_add(a + 100_352, a + 0, a + 200_704)
                 Self.layer2_0_relu_1(a + 200_704, a + 0)
-                Self.layer2_1_conv1(a + 0, w + 386_944, a + 100_352)
-                Self.layer2_1_conv2(a + 100_352, w + 534_528, a + 200_704)
+                Self.layer2_1_conv1(a + 0, w + 386_944, a + 100_352, a + 1_003_520)
+                Self.layer2_1_conv2(a + 100_352, w + 534_528, a + 200_704, a + 1_003_520)
                 Self.layer2_1_add(a + 200_704, a + 0, a + 100_352)
                 Self.layer2_1_relu_1(a + 100_352, a + 0)
-                Self.layer3_0_conv1(a + 0, w + 682_112, a + 100_352)
-                Self.layer3_0_conv2(a + 100_352, w + 977_280, a + 150_528)
-                Self.layer3_0_downsample_0(a + 0, w + 1_567_360, a + 100_352)
+                Self.layer3_0_conv1(a + 0, w + 682_112, a + 100_352, a + 1_003_520)
+                Self.layer3_0_conv2(a + 100_352, w + 977_280, a + 150_528, a + 1_003_520)
+                Self.layer3_0_downsample_0(a + 0, w + 1_567_360, a + 100_352, a + 1_003_520)
                 Self.layer3_0_add(a + 150_528, a + 100_352, a + 0)
                 Self.layer3_0_relu_1(a + 0, a + 50_176)
-                Self.layer3_1_conv1(a + 50_176, w + 1_600_384, a + 0)
-                Self.layer3_1_conv2(a + 0, w + 2_190_464, a + 100_352)
+                Self.layer3_1_conv1(a + 50_176, w + 1_600_384, a + 0, a + 1_003_520)
+                Self.layer3_1_conv2(a + 0, w + 2_190_464, a + 100_352, a + 1_003_520)
                 Self.layer3_1_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_1_relu_1(a + 0, a + 50_176)
-                Self.layer4_0_conv1(a + 50_176, w + 2_780_544, a + 0)
-                Self.layer4_0_conv2(a + 0, w + 3_960_704, a + 25_088)
-                Self.layer4_0_downsample_0(a + 50_176, w + 6_320_512, a + 0)
+                Self.layer4_0_conv1(a + 50_176, w + 2_780_544, a + 0, a + 1_003_520)
+                Self.layer4_0_conv2(a + 0, w + 3_960_704, a + 25_088, a + 1_003_520)
+                Self.layer4_0_downsample_0(a + 50_176, w + 6_320_512, a + 0, a + 1_003_520)
                 Self.layer4_0_add(a + 25_088, a + 0, a + 50_176)
                 Self.layer4_0_relu_1(a + 50_176, a + 0)
-                Self.layer4_1_conv1(a + 0, w + 6_452_096, a + 25_088)
-                Self.layer4_1_conv2(a + 25_088, w + 8_811_904, a + 50_176)
+                Self.layer4_1_conv1(a + 0, w + 6_452_096, a + 25_088, a + 1_003_520)
+                Self.layer4_1_conv2(a + 25_088, w + 8_811_904, a + 50_176, a + 1_003_520)
                 Self.layer4_1_add(a + 50_176, a + 0, a + 25_088)
                 Self.layer4_1_relu_1(a + 25_088, a + 0)
                 Self.avgpool(a + 0, a + 25_088)
@@ -321,610 +342,58 @@ extension Resnet18 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet18.yaml:22:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 64×112×112
-        // weight: w[0..<9408] as (64, 3, 7, 7)   bias: w[9408..<9472]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[9408 &+ oc], count: 12_544)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 49
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 1176
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9408 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<7 {
+                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
+                        for j in 0..<7 {
+                            let tapOffset: Int = (i &* 7 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 112 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[25]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[26]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[27]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[28]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[29]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[30]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[31]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[32]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[33]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[34]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[35]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[36]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[37]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[38]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[39]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[40]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[41]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[42]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[43]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[44]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[45]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[46]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[47]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[48]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -963,130 +432,58 @@ extension Resnet18 {
     /// layer1.0.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1094,125 +491,57 @@ extension Resnet18 {
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -1243,130 +572,58 @@ extension Resnet18 {
     /// layer1.1.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1374,125 +631,57 @@ extension Resnet18 {
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -1523,130 +712,58 @@ extension Resnet18 {
     /// layer2.0.conv1: conv 64→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn1 folded, + layer2.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 128×28×28
-        // weight: w[0..<73_728] as (128, 64, 3, 3)   bias: w[73_728..<73_856]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[73_728 &+ oc], count: 784)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3770), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1654,125 +771,57 @@ extension Resnet18 {
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -1781,29 +830,57 @@ extension Resnet18 {
     /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 128×28×28
-        // weight: w[0..<8192] as (128, 64, 1, 1)   bias: w[8192..<8320]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[8192 &+ oc], count: 784)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 63, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 63 &+ ow &* 2
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3528), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -1834,130 +911,58 @@ extension Resnet18 {
     /// layer2.1.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1965,125 +970,57 @@ extension Resnet18 {
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -2114,130 +1051,58 @@ extension Resnet18 {
     /// layer3.0.conv1: conv 128→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn1 folded, + layer3.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 256×14×14
-        // weight: w[0..<294_912] as (256, 128, 3, 3)   bias: w[294_912..<295_168]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[294_912 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 294_912 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 990), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2245,125 +1110,57 @@ extension Resnet18 {
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -2372,29 +1169,57 @@ extension Resnet18 {
     /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 256×14×14
-        // weight: w[0..<32_768] as (256, 128, 1, 1)   bias: w[32_768..<33_024]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 196)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 31, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 868), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -2425,130 +1250,58 @@ extension Resnet18 {
     /// layer3.1.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2556,125 +1309,57 @@ extension Resnet18 {
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -2705,130 +1390,58 @@ extension Resnet18 {
     /// layer4.0.conv1: conv 256→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn1 folded, + layer4.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 512×7×7
-        // weight: w[0..<1_179_648] as (512, 256, 3, 3)   bias: w[1_179_648..<1_180_160]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_179_648 &+ oc], count: 49)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_179_648 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 528), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2836,125 +1449,57 @@ extension Resnet18 {
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 512×7×7
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -2963,29 +1508,57 @@ extension Resnet18 {
     /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 512×7×7
-        // weight: w[0..<131_072] as (512, 256, 1, 1)   bias: w[131_072..<131_584]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[131_072 &+ oc], count: 49)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 31, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 131_072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 434), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -3016,130 +1589,58 @@ extension Resnet18 {
     /// layer4.1.conv1: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 512×7×7
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3147,125 +1648,57 @@ extension Resnet18 {
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 512×7×7
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
-                }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -3348,6 +1781,67 @@ extension Resnet18 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -13,8 +13,9 @@ public struct Resnet50: Sendable {
     public static let parameterCount = 25_557_032
     public static let nonTrainableParameterCount = 53_120
     public static let macs = 4_089_184_256
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 2_809_856
+    /// Floats of working memory: activations placed by liveness after fusion (2,809,856), then
+    /// scratch for zero-padded conv inputs (903,168).
+    public static let arenaFloats = 3_713_024
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -479,110 +480,163 @@ public struct Resnet50: Sendable {
         var p = [Float](repeating: 0, count: 25_530_472)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "bn1", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49)
         try Self.copy(tensors, "layer1.0.conv1.weight", into: &p, at: 9472, count: 4096)
         try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 13_568, channels: 64, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 13_632, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 13_632, bias: 50_496, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 13_632, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 50_560, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 50_560, bias: 66_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 50_560, filters: 256, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 67_200, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 67_200, bias: 83_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 67_200, filters: 256, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 83_840, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 83_840, bias: 100_224, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 83_840, filters: 64, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 100_288, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 100_288, bias: 137_152, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 100_288, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.1.conv3.weight", into: &p, at: 137_216, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.1.bn3", epsilon: 1e-05, into: &p, weight: 137_216, bias: 153_600, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 137_216, filters: 256, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 153_856, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 153_856, bias: 170_240, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 153_856, filters: 64, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 170_304, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 170_304, bias: 207_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 170_304, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.2.conv3.weight", into: &p, at: 207_232, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.2.bn3", epsilon: 1e-05, into: &p, weight: 207_232, bias: 223_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 207_232, filters: 256, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 223_872, count: 32_768)
         try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 223_872, bias: 256_640, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 223_872, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 256_768, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 256_768, bias: 404_224, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 256_768, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.0.conv3.weight", into: &p, at: 404_352, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.0.bn3", epsilon: 1e-05, into: &p, weight: 404_352, bias: 469_888, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 404_352, filters: 512, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 470_400, count: 131_072)
         try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 470_400, bias: 601_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 470_400, filters: 512, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 601_984, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 601_984, bias: 667_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 601_984, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 667_648, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 667_648, bias: 815_104, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 667_648, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.1.conv3.weight", into: &p, at: 815_232, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.1.bn3", epsilon: 1e-05, into: &p, weight: 815_232, bias: 880_768, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 815_232, filters: 512, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 881_280, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 881_280, bias: 946_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 881_280, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 946_944, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 946_944, bias: 1_094_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 946_944, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.2.conv3.weight", into: &p, at: 1_094_528, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.2.bn3", epsilon: 1e-05, into: &p, weight: 1_094_528, bias: 1_160_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_094_528, filters: 512, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_160_576, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_160_576, bias: 1_226_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_160_576, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_226_240, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_226_240, bias: 1_373_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 1_226_240, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.3.conv3.weight", into: &p, at: 1_373_824, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.3.bn3", epsilon: 1e-05, into: &p, weight: 1_373_824, bias: 1_439_360, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_373_824, filters: 512, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 1_439_872, count: 131_072)
         try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 1_439_872, bias: 1_570_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_439_872, filters: 256, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 1_571_200, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 1_571_200, bias: 2_161_024, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 1_571_200, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 2_161_280, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 2_161_280, bias: 2_423_424, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 2_161_280, filters: 1024, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 2_424_448, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 2_424_448, bias: 2_948_736, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_424_448, filters: 1024, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 2_949_760, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 2_949_760, bias: 3_211_904, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 2_949_760, filters: 256, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 3_212_160, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 3_212_160, bias: 3_801_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 3_212_160, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 3_802_240, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 3_802_240, bias: 4_064_384, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 3_802_240, filters: 1024, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 4_065_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 4_065_408, bias: 4_327_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 4_065_408, filters: 256, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 4_327_808, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 4_327_808, bias: 4_917_632, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 4_327_808, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 4_917_888, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 4_917_888, bias: 5_180_032, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 4_917_888, filters: 1024, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 5_181_056, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 5_181_056, bias: 5_443_200, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 5_181_056, filters: 256, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 5_443_456, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 5_443_456, bias: 6_033_280, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 5_443_456, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 6_033_536, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 6_033_536, bias: 6_295_680, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 6_033_536, filters: 1024, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 6_296_704, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 6_296_704, bias: 6_558_848, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 6_296_704, filters: 256, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 6_559_104, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 6_559_104, bias: 7_148_928, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 6_559_104, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 7_149_184, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 7_149_184, bias: 7_411_328, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 7_149_184, filters: 1024, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 7_412_352, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 7_412_352, bias: 7_674_496, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 7_412_352, filters: 256, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 7_674_752, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 7_674_752, bias: 8_264_576, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 7_674_752, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 8_264_832, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 8_264_832, bias: 8_526_976, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 8_264_832, filters: 1024, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 8_528_000, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 8_528_000, bias: 9_052_288, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 8_528_000, filters: 512, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 9_052_800, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 9_052_800, bias: 11_412_096, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 9_052_800, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 11_412_608, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 11_412_608, bias: 12_461_184, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 11_412_608, filters: 2048, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 12_463_232, count: 2_097_152)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 12_463_232, bias: 14_560_384, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 12_463_232, filters: 2048, groups: 1, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 14_562_432, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 14_562_432, bias: 15_611_008, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
+        Self.blockFilters(&p, at: 14_562_432, filters: 512, groups: 1, channels: 2048, taps: 1)
         try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 15_611_520, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 15_611_520, bias: 17_970_816, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 15_611_520, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 17_971_328, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 17_971_328, bias: 19_019_904, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 17_971_328, filters: 2048, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 19_021_952, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 19_021_952, bias: 20_070_528, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
+        Self.blockFilters(&p, at: 19_021_952, filters: 512, groups: 1, channels: 2048, taps: 1)
         try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 20_071_040, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 20_071_040, bias: 22_430_336, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 20_071_040, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 22_430_848, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 22_430_848, bias: 23_479_424, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 22_430_848, filters: 2048, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "fc.weight", into: &p, at: 23_481_472, count: 2_048_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 25_529_472, count: 1000)
         storage = p
@@ -609,89 +663,89 @@ public struct Resnet50: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0)
+                Self.conv1(x, w + 0, a + 0, a + 2_809_856)
                 Self.maxpool(a + 0, a + 802_816)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0)
-                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704)
+                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856)
                 Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520)
                 Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0)
                 Self.layer1_0_add(a + 1_003_520, a + 0, a + 1_806_336)
                 Self.layer1_0_relu_2(a + 1_806_336, a + 0)
                 Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816)
-                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520)
+                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856)
                 Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224)
                 Self.layer1_1_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_1_relu_2(a + 2_007_040, a + 0)
                 Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816)
-                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520)
+                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856)
                 Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224)
                 Self.layer1_2_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_2_relu_2(a + 2_007_040, a + 0)
                 Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816)
-                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224)
+                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856)
                 Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816)
-                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224)
+                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856)
                 Self.layer2_0_add(a + 802_816, a + 1_204_224, a + 0)
                 Self.layer2_0_relu_2(a + 0, a + 401_408)
                 Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352)
+                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856)
                 Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816)
                 Self.layer2_1_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_1_relu_2(a + 0, a + 401_408)
                 Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0)
-                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352)
+                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856)
                 Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816)
                 Self.layer2_2_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_2_relu_2(a + 0, a + 401_408)
                 Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0)
-                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352)
+                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856)
                 Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816)
                 Self.layer2_3_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_3_relu_2(a + 0, a + 401_408)
                 Self.layer3_0_conv1(a + 401_408, w + 1_439_872, a + 0)
-                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704)
+                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704, a + 2_809_856)
                 Self.layer3_0_conv3(a + 200_704, w + 2_161_280, a + 0)
-                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704)
+                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704, a + 2_809_856)
                 Self.layer3_0_add(a + 0, a + 200_704, a + 401_408)
                 Self.layer3_0_relu_2(a + 401_408, a + 0)
                 Self.layer3_1_conv1(a + 0, w + 2_949_760, a + 200_704)
-                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880)
+                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880, a + 2_809_856)
                 Self.layer3_1_conv3(a + 250_880, w + 3_802_240, a + 301_056)
                 Self.layer3_1_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_1_relu_2(a + 501_760, a + 0)
                 Self.layer3_2_conv1(a + 0, w + 4_065_408, a + 200_704)
-                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880)
+                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880, a + 2_809_856)
                 Self.layer3_2_conv3(a + 250_880, w + 4_917_888, a + 301_056)
                 Self.layer3_2_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_2_relu_2(a + 501_760, a + 0)
                 Self.layer3_3_conv1(a + 0, w + 5_181_056, a + 200_704)
-                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880)
+                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880, a + 2_809_856)
                 Self.layer3_3_conv3(a + 250_880, w + 6_033_536, a + 301_056)
                 Self.layer3_3_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_3_relu_2(a + 501_760, a + 0)
                 Self.layer3_4_conv1(a + 0, w + 6_296_704, a + 200_704)
-                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880)
+                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880, a + 2_809_856)
                 Self.layer3_4_conv3(a + 250_880, w + 7_149_184, a + 301_056)
                 Self.layer3_4_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_4_relu_2(a + 501_760, a + 0)
                 Self.layer3_5_conv1(a + 0, w + 7_412_352, a + 200_704)
-                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880)
+                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880, a + 2_809_856)
                 Self.layer3_5_conv3(a + 250_880, w + 8_264_832, a + 301_056)
                 Self.layer3_5_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_5_relu_2(a + 501_760, a + 0)
                 Self.layer4_0_conv1(a + 0, w + 8_528_000, a + 200_704)
-                Self.layer4_0_conv2(a + 200_704, w + 9_052_800, a + 301_056)
+                Self.layer4_0_conv2(a + 200_704, w + 9_052_800, a + 301_056, a + 2_809_856)
                 Self.layer4_0_conv3(a + 301_056, w + 11_412_608, a + 200_704)
-                Self.layer4_0_downsample_0(a + 0, w + 12_463_232, a + 301_056)
+                Self.layer4_0_downsample_0(a + 0, w + 12_463_232, a + 301_056, a + 2_809_856)
                 Self.layer4_0_add(a + 200_704, a + 301_056, a + 0)
                 Self.layer4_0_relu_2(a + 0, a + 100_352)
                 Self.layer4_1_conv1(a + 100_352, w + 14_562_432, a + 0)
-                Self.layer4_1_conv2(a + 0, w + 15_611_520, a + 25_088)
+                Self.layer4_1_conv2(a + 0, w + 15_611_520, a + 25_088, a + 2_809_856)
                 Self.layer4_1_conv3(a + 25_088, w + 17_971_328, a + 200_704)
                 Self.layer4_1_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_1_relu_2(a + 0, a + 100_352)
                 Self.layer4_2_conv1(a + 100_352, w + 19_021_952, a + 0)
-                Self.layer4_2_conv2(a + 0, w + 20_071_040, a + 25_088)
+                Self.layer4_2_conv2(a + 0, w + 20_071_040, a + 25_088, a + 2_809_856)
                 Self.layer4_2_conv3(a + 25_088, w + 22_430_848, a + 200_704)
                 Self.layer4_2_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_2_relu_2(a + 0, a + 100_352)
@@ -707,610 +761,58 @@ extension Resnet50 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet50.yaml:26:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 64×112×112
-        // weight: w[0..<9408] as (64, 3, 7, 7)   bias: w[9408..<9472]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[9408 &+ oc], count: 12_544)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 49
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 1176
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 9408 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<7 {
+                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
+                        for j in 0..<7 {
+                            let tapOffset: Int = (i &* 7 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 112 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 2..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[9]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[10]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[11]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[12]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[13]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[14]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[15]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[16]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[17]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[18]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[19]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[20]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[21]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[22]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[23]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[24]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[25]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[26]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 2
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[27]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 3
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[28]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 221
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[29]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 222
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[30]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[31]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[32]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[33]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 226
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[34]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 448 &+ 227
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[35]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 445
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[36]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 446
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[37]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 447
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[38]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 448
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[39]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 449
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[40]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 450
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[41]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 451
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[42]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 669
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 2..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[43]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 670
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[44]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 671
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[45]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 672
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[46]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 673
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[47]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 674
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[48]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 448 &+ 675
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1351,32 +853,49 @@ extension Resnet50 {
     @inline(never)
     static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<4096] as (64, 64, 1, 1)   bias: w[4096..<4160]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[4096 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 4096 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1384,130 +903,58 @@ extension Resnet50 {
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1517,27 +964,48 @@ extension Resnet50 {
     @inline(never)
     static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 256×56×56
-        // weight: w[0..<16_384] as (256, 64, 1, 1)   bias: w[16_384..<16_640]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -1548,27 +1016,48 @@ extension Resnet50 {
     @inline(never)
     static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 256×56×56
-        // weight: w[0..<16_384] as (256, 64, 1, 1)   bias: w[16_384..<16_640]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -1601,32 +1090,49 @@ extension Resnet50 {
     @inline(never)
     static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 64×56×56
-        // weight: w[0..<16_384] as (64, 256, 1, 1)   bias: w[16_384..<16_448]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1634,130 +1140,58 @@ extension Resnet50 {
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1767,27 +1201,48 @@ extension Resnet50 {
     @inline(never)
     static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 256×56×56
-        // weight: w[0..<16_384] as (256, 64, 1, 1)   bias: w[16_384..<16_640]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -1820,32 +1275,49 @@ extension Resnet50 {
     @inline(never)
     static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 64×56×56
-        // weight: w[0..<16_384] as (64, 256, 1, 1)   bias: w[16_384..<16_448]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1853,130 +1325,58 @@ extension Resnet50 {
     /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded, + layer1.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 64×56×56
-        // weight: w[0..<36_864] as (64, 64, 3, 3)   bias: w[36_864..<36_928]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[36_864 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1986,27 +1386,48 @@ extension Resnet50 {
     @inline(never)
     static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 256×56×56
-        // weight: w[0..<16_384] as (256, 64, 1, 1)   bias: w[16_384..<16_640]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[16_384 &+ oc], count: 3136)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 64
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
         }
@@ -2039,32 +1460,49 @@ extension Resnet50 {
     @inline(never)
     static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 128×56×56
-        // weight: w[0..<32_768] as (128, 256, 1, 1)   bias: w[32_768..<32_896]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[32_768 &+ oc], count: 3136)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 3136, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 3136 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2072,130 +1510,58 @@ extension Resnet50 {
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn2 folded, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3770), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2205,27 +1571,48 @@ extension Resnet50 {
     @inline(never)
     static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 512×28×28
-        // weight: w[0..<65_536] as (512, 128, 1, 1)   bias: w[65_536..<66_048]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -2234,29 +1621,57 @@ extension Resnet50 {
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 512×28×28
-        // weight: w[0..<131_072] as (512, 256, 1, 1)   bias: w[131_072..<131_584]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[131_072 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 63, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 131_072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 63 &+ ow &* 2
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3528), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -2289,32 +1704,49 @@ extension Resnet50 {
     @inline(never)
     static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 128×28×28
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2322,130 +1754,58 @@ extension Resnet50 {
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2455,27 +1815,48 @@ extension Resnet50 {
     @inline(never)
     static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 512×28×28
-        // weight: w[0..<65_536] as (512, 128, 1, 1)   bias: w[65_536..<66_048]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -2508,32 +1889,49 @@ extension Resnet50 {
     @inline(never)
     static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 128×28×28
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2541,130 +1939,58 @@ extension Resnet50 {
     /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded, + layer2.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2674,27 +2000,48 @@ extension Resnet50 {
     @inline(never)
     static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 512×28×28
-        // weight: w[0..<65_536] as (512, 128, 1, 1)   bias: w[65_536..<66_048]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -2727,32 +2074,49 @@ extension Resnet50 {
     @inline(never)
     static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 128×28×28
-        // weight: w[0..<65_536] as (128, 512, 1, 1)   bias: w[65_536..<65_664]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2760,130 +2124,58 @@ extension Resnet50 {
     /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded, + layer2.3.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 128×28×28
-        // weight: w[0..<147_456] as (128, 128, 3, 3)   bias: w[147_456..<147_584]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[147_456 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2893,27 +2185,48 @@ extension Resnet50 {
     @inline(never)
     static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 512×28×28
-        // weight: w[0..<65_536] as (512, 128, 1, 1)   bias: w[65_536..<66_048]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[65_536 &+ oc], count: 784)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 128
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
         }
@@ -2946,32 +2259,49 @@ extension Resnet50 {
     @inline(never)
     static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 256×28×28
-        // weight: w[0..<131_072] as (256, 512, 1, 1)   bias: w[131_072..<131_328]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[131_072 &+ oc], count: 784)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 131_072 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 784, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 784 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -2979,130 +2309,58 @@ extension Resnet50 {
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 990), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3112,27 +2370,48 @@ extension Resnet50 {
     @inline(never)
     static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: w[0..<262_144] as (1024, 256, 1, 1)   bias: w[262_144..<263_168]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -3141,29 +2420,57 @@ extension Resnet50 {
     /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 1024×14×14
-        // weight: w[0..<524_288] as (1024, 512, 1, 1)   bias: w[524_288..<525_312]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[524_288 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 31, into: scratch)
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 524_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 868), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -3196,32 +2503,49 @@ extension Resnet50 {
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: w[0..<262_144] as (256, 1024, 1, 1)   bias: w[262_144..<262_400]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3229,130 +2553,58 @@ extension Resnet50 {
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded, + layer3.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3362,27 +2614,48 @@ extension Resnet50 {
     @inline(never)
     static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: w[0..<262_144] as (1024, 256, 1, 1)   bias: w[262_144..<263_168]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -3415,32 +2688,49 @@ extension Resnet50 {
     @inline(never)
     static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: w[0..<262_144] as (256, 1024, 1, 1)   bias: w[262_144..<262_400]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3448,130 +2738,58 @@ extension Resnet50 {
     /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded, + layer3.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3581,27 +2799,48 @@ extension Resnet50 {
     @inline(never)
     static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: w[0..<262_144] as (1024, 256, 1, 1)   bias: w[262_144..<263_168]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -3634,32 +2873,49 @@ extension Resnet50 {
     @inline(never)
     static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: w[0..<262_144] as (256, 1024, 1, 1)   bias: w[262_144..<262_400]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3667,130 +2923,58 @@ extension Resnet50 {
     /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded, + layer3.3.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3800,27 +2984,48 @@ extension Resnet50 {
     @inline(never)
     static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: w[0..<262_144] as (1024, 256, 1, 1)   bias: w[262_144..<263_168]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -3853,32 +3058,49 @@ extension Resnet50 {
     @inline(never)
     static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: w[0..<262_144] as (256, 1024, 1, 1)   bias: w[262_144..<262_400]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -3886,130 +3108,58 @@ extension Resnet50 {
     /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded, + layer3.4.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4019,27 +3169,48 @@ extension Resnet50 {
     @inline(never)
     static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: w[0..<262_144] as (1024, 256, 1, 1)   bias: w[262_144..<263_168]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -4072,32 +3243,49 @@ extension Resnet50 {
     @inline(never)
     static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: w[0..<262_144] as (256, 1024, 1, 1)   bias: w[262_144..<262_400]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4105,130 +3293,58 @@ extension Resnet50 {
     /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded, + layer3.5.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 256×14×14
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4238,27 +3354,48 @@ extension Resnet50 {
     @inline(never)
     static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: w[0..<262_144] as (1024, 256, 1, 1)   bias: w[262_144..<263_168]
-        for oc in 0..<1024 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[262_144 &+ oc], count: 196)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        for block in 0..<128 {
+            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
+            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
+            let firstChannel: Int = (block / 128) &* 256
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 262_144 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
         }
@@ -4291,32 +3428,49 @@ extension Resnet50 {
     @inline(never)
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: w[0..<524_288] as (512, 1024, 1, 1)   bias: w[524_288..<524_800]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[524_288 &+ oc], count: 196)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 524_288 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 196, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 196 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4324,130 +3478,58 @@ extension Resnet50 {
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn2 folded, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×7×7
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 528), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4457,27 +3539,48 @@ extension Resnet50 {
     @inline(never)
     static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: w[0..<1_048_576] as (2048, 512, 1, 1)   bias: w[1_048_576..<1_050_624]
-        for oc in 0..<2048 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_048_576 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
+        for block in 0..<256 {
+            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
+            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
+            let firstChannel: Int = (block / 256) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_048_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -4486,29 +3589,57 @@ extension Resnet50 {
     /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 2048×7×7
-        // weight: w[0..<2_097_152] as (2048, 1024, 1, 1)   bias: w[2_097_152..<2_099_200]
-        for oc in 0..<2048 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_097_152 &+ oc], count: 49)
-            for ic in 0..<1024 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 1024 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow &* 2]
+        // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
+        Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 31, into: scratch)
+        for block in 0..<256 {
+            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
+            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
+            let firstChannel: Int = (block / 256) &* 1024
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_097_152 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<1 {
+                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        for j in 0..<1 {
+                            let tapOffset: Int = (i &* 1 &+ j) &* 8192
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<1024 {
+                                let v = Self.load16(scratch + (columnOffset &+ ic &* 434), stride: 2, available: 16)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -4541,32 +3672,49 @@ extension Resnet50 {
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 2048×7×7   y: 512×7×7
-        // weight: w[0..<1_048_576] as (512, 2048, 1, 1)   bias: w[1_048_576..<1_049_088]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_048_576 &+ oc], count: 49)
-            for ic in 0..<2048 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 2048 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 2048
+            let kernelOffset: Int = block &* 16_384
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_048_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<2048 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4574,130 +3722,58 @@ extension Resnet50 {
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded, + layer4.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 512×7×7
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4707,27 +3783,48 @@ extension Resnet50 {
     @inline(never)
     static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: w[0..<1_048_576] as (2048, 512, 1, 1)   bias: w[1_048_576..<1_050_624]
-        for oc in 0..<2048 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_048_576 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
+        for block in 0..<256 {
+            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
+            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
+            let firstChannel: Int = (block / 256) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_048_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -4760,32 +3857,49 @@ extension Resnet50 {
     @inline(never)
     static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 2048×7×7   y: 512×7×7
-        // weight: w[0..<1_048_576] as (512, 2048, 1, 1)   bias: w[1_048_576..<1_049_088]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_048_576 &+ oc], count: 49)
-            for ic in 0..<2048 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 2048 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 2048
+            let kernelOffset: Int = block &* 16_384
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_048_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<2048 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4793,130 +3907,58 @@ extension Resnet50 {
     /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded, + layer4.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 512×7×7
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<7 {
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 7 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 6
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 1..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 7
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<6 {
-                        let sourceOffset: Int = oh &* 7 &+ 8
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<6 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<49 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -4926,27 +3968,48 @@ extension Resnet50 {
     @inline(never)
     static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: w[0..<1_048_576] as (2048, 512, 1, 1)   bias: w[1_048_576..<1_050_624]
-        for oc in 0..<2048 {
-            let outOffset: Int = oc &* 49
-            let out = y + outOffset
-            out.update(repeating: w[1_048_576 &+ oc], count: 49)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 49
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 1
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 0..<7 {
-                        let sourceOffset: Int = oh &* 7 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 7
-                        let target = out + targetOffset
-                        for ow in 0..<7 {
-                            target[ow] += t * source[ow]
-                        }
+        // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
+        for block in 0..<256 {
+            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
+            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
+            let firstChannel: Int = (block / 256) &* 512
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_048_576 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<1 {
+                for ow in stride(from: 0, to: 49, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
+                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let k = kernel + ic &* 8
+                        a0 += SIMD16<Float>(repeating: k[0]) * v
+                        a1 += SIMD16<Float>(repeating: k[1]) * v
+                        a2 += SIMD16<Float>(repeating: k[2]) * v
+                        a3 += SIMD16<Float>(repeating: k[3]) * v
+                        a4 += SIMD16<Float>(repeating: k[4]) * v
+                        a5 += SIMD16<Float>(repeating: k[5]) * v
+                        a6 += SIMD16<Float>(repeating: k[6]) * v
+                        a7 += SIMD16<Float>(repeating: k[7]) * v
                     }
+                    let count: Int = min(16, 49 &- ow)
+                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
+                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
+                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
+                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
+                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
+                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
+                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
+                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
         }
@@ -5029,6 +4092,67 @@ extension Resnet50 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

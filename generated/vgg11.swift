@@ -13,8 +13,9 @@ public struct Vgg11: Sendable {
     public static let parameterCount = 132_863_336
     public static let nonTrainableParameterCount = 0
     public static let macs = 7_609_090_048
-    /// Floats of activation memory per sample: buffers placed by liveness after fusion.
-    public static let arenaFloats = 4_014_080
+    /// Floats of working memory: activations placed by liveness after fusion (4,014,080), then
+    /// scratch for zero-padded conv inputs (979,968).
+    public static let arenaFloats = 4_994_048
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -89,20 +90,28 @@ public struct Vgg11: Sendable {
         var p = [Float](repeating: 0, count: 132_863_336)
         try Self.copy(tensors, "features.0.weight", into: &p, at: 0, count: 1728)
         try Self.copy(tensors, "features.0.bias", into: &p, at: 1728, count: 64)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 9)
         try Self.copy(tensors, "features.3.weight", into: &p, at: 1792, count: 73_728)
         try Self.copy(tensors, "features.3.bias", into: &p, at: 75_520, count: 128)
+        Self.blockFilters(&p, at: 1792, filters: 128, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "features.6.weight", into: &p, at: 75_648, count: 294_912)
         try Self.copy(tensors, "features.6.bias", into: &p, at: 370_560, count: 256)
+        Self.blockFilters(&p, at: 75_648, filters: 256, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "features.8.weight", into: &p, at: 370_816, count: 589_824)
         try Self.copy(tensors, "features.8.bias", into: &p, at: 960_640, count: 256)
+        Self.blockFilters(&p, at: 370_816, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "features.11.weight", into: &p, at: 960_896, count: 1_179_648)
         try Self.copy(tensors, "features.11.bias", into: &p, at: 2_140_544, count: 512)
+        Self.blockFilters(&p, at: 960_896, filters: 512, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "features.13.weight", into: &p, at: 2_141_056, count: 2_359_296)
         try Self.copy(tensors, "features.13.bias", into: &p, at: 4_500_352, count: 512)
+        Self.blockFilters(&p, at: 2_141_056, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "features.16.weight", into: &p, at: 4_500_864, count: 2_359_296)
         try Self.copy(tensors, "features.16.bias", into: &p, at: 6_860_160, count: 512)
+        Self.blockFilters(&p, at: 4_500_864, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "features.18.weight", into: &p, at: 6_860_672, count: 2_359_296)
         try Self.copy(tensors, "features.18.bias", into: &p, at: 9_219_968, count: 512)
+        Self.blockFilters(&p, at: 6_860_672, filters: 512, groups: 1, channels: 512, taps: 9)
         try Self.copy(tensors, "classifier.0.weight", into: &p, at: 9_220_480, count: 102_760_448)
         try Self.copy(tensors, "classifier.0.bias", into: &p, at: 111_980_928, count: 4096)
         try Self.copy(tensors, "classifier.3.weight", into: &p, at: 111_985_024, count: 16_777_216)
@@ -133,18 +142,18 @@ public struct Vgg11: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0)
+                Self.features_0(x, w + 0, a + 0, a + 4_014_080)
                 Self.features_2(a + 0, a + 3_211_264)
-                Self.features_3(a + 3_211_264, w + 1792, a + 0)
+                Self.features_3(a + 3_211_264, w + 1792, a + 0, a + 4_014_080)
                 Self.features_5(a + 0, a + 1_605_632)
-                Self.features_6(a + 1_605_632, w + 75_648, a + 0)
-                Self.features_8(a + 0, w + 370_816, a + 802_816)
+                Self.features_6(a + 1_605_632, w + 75_648, a + 0, a + 4_014_080)
+                Self.features_8(a + 0, w + 370_816, a + 802_816, a + 4_014_080)
                 Self.features_10(a + 802_816, a + 0)
-                Self.features_11(a + 0, w + 960_896, a + 200_704)
-                Self.features_13(a + 200_704, w + 2_141_056, a + 602_112)
+                Self.features_11(a + 0, w + 960_896, a + 200_704, a + 4_014_080)
+                Self.features_13(a + 200_704, w + 2_141_056, a + 602_112, a + 4_014_080)
                 Self.features_15(a + 602_112, a + 0)
-                Self.features_16(a + 0, w + 4_500_864, a + 100_352)
-                Self.features_18(a + 100_352, w + 6_860_672, a + 0)
+                Self.features_16(a + 0, w + 4_500_864, a + 100_352, a + 4_014_080)
+                Self.features_18(a + 100_352, w + 6_860_672, a + 0, a + 4_014_080)
                 Self.features_20(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
                 Self.classifier_0(a + 0, w + 9_220_480, a + 25_088)
@@ -160,130 +169,58 @@ extension Vgg11 {
     /// features.0: conv 3→64, kernel 3×3, stride 1×1, padding 1, + features.1 fused.
     /// Generated from specs/vgg11.yaml:14:11.
     @inline(never)
-    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×224×224   y: 64×224×224
-        // weight: w[0..<1728] as (64, 3, 3, 3)   bias: w[1728..<1792]
-        for oc in 0..<64 {
-            let outOffset: Int = oc &* 50_176
-            let out = y + outOffset
-            out.update(repeating: w[1728 &+ oc], count: 50_176)
-            for ic in 0..<3 {
-                let planeOffset: Int = (0 &+ ic) &* 50_176
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 3 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<224 {
-                        let sourceOffset: Int = oh &* 224 &+ -225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 1..<224 {
-                            target[ow] += t * source[ow]
+        // weight: (8 blocks, 3, 3, 3, 8)   bias: w[1728..<1792]
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
+        for block in 0..<8 {
+            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
+            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1728 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<224 {
+                for ow in stride(from: 0, to: 224, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 226 &+ oh &* 1 &+ i &* 1) &* 226 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 24
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<3 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 51_076)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 224 &- ow)
+                    let outputOffset: Int = firstFilter &* 50_176 &+ oh &* 224 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 100_352), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 150_528), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 200_704), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 250_880), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 301_056), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 351_232), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<224 {
-                        let sourceOffset: Int = oh &* 224 &+ -224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 0..<224 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<224 {
-                        let sourceOffset: Int = oh &* 224 &+ -223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 0..<223 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<224 {
-                        let sourceOffset: Int = oh &* 224 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 1..<224 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<224 {
-                        let sourceOffset: Int = oh &* 224 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 0..<224 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<224 {
-                        let sourceOffset: Int = oh &* 224 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 0..<223 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<223 {
-                        let sourceOffset: Int = oh &* 224 &+ 223
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 1..<224 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<223 {
-                        let sourceOffset: Int = oh &* 224 &+ 224
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 0..<224 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<223 {
-                        let sourceOffset: Int = oh &* 224 &+ 225
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 224
-                        let target = out + targetOffset
-                        for ow in 0..<223 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<50_176 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -322,130 +259,58 @@ extension Vgg11 {
     /// features.3: conv 64→128, kernel 3×3, stride 1×1, padding 1, + features.4 fused.
     /// Generated from specs/vgg11.yaml:17:11.
     @inline(never)
-    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×112×112   y: 128×112×112
-        // weight: w[0..<73_728] as (128, 64, 3, 3)   bias: w[73_728..<73_856]
-        for oc in 0..<128 {
-            let outOffset: Int = oc &* 12_544
-            let out = y + outOffset
-            out.update(repeating: w[73_728 &+ oc], count: 12_544)
-            for ic in 0..<64 {
-                let planeOffset: Int = (0 &+ ic) &* 12_544
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 64 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -113
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow]
+        // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
+        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
+        for block in 0..<16 {
+            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
+            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 16) &* 64
+            let kernelOffset: Int = block &* 4608
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<112 {
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 114 &+ oh &* 1 &+ i &* 1) &* 114 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 512
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<64 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 12_996)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 112 &- ow)
+                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -112
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -111
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<112 {
-                        let sourceOffset: Int = oh &* 112 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 112 &+ 111
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 1..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 112 &+ 112
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<112 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<111 {
-                        let sourceOffset: Int = oh &* 112 &+ 113
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 112
-                        let target = out + targetOffset
-                        for ow in 0..<111 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<12_544 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -484,130 +349,58 @@ extension Vgg11 {
     /// features.6: conv 128→256, kernel 3×3, stride 1×1, padding 1, + features.7 fused.
     /// Generated from specs/vgg11.yaml:20:40.
     @inline(never)
-    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 256×56×56
-        // weight: w[0..<294_912] as (256, 128, 3, 3)   bias: w[294_912..<295_168]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[294_912 &+ oc], count: 3136)
-            for ic in 0..<128 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 128 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 128
+            let kernelOffset: Int = block &* 9216
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 294_912 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<128 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -615,130 +408,58 @@ extension Vgg11 {
     /// features.8: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.9 fused.
     /// Generated from specs/vgg11.yaml:20:40.
     @inline(never)
-    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 256×56×56
-        // weight: w[0..<589_824] as (256, 256, 3, 3)   bias: w[589_824..<590_080]
-        for oc in 0..<256 {
-            let outOffset: Int = oc &* 3136
-            let out = y + outOffset
-            out.update(repeating: w[589_824 &+ oc], count: 3136)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 3136
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
+        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        for block in 0..<32 {
+            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
+            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 589_824 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<56 {
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 56 &- ow)
+                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<56 {
-                        let sourceOffset: Int = oh &* 56 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 55
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 1..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 56
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<56 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<55 {
-                        let sourceOffset: Int = oh &* 56 &+ 57
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 56
-                        let target = out + targetOffset
-                        for ow in 0..<55 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<3136 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -777,130 +498,58 @@ extension Vgg11 {
     /// features.11: conv 256→512, kernel 3×3, stride 1×1, padding 1, + features.12 fused.
     /// Generated from specs/vgg11.yaml:22:40.
     @inline(never)
-    static func features_11(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_11(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 512×28×28
-        // weight: w[0..<1_179_648] as (512, 256, 3, 3)   bias: w[1_179_648..<1_180_160]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[1_179_648 &+ oc], count: 784)
-            for ic in 0..<256 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 256 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 256
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 1_179_648 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<256 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -908,130 +557,58 @@ extension Vgg11 {
     /// features.13: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.14 fused.
     /// Generated from specs/vgg11.yaml:22:40.
     @inline(never)
-    static func features_13(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_13(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 512×28×28
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 784
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 784)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 784
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<28 {
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 28 &- ow)
+                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<28 {
-                        let sourceOffset: Int = oh &* 28 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 27
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 1..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 28
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<28 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<27 {
-                        let sourceOffset: Int = oh &* 28 &+ 29
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 28
-                        let target = out + targetOffset
-                        for ow in 0..<27 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<784 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1070,130 +647,58 @@ extension Vgg11 {
     /// features.16: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.17 fused.
     /// Generated from specs/vgg11.yaml:24:40.
     @inline(never)
-    static func features_16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1201,130 +706,58 @@ extension Vgg11 {
     /// features.18: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.19 fused.
     /// Generated from specs/vgg11.yaml:24:40.
     @inline(never)
-    static func features_18(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_18(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
-        // weight: w[0..<2_359_296] as (512, 512, 3, 3)   bias: w[2_359_296..<2_359_808]
-        for oc in 0..<512 {
-            let outOffset: Int = oc &* 196
-            let out = y + outOffset
-            out.update(repeating: w[2_359_296 &+ oc], count: 196)
-            for ic in 0..<512 {
-                let planeOffset: Int = (0 &+ ic) &* 196
-                let plane = x + planeOffset
-                let kOffset: Int = (oc &* 512 &+ ic) &* 9
-                let k = w + kOffset
-                do {
-                    let t = k[0]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
+        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        for block in 0..<64 {
+            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
+            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
+            let firstChannel: Int = (block / 64) &* 512
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2_359_296 &+ firstFilter
+            let bias = w + biasOffset
+            for oh in 0..<14 {
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var a0 = SIMD16<Float>(repeating: bias[0])
+                    var a1 = SIMD16<Float>(repeating: bias[1])
+                    var a2 = SIMD16<Float>(repeating: bias[2])
+                    var a3 = SIMD16<Float>(repeating: bias[3])
+                    var a4 = SIMD16<Float>(repeating: bias[4])
+                    var a5 = SIMD16<Float>(repeating: bias[5])
+                    var a6 = SIMD16<Float>(repeating: bias[6])
+                    var a7 = SIMD16<Float>(repeating: bias[7])
+                    for i in 0..<3 {
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
+                        for j in 0..<3 {
+                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                            let columnOffset: Int = rowOffset &+ j &* 1
+                            for ic in 0..<512 {
+                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
+                                let k = kernel + (tapOffset &+ ic &* 8)
+                                a0 += SIMD16<Float>(repeating: k[0]) * v
+                                a1 += SIMD16<Float>(repeating: k[1]) * v
+                                a2 += SIMD16<Float>(repeating: k[2]) * v
+                                a3 += SIMD16<Float>(repeating: k[3]) * v
+                                a4 += SIMD16<Float>(repeating: k[4]) * v
+                                a5 += SIMD16<Float>(repeating: k[5]) * v
+                                a6 += SIMD16<Float>(repeating: k[6]) * v
+                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                            }
                         }
                     }
+                    let count: Int = min(16, 14 &- ow)
+                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
+                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
+                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
+                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
+                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
+                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
+                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
+                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
+                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-                do {
-                    let t = k[1]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[2]
-                    for oh in 1..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[3]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ -1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[4]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 0
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[5]
-                    for oh in 0..<14 {
-                        let sourceOffset: Int = oh &* 14 &+ 1
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[6]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 13
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 1..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[7]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 14
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<14 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-                do {
-                    let t = k[8]
-                    for oh in 0..<13 {
-                        let sourceOffset: Int = oh &* 14 &+ 15
-                        let source = plane + sourceOffset
-                        let targetOffset: Int = oh &* 14
-                        let target = out + targetOffset
-                        for ow in 0..<13 {
-                            target[ow] += t * source[ow]
-                        }
-                    }
-                }
-            }
-            for i in 0..<196 {
-                let v = out[i]
-                out[i] = max(v, 0)
             }
         }
     }
@@ -1445,6 +878,67 @@ extension Vgg11 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
+        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
+        return v
+    }
+
+    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
+    /// make the optimiser keep every accumulator in pieces.
+    @inline(__always)
+    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
+        }
+    }
+
+    /// An activation applied to sixteen values at once.
+    @inline(__always)
+    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+        var result = v
+        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        return result
+    }
+
+    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        s.update(repeating: 0, count: channels &* rows &* columns)
+        for c in 0..<channels {
+            for h in 0..<height {
+                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
+                let source: Int = (c &* height &+ h) &* width
+                (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
+    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
+    /// eight filters' weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        for g in 0..<groups {
+            for b in 0..<blocks {
+                for t in 0..<taps {
+                    for c in 0..<channels {
+                        for r in 0..<8 {
+                            let filter = b * 8 + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                                filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {

@@ -43,6 +43,41 @@ struct ParameterSlots {
     var count = 0
 }
 
+/// Output channels a blocked conv computes together (eight SIMD16 accumulators of sixteen pixels each).
+let filterBlock = 8
+
+/// How a conv is lowered.
+enum ConvolutionKind {
+    /// One filter per channel: per-channel rows of sixteen pixels.
+    case depthwise
+    /// 1×1, stride 1, no padding, one group: the input planes are the matrix; no padded copy.
+    case pointwise
+    /// Everything else: the input is copied once into a zero-padded scratch plane, then eight output channels ×
+    /// sixteen pixels are accumulated in registers with no bounds checks.
+    case blocked
+}
+
+func convolutionKind(_ c: Convolution) -> ConvolutionKind {
+    if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
+    if c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero && c.groups == 1 { return .pointwise }
+    return .blocked
+}
+
+/// Filters per group rounded up to whole blocks, times the groups.
+func paddedFilters(_ c: Convolution) -> Int {
+    let perGroup = c.filters / c.groups
+    return (perGroup + filterBlock - 1) / filterBlock * filterBlock * c.groups
+}
+
+/// The zero-padded copy of the input a blocked or depthwise conv reads: (channels, rows, columns), wide enough
+/// that the last sixteen-pixel chunk of every output row stays inside it.
+func paddedInput(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
+    let chunks = (output.width + 15) / 16
+    let lastRead = (chunks * 16 - 1) * c.stride.w + (c.kernel.w - 1) * c.dilation.w + 1
+    let rows = max(input.height + c.padding.top + c.padding.bottom, (output.height - 1) * c.stride.h + (c.kernel.h - 1) * c.dilation.h + 1)
+    return (rows, max(input.width + c.padding.left + c.padding.right, lastRead))
+}
+
 struct Emitter {
     let model: Model
     let plan: ExecutionPlan
@@ -50,6 +85,8 @@ struct Emitter {
     let typeName: String
     var slots: [Int: ParameterSlots] = [:]
     var parameterFloats = 0
+    /// Floats of scratch after the arena, for padded input copies.
+    var scratchFloats = 0
 
     init(model: Model, options: EmitOptions) {
         self.model = model
@@ -60,10 +97,23 @@ struct Emitter {
             let layer = model.layers[step.layer]
             var slot = ParameterSlots()
             switch layer.op {
+            case .conv(let c) where convolutionKind(c) != .depthwise:
+                // Blocked layout: filters padded to whole blocks of eight.
+                let weights = paddedFilters(c) * layer.parameters[0].elementCount / c.filters
+                slot = ParameterSlots(
+                    weight: parameterFloats, bias: parameterFloats + weights, count: weights + paddedFilters(c))
+                if convolutionKind(c) == .blocked {
+                    let padded = paddedInput(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape)
+                    scratchFloats = max(scratchFloats, c.inChannels * padded.rows * padded.columns)
+                }
             case .conv(let c), .convTranspose(let c):
                 slot = ParameterSlots(
                     weight: parameterFloats, bias: parameterFloats + layer.parameters[0].elementCount,
                     count: layer.parameters[0].elementCount + c.filters)
+                if case .conv = layer.op {
+                    let padded = paddedInput(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape)
+                    scratchFloats = max(scratchFloats, c.inChannels * padded.rows * padded.columns)
+                }
             case .dense(let inFeatures, let units, _, _):
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + inFeatures * units, count: inFeatures * units + units)
             case .batchNorm, .prelu:
@@ -134,8 +184,9 @@ struct Emitter {
         w.line("\(access)static let parameterCount = \(literal(model.parameterCount))")
         w.line("\(access)static let nonTrainableParameterCount = \(literal(model.nonTrainableParameterCount))")
         w.line("\(access)static let macs = \(literal(model.macs))")
-        w.doc("Floats of activation memory per sample: buffers placed by liveness after fusion.")
-        w.line("\(access)static let arenaFloats = \(literal(max(plan.arenaFloats, 1)))")
+        w.doc("Floats of working memory: activations placed by liveness after fusion (\(grouped(plan.arenaFloats))), then")
+        w.doc("scratch for zero-padded conv inputs (\(grouped(scratchFloats))).")
+        w.line("\(access)static let arenaFloats = \(literal(max(plan.arenaFloats + scratchFloats, 1)))")
         w.line("static let inputCount = \(literal(model.inputShape.elementCount))")
         w.line("static let outputCount = \(literal(model.outputShape.elementCount))")
         w.doc("Every layer of the spec: name, kind, output shape, trainable parameters.")
@@ -173,6 +224,11 @@ struct Emitter {
                     w.line("try Self.copy(tensors, \"\(name).weight\", into: &p, at: \(literal(slot.weight)), count: \(literal(layer.parameters[0].elementCount)))")
                     if c.bias {
                         w.line("try Self.copy(tensors, \"\(name).bias\", into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
+                    }
+                    defer {
+                        if case .conv = layer.op, convolutionKind(c) != .depthwise {
+                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w))")
+                        }
                     }
                     if let bn = step.foldedBatchNorm, case .batchNorm(let epsilon) = self.layer(bn).op {
                         // Output channel oc's weights: a contiguous block for conv; for a transposed conv, one
@@ -233,6 +289,9 @@ struct Emitter {
                         }
                         if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
                         arguments.append("a + \(literal(step.outputOffset))")
+                        if case .conv(let c) = layer(step.layer).op, convolutionKind(c) != .pointwise {
+                            arguments.append("a + \(literal(plan.arenaFloats))")
+                        }
                         if plan.indexedPools.contains(step.layer) {
                             arguments.append("a + \(literal(plan.offsets[step.layer * -1 - 1]!))")
                         }

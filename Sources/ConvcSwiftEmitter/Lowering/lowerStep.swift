@@ -52,6 +52,9 @@ extension Emitter {
         if slots[step.layer] != nil { parameters.append("_ w: UnsafePointer<Float>") }
         parameters.append("_ y: UnsafeMutablePointer<Float>")
         if plan.indexedPools.contains(step.layer) { parameters.append("_ indices: UnsafeMutablePointer<Float>") }
+        if case .conv(let c) = main.op, convolutionKind(c) != .pointwise {
+            parameters.append("_ scratch: UnsafeMutablePointer<Float>")
+        }
         w.line("@inline(never)")
         w.block("static func \(functionName(step))(\(parameters.joined(separator: ", ")))") { w in
             w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))   y: \(out)")
@@ -62,6 +65,24 @@ extension Emitter {
             case .pool(let p): lowerPooling(p, input: inputShapes[0], output: out, indexed: plan.indexedPools.contains(step.layer), into: &w)
             default: lowerElementwise(main, inputs: inputShapes, step: step, into: &w)
             }
+        }
+    }
+
+    /// The step's activation as an expression over a SIMD16 value `v` (vector operations where they exist).
+    func vectorActivation(_ step: PlannedStep, _ v: String) -> String {
+        guard activationExpression(step) != nil else { return v }
+        var activation: Activation?
+        switch layer(step.layer).op {
+        case .conv(let c): activation = c.activation
+        default: break
+        }
+        if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { activation = a }
+        switch activation {
+        case .relu: return "pointwiseMax(\(v), SIMD16<Float>())"
+        case .relu6: return "pointwiseMin(pointwiseMax(\(v), SIMD16<Float>()), SIMD16<Float>(repeating: 6))"
+        case .leakyReLU(let slope): return "\(v).replacing(with: \(v) * \(literal(slope)), where: \(v) .< 0)"
+        case .sigmoid, .tanh: return "Self.activate(\(v), { v in \(activationExpression(step)!) })"
+        case nil: return v
         }
     }
 
@@ -76,40 +97,107 @@ extension Emitter {
 
     // MARK: Convolution
 
-    /// Direct convolution, one output plane at a time: the plane starts at the bias, then each kernel tap adds
-    /// weight × shifted input over the output rows and columns whose input lies inside the image (so no bounds
-    /// checks in the inner loop). Kernels up to 7×7 are unrolled tap by tap with literal ranges.
+    /// Convolution with the output tile in registers: eight output channels × sixteen pixels of one output row in
+    /// eight SIMD16 accumulators, summed over input channels and kernel taps; the input is first copied into a
+    /// zero-padded scratch plane, so no load needs a bounds check (1×1 stride-1 convs read the input directly).
     func lowerConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
-        let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
-        let plane = output.height * output.width, inPlane = input.height * input.width
+        let kind = convolutionKind(c)
         let taps = c.kernel.h * c.kernel.w
-        w.comment("weight: w[0..<\(literal(slot.bias - slot.weight))] as (\(c.filters), \(inPerGroup), \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
-        w.block("for oc in 0..<\(c.filters)") { w in
-            w.line("let outOffset: Int = oc &* \(literal(plane))")
-            w.line("let out = y + outOffset")
-            w.line("out.update(repeating: w[\(literal(slot.bias - slot.weight)) &+ oc], count: \(literal(plane)))")
-            let firstInput = c.groups == 1 ? "0" : "(oc / \(outPerGroup)) &* \(inPerGroup)"
-            w.block("for ic in 0..<\(inPerGroup)") { w in
-                w.line("let planeOffset: Int = (\(firstInput) &+ ic) &* \(literal(inPlane))")
-                w.line("let plane = x + planeOffset")
-                w.line("let kOffset: Int = (oc &* \(inPerGroup) &+ ic) &* \(taps)")
-                w.line("let k = w + kOffset")
-                if taps <= 49 {
-                    for i in 0..<c.kernel.h {
-                        for j in 0..<c.kernel.w {
-                            emitTap(c, input: input, output: output, i: i, j: j, into: &w)
+        let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
+        let plane = output.height * output.width
+        if kind == .depthwise {
+            lowerDepthwise(c, input: input, output: output, step: step, into: &w)
+            return
+        }
+        let blocksPerGroup = (outPerGroup + filterBlock - 1) / filterBlock
+        w.comment("weight: (\(c.groups * blocksPerGroup) blocks, \(c.kernel.h), \(c.kernel.w), \(inPerGroup), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        var source = "x"
+        var rowStride = input.width, planeStride = input.height * input.width
+        if kind == .blocked {
+            let padded = paddedInput(c, input: input, output: output)
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+            source = "scratch"
+            rowStride = padded.columns
+            planeStride = padded.rows * padded.columns
+        }
+        w.block("for block in 0..<\(c.groups * blocksPerGroup)") { w in
+            w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
+            w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
+            w.line("let firstChannel: Int = (block / \(blocksPerGroup)) &* \(inPerGroup)")
+            w.line("let kernelOffset: Int = block &* \(literal(inPerGroup * taps * filterBlock))")
+            w.line("let kernel = w + kernelOffset")
+            // bias is (filters), padded with zeros to whole blocks; lanes past `filters` are never stored
+            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
+            w.line("let bias = w + biasOffset")
+            let rows = kind == .pointwise ? 1 : output.height
+            let width = kind == .pointwise ? plane : output.width
+            w.block("for oh in 0..<\(rows)") { w in
+                w.block("for ow in stride(from: 0, to: \(literal(width)), by: 16)") { w in
+                    for r in 0..<filterBlock { w.line("var a\(r) = SIMD16<Float>(repeating: bias[\(r)])") }
+                    if kind == .pointwise {
+                        w.block("for ic in 0..<\(inPerGroup)") { w in
+                            w.line("let planeOffset: Int = (firstChannel &+ ic) &* \(literal(planeStride)) &+ ow")
+                            w.line("let v = Self.load16(\(source) + planeOffset, stride: 1, available: \(literal(plane)) &- ow)")
+                            w.line("let k = kernel + ic &* \(filterBlock)")
+                            for r in 0..<filterBlock { w.line("a\(r) += SIMD16<Float>(repeating: k[\(r)]) * v") }
+                        }
+                    } else {
+                        // Tap-major, channels innermost: consecutive loads come from different planes, so the
+                        // vectoriser keeps them as plain sixteen-lane loads.
+                        w.block("for i in 0..<\(c.kernel.h)") { w in
+                            w.line("let rowOffset: Int = (firstChannel &* \(literal(planeStride / rowStride)) &+ oh &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(rowStride) &+ ow &* \(c.stride.w)")
+                            w.block("for j in 0..<\(c.kernel.w)") { w in
+                                w.line("let tapOffset: Int = (i &* \(c.kernel.w) &+ j) &* \(inPerGroup * filterBlock)")
+                                w.line("let columnOffset: Int = rowOffset &+ j &* \(c.dilation.w)")
+                                w.block("for ic in 0..<\(inPerGroup)") { w in
+                                    if c.stride.w == 1 {
+                                        // In bounds: the padded copy is wide enough for a whole last chunk.
+                                        w.line("let v = UnsafeRawPointer(\(source) + (columnOffset &+ ic &* \(literal(planeStride)))).loadUnaligned(as: SIMD16<Float>.self)")
+                                    } else {
+                                        w.line("let v = Self.load16(\(source) + (columnOffset &+ ic &* \(literal(planeStride))), stride: \(c.stride.w), available: 16)")
+                                    }
+                                    w.line("let k = kernel + (tapOffset &+ ic &* \(filterBlock))")
+                                    for r in 0..<filterBlock { w.line("a\(r) += SIMD16<Float>(repeating: k[\(r)]) * v") }
+                                }
+                            }
                         }
                     }
-                } else {
-                    w.block("for i in 0..<\(c.kernel.h)") { w in
-                        w.block("for j in 0..<\(c.kernel.w)") { w in
-                            emitTap(c, input: input, output: output, i: nil, j: nil, into: &w)
-                        }
+                    w.line("let count: Int = min(16, \(literal(width)) &- ow)")
+                    w.line("let outputOffset: Int = firstFilter &* \(literal(plane)) &+ oh &* \(literal(width)) &+ ow")
+                    for r in 0..<filterBlock {
+                        w.line("if \(r) < filters { Self.store16(\(vectorActivation(step, "a\(r)")), to: y + (outputOffset &+ \(literal(r * plane))), count: count) }")
                     }
                 }
             }
-            applyActivation(step, base: "out", count: plane, into: &w)
+        }
+    }
+
+    /// One filter per channel: each output row in sixteen-pixel chunks, the kernel taps accumulated in a register.
+    func lowerDepthwise(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let padded = paddedInput(c, input: input, output: output)
+        let taps = c.kernel.h * c.kernel.w
+        w.comment("weight: (\(c.filters), 1, \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+        w.block("for c in 0..<\(c.filters)") { w in
+            w.line("let planeOffset: Int = c &* \(literal(padded.rows * padded.columns))")
+            w.line("let kernelOffset: Int = c &* \(taps)")
+            w.line("let k = w + kernelOffset")
+            w.line("let b = w[\(literal(slot.bias - slot.weight)) &+ c]")
+            w.block("for oh in 0..<\(output.height)") { w in
+                w.block("for ow in stride(from: 0, to: \(output.width), by: 16)") { w in
+                    w.line("var a = SIMD16<Float>(repeating: b)")
+                    w.block("for i in 0..<\(c.kernel.h)") { w in
+                        w.line("let rowOffset: Int = planeOffset &+ (oh &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w)")
+                        w.block("for j in 0..<\(c.kernel.w)") { w in
+                            w.line("a += SIMD16<Float>(repeating: k[i &* \(c.kernel.w) &+ j]) * Self.load16(scratch + (rowOffset &+ j &* \(c.dilation.w)), stride: \(c.stride.w), available: 16)")
+                        }
+                    }
+                    w.line("let outputOffset: Int = (c &* \(output.height) &+ oh) &* \(output.width) &+ ow")
+                    w.line("Self.store16(\(vectorActivation(step, "a")), to: y + outputOffset, count: min(16, \(output.width) &- ow))")
+                }
+            }
         }
     }
 
