@@ -14,8 +14,8 @@ public struct EnetCamvid12: Sendable {
     public static let nonTrainableParameterCount = 8352
     public static let macs = 1_931_673_600
     /// Floats of working memory: activations placed by liveness after fusion (4,456,448), then
-    /// scratch for zero-padded conv inputs (1,048,576).
-    public static let arenaFloats = 5_505_024
+    /// scratch for zero-padded conv inputs (1,056,768).
+    public static let arenaFloats = 5_513_216
     static let inputCount = 786_432
     static let outputCount = 3_145_728
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1483,16 +1483,16 @@ extension EnetCamvid12 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 24
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 264_196), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 264_196))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1586,7 +1586,7 @@ extension EnetCamvid12 {
     static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×256×256   y: 16×128×128
         // weight: (2 blocks, 2, 2, 16, 8)   bias: w[1024..<1040]
-        Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 256, columns: 256, into: scratch)
+        Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 256, columns: 257, into: scratch)
         for block in 0..<2 {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
@@ -1606,21 +1606,21 @@ extension EnetCamvid12 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<2 {
-                        let rowOffset: Int = (firstChannel &* 256 &+ oh &* 2 &+ i &* 1) &* 256 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 256 &+ oh &* 2 &+ i &* 1) &* 257 &+ ow &* 2
                         for j in 0..<2 {
                             let tapOffset: Int = (i &* 2 &+ j) &* 128
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<16 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 65_536), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 65_792))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1686,14 +1686,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1752,16 +1752,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -1869,16 +1869,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -1942,14 +1942,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2008,16 +2008,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2085,16 +2085,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2158,14 +2158,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2224,16 +2224,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2301,16 +2301,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2374,14 +2374,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2440,16 +2440,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2517,16 +2517,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2590,14 +2590,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2656,16 +2656,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -2713,7 +2713,7 @@ extension EnetCamvid12 {
     static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 32×64×64
         // weight: (4 blocks, 2, 2, 64, 8)   bias: w[8192..<8224]
-        Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 128, columns: 128, into: scratch)
+        Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 128, columns: 129, into: scratch)
         for block in 0..<4 {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2733,21 +2733,21 @@ extension EnetCamvid12 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<2 {
-                        let rowOffset: Int = (firstChannel &* 128 &+ oh &* 2 &+ i &* 1) &* 128 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 128 &+ oh &* 2 &+ i &* 1) &* 129 &+ ow &* 2
                         for j in 0..<2 {
                             let tapOffset: Int = (i &* 2 &+ j) &* 512
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<64 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 16_384), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 16_512))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2813,14 +2813,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2879,16 +2879,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -2996,16 +2996,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3069,14 +3069,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3135,16 +3135,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3212,16 +3212,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3285,14 +3285,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4624)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3351,16 +3351,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3428,16 +3428,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3501,14 +3501,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3560,14 +3560,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3626,16 +3626,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3703,16 +3703,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3776,14 +3776,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 5184)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3842,16 +3842,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3919,16 +3919,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -3992,14 +3992,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4058,16 +4058,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4135,16 +4135,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4208,14 +4208,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 6400)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4274,16 +4274,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4351,16 +4351,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4424,14 +4424,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4483,14 +4483,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4549,16 +4549,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4626,16 +4626,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4699,14 +4699,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 9216)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4765,16 +4765,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4842,16 +4842,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -4915,14 +4915,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4981,16 +4981,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5058,16 +5058,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5131,14 +5131,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4624)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5197,16 +5197,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5274,16 +5274,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5347,14 +5347,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5406,14 +5406,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5472,16 +5472,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5549,16 +5549,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5622,14 +5622,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 5184)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5688,16 +5688,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5765,16 +5765,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5838,14 +5838,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5904,16 +5904,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -5981,16 +5981,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6054,14 +6054,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 6400)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6120,16 +6120,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6197,16 +6197,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6270,14 +6270,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6329,14 +6329,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6395,16 +6395,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6472,16 +6472,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6545,14 +6545,14 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 9216)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6611,16 +6611,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6688,16 +6688,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6780,16 +6780,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -6832,16 +6832,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 4096 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 4096 &- ow)
                     let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
@@ -6920,16 +6920,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -6979,14 +6979,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7031,16 +7031,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -7105,16 +7105,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -7164,14 +7164,14 @@ extension EnetCamvid12 {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7216,16 +7216,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -7290,16 +7290,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -7382,16 +7382,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<4 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 65_536 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 65_536 &- ow)
                     let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
@@ -7434,16 +7434,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 16_384 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 16_384 &- ow)
                     let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
@@ -7522,16 +7522,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<16 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 65_536 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 65_536 &- ow)
                     let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
@@ -7581,14 +7581,14 @@ extension EnetCamvid12 {
                             for ic in 0..<4 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 66_564)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7633,16 +7633,16 @@ extension EnetCamvid12 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<4 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 65_536 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 65_536 &- ow)
                     let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
@@ -7751,6 +7751,25 @@ extension EnetCamvid12 {
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
+    }
+
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
     }
 
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would

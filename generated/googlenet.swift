@@ -836,16 +836,16 @@ extension Googlenet {
                             let tapOffset: Int = (i &* 7 &+ j) &* 24
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -921,16 +921,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -980,14 +980,14 @@ extension Googlenet {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1063,16 +1063,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<192 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1115,16 +1115,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<192 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1174,14 +1174,14 @@ extension Googlenet {
                             for ic in 0..<96 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1226,16 +1226,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<192 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1285,14 +1285,14 @@ extension Googlenet {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1368,16 +1368,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<192 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1431,16 +1431,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1483,16 +1483,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1542,14 +1542,14 @@ extension Googlenet {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1594,16 +1594,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1653,14 +1653,14 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1736,16 +1736,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1819,7 +1819,8 @@ extension Googlenet {
             let biasOffset: Int = 92_160 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1830,16 +1831,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<480 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1871,7 +1872,8 @@ extension Googlenet {
             let biasOffset: Int = 46_080 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1882,16 +1884,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<480 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1941,14 +1943,14 @@ extension Googlenet {
                             for ic in 0..<96 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1982,7 +1984,8 @@ extension Googlenet {
             let biasOffset: Int = 7680 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1993,16 +1996,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<480 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2052,14 +2055,14 @@ extension Googlenet {
                             for ic in 0..<16 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2124,7 +2127,8 @@ extension Googlenet {
             let biasOffset: Int = 30_720 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2135,16 +2139,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<480 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2187,7 +2191,8 @@ extension Googlenet {
             let biasOffset: Int = 81_920 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2198,16 +2203,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2239,7 +2244,8 @@ extension Googlenet {
             let biasOffset: Int = 57_344 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2250,16 +2256,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2309,14 +2315,14 @@ extension Googlenet {
                             for ic in 0..<112 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2350,7 +2356,8 @@ extension Googlenet {
             let biasOffset: Int = 12_288 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2361,16 +2368,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2420,14 +2427,14 @@ extension Googlenet {
                             for ic in 0..<24 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2492,7 +2499,8 @@ extension Googlenet {
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2503,16 +2511,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2555,7 +2563,8 @@ extension Googlenet {
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2566,16 +2575,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2607,7 +2616,8 @@ extension Googlenet {
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2618,16 +2628,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2677,14 +2687,14 @@ extension Googlenet {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2718,7 +2728,8 @@ extension Googlenet {
             let biasOffset: Int = 12_288 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2729,16 +2740,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2788,14 +2799,14 @@ extension Googlenet {
                             for ic in 0..<24 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2860,7 +2871,8 @@ extension Googlenet {
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2871,16 +2883,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2923,7 +2935,8 @@ extension Googlenet {
             let biasOffset: Int = 57_344 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2934,16 +2947,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2975,7 +2988,8 @@ extension Googlenet {
             let biasOffset: Int = 73_728 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2986,16 +3000,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3045,14 +3059,14 @@ extension Googlenet {
                             for ic in 0..<144 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3086,7 +3100,8 @@ extension Googlenet {
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3097,16 +3112,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3156,14 +3171,14 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3228,7 +3243,8 @@ extension Googlenet {
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3239,16 +3255,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3291,7 +3307,8 @@ extension Googlenet {
             let biasOffset: Int = 135_168 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3302,16 +3319,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<528 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3343,7 +3360,8 @@ extension Googlenet {
             let biasOffset: Int = 84_480 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3354,16 +3372,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<528 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3413,14 +3431,14 @@ extension Googlenet {
                             for ic in 0..<160 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3454,7 +3472,8 @@ extension Googlenet {
             let biasOffset: Int = 16_896 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3465,16 +3484,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<528 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3524,14 +3543,14 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3596,7 +3615,8 @@ extension Googlenet {
             let biasOffset: Int = 67_584 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3607,16 +3627,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<528 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3690,7 +3710,8 @@ extension Googlenet {
             let biasOffset: Int = 212_992 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3701,16 +3722,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3742,7 +3763,8 @@ extension Googlenet {
             let biasOffset: Int = 133_120 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3753,16 +3775,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3812,14 +3834,14 @@ extension Googlenet {
                             for ic in 0..<160 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3853,7 +3875,8 @@ extension Googlenet {
             let biasOffset: Int = 26_624 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3864,16 +3887,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3923,14 +3946,14 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3995,7 +4018,8 @@ extension Googlenet {
             let biasOffset: Int = 106_496 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4006,16 +4030,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -4058,7 +4082,8 @@ extension Googlenet {
             let biasOffset: Int = 319_488 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4069,16 +4094,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -4110,7 +4135,8 @@ extension Googlenet {
             let biasOffset: Int = 159_744 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4121,16 +4147,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -4180,14 +4206,14 @@ extension Googlenet {
                             for ic in 0..<192 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4221,7 +4247,8 @@ extension Googlenet {
             let biasOffset: Int = 39_936 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4232,16 +4259,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -4291,14 +4318,14 @@ extension Googlenet {
                             for ic in 0..<48 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4363,7 +4390,8 @@ extension Googlenet {
             let biasOffset: Int = 106_496 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4374,16 +4402,16 @@ extension Googlenet {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<832 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -4475,6 +4503,25 @@ extension Googlenet {
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
+    }
+
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
     }
 
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would

@@ -14,8 +14,8 @@ public struct MobilenetV1: Sendable {
     public static let nonTrainableParameterCount = 21_888
     public static let macs = 568_740_352
     /// Floats of working memory: activations placed by liveness after fusion (1,605,632), then
-    /// scratch for zero-padded conv inputs (941,184).
-    public static let arenaFloats = 2_546_816
+    /// scratch for zero-padded conv inputs (948,480).
+    public static let arenaFloats = 2_554_112
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -418,16 +418,16 @@ extension MobilenetV1 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 24
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 51_076), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 51_076))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -464,7 +464,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 114 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 112 &+ oh) &* 112 &+ ow
@@ -500,16 +500,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<32 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 12_544 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 12_544 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 12_544 &- ow)
                     let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 12_544 &+ ow
@@ -532,9 +532,9 @@ extension MobilenetV1 {
     static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×112×112   y: 64×56×56
         // weight: (64, 1, 3, 3)   bias: w[576..<640]
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 129, into: scratch)
+        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 130, into: scratch)
         for c in 0..<64 {
-            let planeOffset: Int = c &* 14_706
+            let planeOffset: Int = c &* 14_820
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[576 &+ c]
@@ -542,9 +542,9 @@ extension MobilenetV1 {
                 for ow in stride(from: 0, to: 56, by: 16) {
                     var a = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 129 &+ ow &* 2
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 130 &+ ow &* 2
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
                     let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
@@ -580,16 +580,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -624,7 +624,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
@@ -660,16 +660,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -692,9 +692,9 @@ extension MobilenetV1 {
     static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×28×28
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
         for c in 0..<128 {
-            let planeOffset: Int = c &* 3770
+            let planeOffset: Int = c &* 3828
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[1152 &+ c]
@@ -702,9 +702,9 @@ extension MobilenetV1 {
                 for ow in stride(from: 0, to: 28, by: 16) {
                     var a = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
                     let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
@@ -740,16 +740,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -784,7 +784,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
@@ -820,16 +820,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -852,9 +852,9 @@ extension MobilenetV1 {
     static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×14×14
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
         for c in 0..<256 {
-            let planeOffset: Int = c &* 990
+            let planeOffset: Int = c &* 1020
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[2304 &+ c]
@@ -862,9 +862,9 @@ extension MobilenetV1 {
                 for ow in stride(from: 0, to: 14, by: 16) {
                     var a = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
@@ -889,7 +889,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 131_072 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -900,16 +901,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -944,7 +945,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
@@ -969,7 +970,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -980,16 +982,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1024,7 +1026,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
@@ -1049,7 +1051,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1060,16 +1063,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1104,7 +1107,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
@@ -1129,7 +1132,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1140,16 +1144,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1184,7 +1188,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
@@ -1209,7 +1213,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1220,16 +1225,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1264,7 +1269,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
@@ -1289,7 +1294,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1300,16 +1306,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -1332,9 +1338,9 @@ extension MobilenetV1 {
     static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×7×7
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
         for c in 0..<512 {
-            let planeOffset: Int = c &* 528
+            let planeOffset: Int = c &* 544
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[4608 &+ c]
@@ -1342,9 +1348,9 @@ extension MobilenetV1 {
                 for ow in stride(from: 0, to: 7, by: 16) {
                     var a = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 2, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
                     let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
@@ -1369,7 +1375,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1380,16 +1387,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -1424,7 +1431,7 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            a += SIMD16<Float>(repeating: k[i &* 3 &+ j]) * Self.load16(scratch + (rowOffset &+ j &* 1), stride: 1, available: 16)
+                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
@@ -1449,7 +1456,8 @@ extension MobilenetV1 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -1460,16 +1468,16 @@ extension MobilenetV1 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -1563,6 +1571,25 @@ extension MobilenetV1 {
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
+    }
+
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
     }
 
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would

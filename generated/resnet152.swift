@@ -14,8 +14,8 @@ public struct Resnet152: Sendable {
     public static let nonTrainableParameterCount = 151_424
     public static let macs = 11_513_626_624
     /// Floats of working memory: activations placed by liveness after fusion (2,809,856), then
-    /// scratch for zero-padded conv inputs (903,168).
-    public static let arenaFloats = 3_713_024
+    /// scratch for zero-padded conv inputs (917,504).
+    public static let arenaFloats = 3_727_360
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -2115,16 +2115,16 @@ extension Resnet152 {
                             let tapOffset: Int = (i &* 7 &+ j) &* 24
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2200,16 +2200,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2259,14 +2259,14 @@ extension Resnet152 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2311,16 +2311,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2363,16 +2363,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2437,16 +2437,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2496,14 +2496,14 @@ extension Resnet152 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2548,16 +2548,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2622,16 +2622,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2681,14 +2681,14 @@ extension Resnet152 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2733,16 +2733,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2807,16 +2807,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -2839,7 +2839,7 @@ extension Resnet152 {
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
         for block in 0..<16 {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -2859,21 +2859,21 @@ extension Resnet152 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 1024
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<128 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3770), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3828))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2918,16 +2918,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -2950,7 +2950,7 @@ extension Resnet152 {
     static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 512×28×28
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 63, into: scratch)
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
         for block in 0..<64 {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
@@ -2970,21 +2970,21 @@ extension Resnet152 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 63 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 64 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 2048
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<256 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3528), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3584))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3051,16 +3051,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3110,14 +3110,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3162,16 +3162,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3236,16 +3236,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3295,14 +3295,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3347,16 +3347,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3421,16 +3421,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3480,14 +3480,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3532,16 +3532,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3606,16 +3606,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3665,14 +3665,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3717,16 +3717,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3791,16 +3791,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3850,14 +3850,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3902,16 +3902,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -3976,16 +3976,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -4035,14 +4035,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4087,16 +4087,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -4161,16 +4161,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -4220,14 +4220,14 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4272,16 +4272,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -4346,16 +4346,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -4378,7 +4378,7 @@ extension Resnet152 {
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
         for block in 0..<32 {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
@@ -4398,21 +4398,21 @@ extension Resnet152 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 2048
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<256 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 990), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 1020))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4446,7 +4446,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4457,16 +4458,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -4489,7 +4490,7 @@ extension Resnet152 {
     static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
-        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 31, into: scratch)
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
         for block in 0..<128 {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
@@ -4509,21 +4510,21 @@ extension Resnet152 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 4096
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<512 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 868), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 896))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4579,7 +4580,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4590,16 +4592,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -4649,14 +4651,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4690,7 +4692,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4701,16 +4704,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -4764,7 +4767,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4775,16 +4779,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -4834,14 +4838,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -4875,7 +4879,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4886,16 +4891,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -4949,7 +4954,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -4960,16 +4966,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5019,14 +5025,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5060,7 +5066,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5071,16 +5078,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5134,7 +5141,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5145,16 +5153,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5204,14 +5212,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5245,7 +5253,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5256,16 +5265,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5319,7 +5328,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5330,16 +5340,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5389,14 +5399,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5430,7 +5440,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5441,16 +5452,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5504,7 +5515,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5515,16 +5527,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5574,14 +5586,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5615,7 +5627,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5626,16 +5639,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5689,7 +5702,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5700,16 +5714,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5759,14 +5773,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5800,7 +5814,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5811,16 +5826,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5874,7 +5889,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5885,16 +5901,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -5944,14 +5960,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -5985,7 +6001,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -5996,16 +6013,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6059,7 +6076,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6070,16 +6088,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6129,14 +6147,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6170,7 +6188,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6181,16 +6200,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6244,7 +6263,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6255,16 +6275,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6314,14 +6334,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6355,7 +6375,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6366,16 +6387,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6429,7 +6450,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6440,16 +6462,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6499,14 +6521,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6540,7 +6562,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6551,16 +6574,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6614,7 +6637,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6625,16 +6649,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6684,14 +6708,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6725,7 +6749,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6736,16 +6761,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6799,7 +6824,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6810,16 +6836,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6869,14 +6895,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -6910,7 +6936,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6921,16 +6948,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -6984,7 +7011,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -6995,16 +7023,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7054,14 +7082,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7095,7 +7123,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7106,16 +7135,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7169,7 +7198,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7180,16 +7210,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7239,14 +7269,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7280,7 +7310,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7291,16 +7322,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7354,7 +7385,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7365,16 +7397,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7424,14 +7456,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7465,7 +7497,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7476,16 +7509,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7539,7 +7572,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7550,16 +7584,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7609,14 +7643,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7650,7 +7684,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7661,16 +7696,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7724,7 +7759,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7735,16 +7771,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7794,14 +7830,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -7835,7 +7871,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7846,16 +7883,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7909,7 +7946,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -7920,16 +7958,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -7979,14 +8017,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -8020,7 +8058,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8031,16 +8070,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8094,7 +8133,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8105,16 +8145,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8164,14 +8204,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -8205,7 +8245,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8216,16 +8257,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8279,7 +8320,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8290,16 +8332,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8349,14 +8391,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -8390,7 +8432,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8401,16 +8444,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8464,7 +8507,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8475,16 +8519,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8534,14 +8578,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -8575,7 +8619,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8586,16 +8631,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8649,7 +8694,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8660,16 +8706,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8719,14 +8765,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -8760,7 +8806,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8771,16 +8818,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8834,7 +8881,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8845,16 +8893,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -8904,14 +8952,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -8945,7 +8993,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -8956,16 +9005,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9019,7 +9068,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9030,16 +9080,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9089,14 +9139,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -9130,7 +9180,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9141,16 +9192,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9204,7 +9255,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9215,16 +9267,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9274,14 +9326,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -9315,7 +9367,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9326,16 +9379,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9389,7 +9442,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9400,16 +9454,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9459,14 +9513,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -9500,7 +9554,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9511,16 +9566,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9574,7 +9629,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9585,16 +9641,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9644,14 +9700,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -9685,7 +9741,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9696,16 +9753,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9759,7 +9816,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9770,16 +9828,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9829,14 +9887,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -9870,7 +9928,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9881,16 +9940,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -9944,7 +10003,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -9955,16 +10015,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10014,14 +10074,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -10055,7 +10115,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10066,16 +10127,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10129,7 +10190,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10140,16 +10202,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10199,14 +10261,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -10240,7 +10302,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10251,16 +10314,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10314,7 +10377,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10325,16 +10389,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10384,14 +10448,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -10425,7 +10489,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10436,16 +10501,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10499,7 +10564,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10510,16 +10576,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10569,14 +10635,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -10610,7 +10676,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10621,16 +10688,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10684,7 +10751,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10695,16 +10763,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10754,14 +10822,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -10795,7 +10863,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10806,16 +10875,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10869,7 +10938,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10880,16 +10950,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -10939,14 +11009,14 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -10980,7 +11050,8 @@ extension Resnet152 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -10991,16 +11062,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -11054,7 +11125,8 @@ extension Resnet152 {
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -11065,16 +11137,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -11097,7 +11169,7 @@ extension Resnet152 {
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
         for block in 0..<64 {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
@@ -11117,21 +11189,21 @@ extension Resnet152 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 4096
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<512 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 528), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 544))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -11165,7 +11237,8 @@ extension Resnet152 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -11176,16 +11249,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -11208,7 +11281,7 @@ extension Resnet152 {
     static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
-        Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 31, into: scratch)
+        Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
         for block in 0..<256 {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
@@ -11228,21 +11301,21 @@ extension Resnet152 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 8192
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<1024 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 434), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 448))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -11298,7 +11371,8 @@ extension Resnet152 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -11309,16 +11383,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<2048 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -11368,14 +11442,14 @@ extension Resnet152 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -11409,7 +11483,8 @@ extension Resnet152 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -11420,16 +11495,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -11483,7 +11558,8 @@ extension Resnet152 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -11494,16 +11570,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<2048 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -11553,14 +11629,14 @@ extension Resnet152 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -11594,7 +11670,8 @@ extension Resnet152 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -11605,16 +11682,16 @@ extension Resnet152 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -11717,6 +11794,25 @@ extension Resnet152 {
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
+    }
+
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
     }
 
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would

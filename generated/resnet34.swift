@@ -586,16 +586,16 @@ extension Resnet34 {
                             let tapOffset: Int = (i &* 7 &+ j) &* 24
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -678,14 +678,14 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -737,14 +737,14 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -818,14 +818,14 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -877,14 +877,14 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -958,14 +958,14 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1017,14 +1017,14 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1071,7 +1071,7 @@ extension Resnet34 {
     static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
         for block in 0..<16 {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -1091,21 +1091,21 @@ extension Resnet34 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 512
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<64 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3770), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3828))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1157,14 +1157,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1189,7 +1189,7 @@ extension Resnet34 {
     static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 63, into: scratch)
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
         for block in 0..<16 {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -1209,21 +1209,21 @@ extension Resnet34 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 63 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 64 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 512
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<64 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3528), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3584))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1297,14 +1297,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1356,14 +1356,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1437,14 +1437,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1496,14 +1496,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1577,14 +1577,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1636,14 +1636,14 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1690,7 +1690,7 @@ extension Resnet34 {
     static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
         for block in 0..<32 {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
@@ -1710,21 +1710,21 @@ extension Resnet34 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 1024
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<128 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 990), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 1020))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1776,14 +1776,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1808,7 +1808,7 @@ extension Resnet34 {
     static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 31, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
         for block in 0..<32 {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
@@ -1828,21 +1828,21 @@ extension Resnet34 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 1024
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<128 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 868), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 896))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1916,14 +1916,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1975,14 +1975,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2056,14 +2056,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2115,14 +2115,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2196,14 +2196,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2255,14 +2255,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2336,14 +2336,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2395,14 +2395,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2476,14 +2476,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2535,14 +2535,14 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2589,7 +2589,7 @@ extension Resnet34 {
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
         for block in 0..<64 {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
@@ -2609,21 +2609,21 @@ extension Resnet34 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 2048
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<256 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 528), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 544))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2675,14 +2675,14 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2707,7 +2707,7 @@ extension Resnet34 {
     static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 31, into: scratch)
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
         for block in 0..<64 {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
@@ -2727,21 +2727,21 @@ extension Resnet34 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 2048
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<256 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 434), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 448))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2815,14 +2815,14 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2874,14 +2874,14 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2955,14 +2955,14 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3014,14 +3014,14 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3126,6 +3126,25 @@ extension Resnet34 {
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
+    }
+
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
     }
 
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would

@@ -14,8 +14,8 @@ public struct Resnet50: Sendable {
     public static let nonTrainableParameterCount = 53_120
     public static let macs = 4_089_184_256
     /// Floats of working memory: activations placed by liveness after fusion (2,809,856), then
-    /// scratch for zero-padded conv inputs (903,168).
-    public static let arenaFloats = 3_713_024
+    /// scratch for zero-padded conv inputs (917,504).
+    public static let arenaFloats = 3_727_360
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -789,16 +789,16 @@ extension Resnet50 {
                             let tapOffset: Int = (i &* 7 &+ j) &* 24
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 52_900), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -874,16 +874,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -933,14 +933,14 @@ extension Resnet50 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -985,16 +985,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1037,16 +1037,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1111,16 +1111,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1170,14 +1170,14 @@ extension Resnet50 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1222,16 +1222,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1296,16 +1296,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1355,14 +1355,14 @@ extension Resnet50 {
                             for ic in 0..<64 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1407,16 +1407,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<64 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1481,16 +1481,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 3136 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 3136 &- ow)
                     let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
@@ -1513,7 +1513,7 @@ extension Resnet50 {
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 65, into: scratch)
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
         for block in 0..<16 {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -1533,21 +1533,21 @@ extension Resnet50 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 1024
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<128 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3770), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3828))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1592,16 +1592,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1624,7 +1624,7 @@ extension Resnet50 {
     static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 512×28×28
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 63, into: scratch)
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
         for block in 0..<64 {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
@@ -1644,21 +1644,21 @@ extension Resnet50 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 63 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 64 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 2048
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<256 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 3528), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3584))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1725,16 +1725,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1784,14 +1784,14 @@ extension Resnet50 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -1836,16 +1836,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1910,16 +1910,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -1969,14 +1969,14 @@ extension Resnet50 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2021,16 +2021,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -2095,16 +2095,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -2154,14 +2154,14 @@ extension Resnet50 {
                             for ic in 0..<128 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2206,16 +2206,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<128 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -2280,16 +2280,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 784 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 784 &- ow)
                     let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
@@ -2312,7 +2312,7 @@ extension Resnet50 {
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 33, into: scratch)
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
         for block in 0..<32 {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
@@ -2332,21 +2332,21 @@ extension Resnet50 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 2048
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<256 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 990), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 1020))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2380,7 +2380,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2391,16 +2392,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2423,7 +2424,7 @@ extension Resnet50 {
     static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
-        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 31, into: scratch)
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
         for block in 0..<128 {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
@@ -2443,21 +2444,21 @@ extension Resnet50 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 4096
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<512 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 868), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 896))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2513,7 +2514,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2524,16 +2526,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2583,14 +2585,14 @@ extension Resnet50 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2624,7 +2626,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2635,16 +2638,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2698,7 +2701,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2709,16 +2713,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2768,14 +2772,14 @@ extension Resnet50 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2809,7 +2813,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2820,16 +2825,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2883,7 +2888,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -2894,16 +2900,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -2953,14 +2959,14 @@ extension Resnet50 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -2994,7 +3000,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3005,16 +3012,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3068,7 +3075,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3079,16 +3087,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3138,14 +3146,14 @@ extension Resnet50 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3179,7 +3187,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3190,16 +3199,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3253,7 +3262,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3264,16 +3274,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3323,14 +3333,14 @@ extension Resnet50 {
                             for ic in 0..<256 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3364,7 +3374,8 @@ extension Resnet50 {
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3375,16 +3386,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<256 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3438,7 +3449,8 @@ extension Resnet50 {
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 196, by: 16) {
+                for chunk in stride(from: 0, to: 196, by: 16) {
+                    let ow: Int = min(chunk, 180)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3449,16 +3461,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<1024 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 196 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 196 &- ow)
                     let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
@@ -3481,7 +3493,7 @@ extension Resnet50 {
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 33, into: scratch)
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
         for block in 0..<64 {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
@@ -3501,21 +3513,21 @@ extension Resnet50 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
                             let tapOffset: Int = (i &* 3 &+ j) &* 4096
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<512 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 528), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 544))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3549,7 +3561,8 @@ extension Resnet50 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3560,16 +3573,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3592,7 +3605,7 @@ extension Resnet50 {
     static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
-        Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 31, into: scratch)
+        Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
         for block in 0..<256 {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
@@ -3612,21 +3625,21 @@ extension Resnet50 {
                     var a6 = SIMD16<Float>(repeating: bias[6])
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 31 &+ ow &* 2
+                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
                         for j in 0..<1 {
                             let tapOffset: Int = (i &* 1 &+ j) &* 8192
                             let columnOffset: Int = rowOffset &+ j &* 1
                             for ic in 0..<1024 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 434), stride: 2, available: 16)
+                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 448))
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3682,7 +3695,8 @@ extension Resnet50 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3693,16 +3707,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<2048 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3752,14 +3766,14 @@ extension Resnet50 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3793,7 +3807,8 @@ extension Resnet50 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3804,16 +3819,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3867,7 +3882,8 @@ extension Resnet50 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3878,16 +3894,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<2048 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -3937,14 +3953,14 @@ extension Resnet50 {
                             for ic in 0..<512 {
                                 let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
                                 let k = kernel + (tapOffset &+ ic &* 8)
-                                a0 += SIMD16<Float>(repeating: k[0]) * v
-                                a1 += SIMD16<Float>(repeating: k[1]) * v
-                                a2 += SIMD16<Float>(repeating: k[2]) * v
-                                a3 += SIMD16<Float>(repeating: k[3]) * v
-                                a4 += SIMD16<Float>(repeating: k[4]) * v
-                                a5 += SIMD16<Float>(repeating: k[5]) * v
-                                a6 += SIMD16<Float>(repeating: k[6]) * v
-                                a7 += SIMD16<Float>(repeating: k[7]) * v
+                                Self.multiplyAdd(&a0, k[0], v)
+                                Self.multiplyAdd(&a1, k[1], v)
+                                Self.multiplyAdd(&a2, k[2], v)
+                                Self.multiplyAdd(&a3, k[3], v)
+                                Self.multiplyAdd(&a4, k[4], v)
+                                Self.multiplyAdd(&a5, k[5], v)
+                                Self.multiplyAdd(&a6, k[6], v)
+                                Self.multiplyAdd(&a7, k[7], v)
                             }
                         }
                     }
@@ -3978,7 +3994,8 @@ extension Resnet50 {
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
             for oh in 0..<1 {
-                for ow in stride(from: 0, to: 49, by: 16) {
+                for chunk in stride(from: 0, to: 49, by: 16) {
+                    let ow: Int = min(chunk, 33)
                     var a0 = SIMD16<Float>(repeating: bias[0])
                     var a1 = SIMD16<Float>(repeating: bias[1])
                     var a2 = SIMD16<Float>(repeating: bias[2])
@@ -3989,16 +4006,16 @@ extension Resnet50 {
                     var a7 = SIMD16<Float>(repeating: bias[7])
                     for ic in 0..<512 {
                         let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = Self.load16(x + planeOffset, stride: 1, available: 49 &- ow)
+                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
                         let k = kernel + ic &* 8
-                        a0 += SIMD16<Float>(repeating: k[0]) * v
-                        a1 += SIMD16<Float>(repeating: k[1]) * v
-                        a2 += SIMD16<Float>(repeating: k[2]) * v
-                        a3 += SIMD16<Float>(repeating: k[3]) * v
-                        a4 += SIMD16<Float>(repeating: k[4]) * v
-                        a5 += SIMD16<Float>(repeating: k[5]) * v
-                        a6 += SIMD16<Float>(repeating: k[6]) * v
-                        a7 += SIMD16<Float>(repeating: k[7]) * v
+                        Self.multiplyAdd(&a0, k[0], v)
+                        Self.multiplyAdd(&a1, k[1], v)
+                        Self.multiplyAdd(&a2, k[2], v)
+                        Self.multiplyAdd(&a3, k[3], v)
+                        Self.multiplyAdd(&a4, k[4], v)
+                        Self.multiplyAdd(&a5, k[5], v)
+                        Self.multiplyAdd(&a6, k[6], v)
+                        Self.multiplyAdd(&a7, k[7], v)
                     }
                     let count: Int = min(16, 49 &- ow)
                     let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
@@ -4101,6 +4118,25 @@ extension Resnet50 {
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
+    }
+
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
     }
 
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would

@@ -73,7 +73,10 @@ func paddedFilters(_ c: Convolution) -> Int {
 /// that the last sixteen-pixel chunk of every output row stays inside it.
 func paddedInput(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
     let chunks = (output.width + 15) / 16
-    let lastRead = (chunks * 16 - 1) * c.stride.w + (c.kernel.w - 1) * c.dilation.w + 1
+    // Stride 2 reads two whole vectors (32 columns) per chunk and keeps the even lanes.
+    let lastRead = c.stride.w == 2
+        ? chunks * 32 + (c.kernel.w - 1) * c.dilation.w
+        : (chunks * 16 - 1) * c.stride.w + (c.kernel.w - 1) * c.dilation.w + 1
     let rows = max(input.height + c.padding.top + c.padding.bottom, (output.height - 1) * c.stride.h + (c.kernel.h - 1) * c.dilation.h + 1)
     return (rows, max(input.width + c.padding.left + c.padding.right, lastRead))
 }

@@ -36,6 +36,25 @@ extension TYPE {
         return v
     }
 
+    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
+    @inline(__always)
+    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+    }
+
+    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
+    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD16<Float>(repeating: b), v)
+        #else
+            a += SIMD16<Float>(repeating: b) * v
+        #endif
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)

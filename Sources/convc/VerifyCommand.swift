@@ -11,7 +11,7 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that the emitted Swift for a spec compiles and computes what the interpreter computes.",
         discussion: """
-            Emits the spec into a temporary folder, compiles it with `swiftc -O -target-cpu native`, runs it and \
+            Emits the spec into a temporary folder, compiles it with `swiftc -O -target-cpu native -DCONVC_FMA`, runs it and \
             the interpreter on the same seeded weights (random batch-norm statistics) and input, and prints the \
             maximum absolute and relative difference and both latencies. Exits 1 when an output differs by more \
             than 1e-4 × max(1, max |output|) (for networks with max_unpool, when more than 0.1% do: an unpool \
@@ -52,7 +52,7 @@ struct Verify: ParsableCommand {
 
         let compileStart = Date()
         let compile = try runProcess(
-            swiftc, ["-O", "-target-cpu", "native", path("Model.swift"), path("main.swift"), "-o", path("model")])
+            swiftc, ["-O", "-target-cpu", "native", "-DCONVC_FMA", path("Model.swift"), path("main.swift"), "-o", path("model")])
         guard compile.status == 0 else {
             throw fail("the emitted Swift for '\(spec)' does not compile:\n\(compile.output)")
         }

@@ -132,15 +132,23 @@ extension Emitter {
             w.line("let bias = w + biasOffset")
             let rows = kind == .pointwise ? 1 : output.height
             let width = kind == .pointwise ? plane : output.width
+            // A 1×1 conv of at least sixteen pixels shifts its last chunk back to end at the last pixel: a few
+            // pixels are computed twice, and every load and store is a whole vector.
+            let shiftLastChunk = kind == .pointwise && plane >= 16 && plane % 16 != 0
             w.block("for oh in 0..<\(rows)") { w in
-                w.block("for ow in stride(from: 0, to: \(literal(width)), by: 16)") { w in
+                w.block(shiftLastChunk ? "for chunk in stride(from: 0, to: \(literal(width)), by: 16)" : "for ow in stride(from: 0, to: \(literal(width)), by: 16)") { w in
+                    if shiftLastChunk { w.line("let ow: Int = min(chunk, \(literal(plane - 16)))") }
                     for r in 0..<filterBlock { w.line("var a\(r) = SIMD16<Float>(repeating: bias[\(r)])") }
                     if kind == .pointwise {
                         w.block("for ic in 0..<\(inPerGroup)") { w in
                             w.line("let planeOffset: Int = (firstChannel &+ ic) &* \(literal(planeStride)) &+ ow")
-                            w.line("let v = Self.load16(\(source) + planeOffset, stride: 1, available: \(literal(plane)) &- ow)")
+                            if plane >= 16 {
+                                w.line("let v = UnsafeRawPointer(\(source) + planeOffset).loadUnaligned(as: SIMD16<Float>.self)")
+                            } else {
+                                w.line("let v = Self.load16(\(source) + planeOffset, stride: 1, available: \(literal(plane)) &- ow)")
+                            }
                             w.line("let k = kernel + ic &* \(filterBlock)")
-                            for r in 0..<filterBlock { w.line("a\(r) += SIMD16<Float>(repeating: k[\(r)]) * v") }
+                            for r in 0..<filterBlock { w.line("Self.multiplyAdd(&a\(r), k[\(r)], v)") }
                         }
                     } else {
                         // Tap-major, channels innermost: consecutive loads come from different planes, so the
@@ -154,11 +162,13 @@ extension Emitter {
                                     if c.stride.w == 1 {
                                         // In bounds: the padded copy is wide enough for a whole last chunk.
                                         w.line("let v = UnsafeRawPointer(\(source) + (columnOffset &+ ic &* \(literal(planeStride)))).loadUnaligned(as: SIMD16<Float>.self)")
+                                    } else if c.stride.w == 2 {
+                                        w.line("let v = Self.loadEven16(\(source) + (columnOffset &+ ic &* \(literal(planeStride))))")
                                     } else {
                                         w.line("let v = Self.load16(\(source) + (columnOffset &+ ic &* \(literal(planeStride))), stride: \(c.stride.w), available: 16)")
                                     }
                                     w.line("let k = kernel + (tapOffset &+ ic &* \(filterBlock))")
-                                    for r in 0..<filterBlock { w.line("a\(r) += SIMD16<Float>(repeating: k[\(r)]) * v") }
+                                    for r in 0..<filterBlock { w.line("Self.multiplyAdd(&a\(r), k[\(r)], v)") }
                                 }
                             }
                         }
@@ -191,7 +201,12 @@ extension Emitter {
                     w.block("for i in 0..<\(c.kernel.h)") { w in
                         w.line("let rowOffset: Int = planeOffset &+ (oh &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w)")
                         w.block("for j in 0..<\(c.kernel.w)") { w in
-                            w.line("a += SIMD16<Float>(repeating: k[i &* \(c.kernel.w) &+ j]) * Self.load16(scratch + (rowOffset &+ j &* \(c.dilation.w)), stride: \(c.stride.w), available: 16)")
+                            let load = c.stride.w == 1
+                                ? "UnsafeRawPointer(scratch + (rowOffset &+ j &* \(c.dilation.w))).loadUnaligned(as: SIMD16<Float>.self)"
+                                : c.stride.w == 2
+                                    ? "Self.loadEven16(scratch + (rowOffset &+ j &* \(c.dilation.w)))"
+                                    : "Self.load16(scratch + (rowOffset &+ j &* \(c.dilation.w)), stride: \(c.stride.w), available: 16)"
+                            w.line("Self.multiplyAdd(&a, k[i &* \(c.kernel.w) &+ j], \(load))")
                         }
                     }
                     w.line("let outputOffset: Int = (c &* \(output.height) &+ oh) &* \(output.width) &+ ow")
