@@ -99,7 +99,8 @@ public struct Alexnet: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -107,25 +108,25 @@ public struct Alexnet: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0, a + 240_256)
+                Self.features_0(x, w + 0, a + 0, a + 240_256, threads)
                 Self.features_2(a + 0, a + 193_600)
-                Self.features_3(a + 193_600, w + 23_296, a + 0, a + 240_256)
+                Self.features_3(a + 193_600, w + 23_296, a + 0, a + 240_256, threads)
                 Self.features_5(a + 0, a + 139_968)
-                Self.features_6(a + 139_968, w + 330_688, a + 0, a + 240_256)
-                Self.features_8(a + 0, w + 994_624, a + 64_896, a + 240_256)
-                Self.features_10(a + 64_896, w + 1_879_616, a + 0, a + 240_256)
+                Self.features_6(a + 139_968, w + 330_688, a + 0, a + 240_256, threads)
+                Self.features_8(a + 0, w + 994_624, a + 64_896, a + 240_256, threads)
+                Self.features_10(a + 64_896, w + 1_879_616, a + 0, a + 240_256, threads)
                 Self.features_12(a + 0, a + 43_264)
                 Self.avgpool(a + 43_264, a + 0)
                 Self.classifier_1(a + 0, w + 2_469_696, a + 9216)
@@ -141,11 +142,12 @@ extension Alexnet {
     /// features.0: conv 3→64, kernel 11×11, stride 4×4, padding 2, + features.1 fused.
     /// Generated from specs/alexnet.yaml:15:11.
     @inline(never)
-    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×55×55
         // weight: (8 blocks, 11, 11, 3, 8)   bias: w[23_232..<23_296]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 2, left: 2, rows: 228, columns: 263, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -195,6 +197,7 @@ extension Alexnet {
                 }
             }
         }
+        }
     }
 
     /// features.2: max_pool 3×3, stride 2×2, padding 0.
@@ -231,11 +234,12 @@ extension Alexnet {
     /// features.3: conv 64→192, kernel 5×5, stride 1×1, padding 2, + features.4 fused.
     /// Generated from specs/alexnet.yaml:18:11.
     @inline(never)
-    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×27×27   y: 192×27×27
         // weight: (24 blocks, 5, 5, 64, 8)   bias: w[307_200..<307_392]
         Self.pad(x, channels: 64, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 36, into: scratch)
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 64
@@ -285,6 +289,7 @@ extension Alexnet {
                 }
             }
         }
+        }
     }
 
     /// features.5: max_pool 3×3, stride 2×2, padding 0.
@@ -321,11 +326,12 @@ extension Alexnet {
     /// features.6: conv 192→384, kernel 3×3, stride 1×1, padding 1, + features.7 fused.
     /// Generated from specs/alexnet.yaml:21:11.
     @inline(never)
-    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×13×13   y: 384×13×13
         // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
         Self.pad(x, channels: 192, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
-        for block in 0..<48 {
+        Self.parallel(48, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
             let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
             let firstChannel: Int = (block / 48) &* 192
@@ -375,16 +381,18 @@ extension Alexnet {
                 }
             }
         }
+        }
     }
 
     /// features.8: conv 384→256, kernel 3×3, stride 1×1, padding 1, + features.9 fused.
     /// Generated from specs/alexnet.yaml:23:11.
     @inline(never)
-    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×13×13   y: 256×13×13
         // weight: (32 blocks, 3, 3, 384, 8)   bias: w[884_736..<884_992]
         Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 384
@@ -434,16 +442,18 @@ extension Alexnet {
                 }
             }
         }
+        }
     }
 
     /// features.10: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.11 fused.
     /// Generated from specs/alexnet.yaml:25:11.
     @inline(never)
-    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 256×13×13
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -492,6 +502,7 @@ extension Alexnet {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -611,6 +622,27 @@ extension Alexnet {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

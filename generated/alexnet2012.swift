@@ -100,7 +100,8 @@ public struct Alexnet2012Groups2: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -108,27 +109,27 @@ public struct Alexnet2012Groups2: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv1(x, w + 0, a + 0, a + 580_800)
+                Self.features_conv1(x, w + 0, a + 0, a + 580_800, threads)
                 Self.features_norm1(a + 0, a + 290_400)
                 Self.features_pool1(a + 290_400, a + 0)
-                Self.features_conv2(a + 0, w + 34_944, a + 69_984, a + 580_800)
+                Self.features_conv2(a + 0, w + 34_944, a + 69_984, a + 580_800, threads)
                 Self.features_norm2(a + 69_984, a + 256_608)
                 Self.features_pool2(a + 256_608, a + 0)
-                Self.features_conv3(a + 0, w + 342_400, a + 43_264, a + 580_800)
-                Self.features_conv4(a + 43_264, w + 1_227_520, a + 108_160, a + 580_800)
-                Self.features_conv5(a + 108_160, w + 1_891_456, a + 0, a + 580_800)
+                Self.features_conv3(a + 0, w + 342_400, a + 43_264, a + 580_800, threads)
+                Self.features_conv4(a + 43_264, w + 1_227_520, a + 108_160, a + 580_800, threads)
+                Self.features_conv5(a + 108_160, w + 1_891_456, a + 0, a + 580_800, threads)
                 Self.features_pool5(a + 0, a + 43_264)
                 Self.classifier_fc6(a + 43_264, w + 2_334_080, a + 0)
                 Self.classifier_fc7(a + 0, w + 40_086_912, a + 4096)
@@ -143,11 +144,12 @@ extension Alexnet2012Groups2 {
     /// features.conv1: conv 3→96, kernel 11×11, stride 4×4, padding 0, + features.relu1 fused.
     /// Generated from specs/alexnet2012.yaml:17:11.
     @inline(never)
-    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×227×227   y: 96×55×55
         // weight: (12 blocks, 11, 11, 3, 8)   bias: w[34_848..<34_944]
         Self.pad(x, channels: 3, height: 227, width: 227, top: 0, left: 0, rows: 227, columns: 263, into: scratch)
-        for block in 0..<12 {
+        Self.parallel(12, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
             let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
             let firstChannel: Int = (block / 12) &* 3
@@ -196,6 +198,7 @@ extension Alexnet2012Groups2 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_175), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -249,11 +252,12 @@ extension Alexnet2012Groups2 {
     /// features.conv2: conv 96→256, kernel 5×5, stride 1×1, padding 2, groups 2, + features.relu2 fused.
     /// Generated from specs/alexnet2012.yaml:21:11.
     @inline(never)
-    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×27×27   y: 256×27×27
         // weight: (32 blocks, 5, 5, 48, 8)   bias: w[307_200..<307_456]
         Self.pad(x, channels: 96, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 36, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 48
@@ -302,6 +306,7 @@ extension Alexnet2012Groups2 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5103), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -355,11 +360,12 @@ extension Alexnet2012Groups2 {
     /// features.conv3: conv 256→384, kernel 3×3, stride 1×1, padding 1, + features.relu3 fused.
     /// Generated from specs/alexnet2012.yaml:25:11.
     @inline(never)
-    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 384×13×13
         // weight: (48 blocks, 3, 3, 256, 8)   bias: w[884_736..<885_120]
         Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
-        for block in 0..<48 {
+        Self.parallel(48, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
             let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
             let firstChannel: Int = (block / 48) &* 256
@@ -409,16 +415,18 @@ extension Alexnet2012Groups2 {
                 }
             }
         }
+        }
     }
 
     /// features.conv4: conv 384→384, kernel 3×3, stride 1×1, padding 1, groups 2, + features.relu4 fused.
     /// Generated from specs/alexnet2012.yaml:27:11.
     @inline(never)
-    static func features_conv4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×13×13   y: 384×13×13
         // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
         Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
-        for block in 0..<48 {
+        Self.parallel(48, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 192
@@ -468,16 +476,18 @@ extension Alexnet2012Groups2 {
                 }
             }
         }
+        }
     }
 
     /// features.conv5: conv 384→256, kernel 3×3, stride 1×1, padding 1, groups 2, + features.relu5 fused.
     /// Generated from specs/alexnet2012.yaml:29:11.
     @inline(never)
-    static func features_conv5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×13×13   y: 256×13×13
         // weight: (32 blocks, 3, 3, 192, 8)   bias: w[442_368..<442_624]
         Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 192
@@ -526,6 +536,7 @@ extension Alexnet2012Groups2 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1183), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -626,6 +637,27 @@ extension Alexnet2012Groups2 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -1436,7 +1436,8 @@ public struct Densenet121: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -1444,260 +1445,260 @@ public struct Densenet121: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv0(x, w + 0, a + 0, a + 2_207_744)
+                Self.features_conv0(x, w + 0, a + 0, a + 2_207_744, threads)
                 Self.features_pool0(a + 0, a + 802_816)
                 Self.features_denseblock1_denselayer1_norm1(a + 802_816, w + 9472, a + 0)
-                Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704)
-                Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 0, a + 2_207_744)
+                Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock1_denselayer1_concat(a + 802_816, a + 0, a + 100_352)
                 Self.features_denseblock1_denselayer2_norm1(a + 100_352, w + 54_816, a + 401_408)
-                Self.features_denseblock1_denselayer2_conv1(a + 401_408, w + 55_008, a + 702_464)
-                Self.features_denseblock1_denselayer2_conv2(a + 702_464, w + 67_424, a + 0, a + 2_207_744)
+                Self.features_denseblock1_denselayer2_conv1(a + 401_408, w + 55_008, a + 702_464, threads)
+                Self.features_denseblock1_denselayer2_conv2(a + 702_464, w + 67_424, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock1_denselayer2_concat(a + 100_352, a + 0, a + 401_408)
                 Self.features_denseblock1_denselayer3_norm1(a + 401_408, w + 104_320, a + 0)
-                Self.features_denseblock1_denselayer3_conv1(a + 0, w + 104_576, a + 802_816)
-                Self.features_denseblock1_denselayer3_conv2(a + 802_816, w + 121_088, a + 0, a + 2_207_744)
+                Self.features_denseblock1_denselayer3_conv1(a + 0, w + 104_576, a + 802_816, threads)
+                Self.features_denseblock1_denselayer3_conv2(a + 802_816, w + 121_088, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock1_denselayer3_concat(a + 401_408, a + 0, a + 802_816)
                 Self.features_denseblock1_denselayer4_norm1(a + 802_816, w + 157_984, a + 0)
-                Self.features_denseblock1_denselayer4_conv1(a + 0, w + 158_304, a + 1_304_576)
-                Self.features_denseblock1_denselayer4_conv2(a + 1_304_576, w + 178_912, a + 0, a + 2_207_744)
+                Self.features_denseblock1_denselayer4_conv1(a + 0, w + 158_304, a + 1_304_576, threads)
+                Self.features_denseblock1_denselayer4_conv2(a + 1_304_576, w + 178_912, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock1_denselayer4_concat(a + 802_816, a + 0, a + 100_352)
                 Self.features_denseblock1_denselayer5_norm1(a + 100_352, w + 215_808, a + 702_464)
-                Self.features_denseblock1_denselayer5_conv1(a + 702_464, w + 216_192, a + 1_304_576)
-                Self.features_denseblock1_denselayer5_conv2(a + 1_304_576, w + 240_896, a + 0, a + 2_207_744)
+                Self.features_denseblock1_denselayer5_conv1(a + 702_464, w + 216_192, a + 1_304_576, threads)
+                Self.features_denseblock1_denselayer5_conv2(a + 1_304_576, w + 240_896, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock1_denselayer5_concat(a + 100_352, a + 0, a + 702_464)
                 Self.features_denseblock1_denselayer6_norm1(a + 702_464, w + 277_792, a + 0)
-                Self.features_denseblock1_denselayer6_conv1(a + 0, w + 278_240, a + 1_404_928)
-                Self.features_denseblock1_denselayer6_conv2(a + 1_404_928, w + 307_040, a + 0, a + 2_207_744)
+                Self.features_denseblock1_denselayer6_conv1(a + 0, w + 278_240, a + 1_404_928, threads)
+                Self.features_denseblock1_denselayer6_conv2(a + 1_404_928, w + 307_040, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock1_denselayer6_concat(a + 702_464, a + 0, a + 1_404_928)
                 Self.features_transition1_norm(a + 1_404_928, w + 343_936, a + 0)
-                Self.features_transition1_conv(a + 0, w + 344_448, a + 802_816)
+                Self.features_transition1_conv(a + 0, w + 344_448, a + 802_816, threads)
                 Self.features_transition1_pool(a + 802_816, a + 0)
                 Self.features_denseblock2_denselayer1_norm1(a + 0, w + 377_344, a + 100_352)
-                Self.features_denseblock2_denselayer1_conv1(a + 100_352, w + 377_600, a + 200_704)
-                Self.features_denseblock2_denselayer1_conv2(a + 200_704, w + 394_112, a + 100_352, a + 2_207_744)
+                Self.features_denseblock2_denselayer1_conv1(a + 100_352, w + 377_600, a + 200_704, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 200_704, w + 394_112, a + 100_352, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer1_concat(a + 0, a + 100_352, a + 125_440)
                 Self.features_denseblock2_denselayer2_norm1(a + 125_440, w + 431_008, a + 0)
-                Self.features_denseblock2_denselayer2_conv1(a + 0, w + 431_328, a + 250_880)
-                Self.features_denseblock2_denselayer2_conv2(a + 250_880, w + 451_936, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer2_conv1(a + 0, w + 431_328, a + 250_880, threads)
+                Self.features_denseblock2_denselayer2_conv2(a + 250_880, w + 451_936, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer2_concat(a + 125_440, a + 0, a + 250_880)
                 Self.features_denseblock2_denselayer3_norm1(a + 250_880, w + 488_832, a + 0)
-                Self.features_denseblock2_denselayer3_conv1(a + 0, w + 489_216, a + 150_528)
-                Self.features_denseblock2_denselayer3_conv2(a + 150_528, w + 513_920, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer3_conv1(a + 0, w + 489_216, a + 150_528, threads)
+                Self.features_denseblock2_denselayer3_conv2(a + 150_528, w + 513_920, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer3_concat(a + 250_880, a + 0, a + 25_088)
                 Self.features_denseblock2_denselayer4_norm1(a + 25_088, w + 550_816, a + 200_704)
-                Self.features_denseblock2_denselayer4_conv1(a + 200_704, w + 551_264, a + 376_320)
-                Self.features_denseblock2_denselayer4_conv2(a + 376_320, w + 580_064, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer4_conv1(a + 200_704, w + 551_264, a + 376_320, threads)
+                Self.features_denseblock2_denselayer4_conv2(a + 376_320, w + 580_064, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer4_concat(a + 25_088, a + 0, a + 200_704)
                 Self.features_denseblock2_denselayer5_norm1(a + 200_704, w + 616_960, a + 0)
-                Self.features_denseblock2_denselayer5_conv1(a + 0, w + 617_472, a + 401_408)
-                Self.features_denseblock2_denselayer5_conv2(a + 401_408, w + 650_368, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer5_conv1(a + 0, w + 617_472, a + 401_408, threads)
+                Self.features_denseblock2_denselayer5_conv2(a + 401_408, w + 650_368, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer5_concat(a + 200_704, a + 0, a + 401_408)
                 Self.features_denseblock2_denselayer6_norm1(a + 401_408, w + 687_264, a + 0)
-                Self.features_denseblock2_denselayer6_conv1(a + 0, w + 687_840, a + 225_792)
-                Self.features_denseblock2_denselayer6_conv2(a + 225_792, w + 724_832, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer6_conv1(a + 0, w + 687_840, a + 225_792, threads)
+                Self.features_denseblock2_denselayer6_conv2(a + 225_792, w + 724_832, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer6_concat(a + 401_408, a + 0, a + 25_088)
                 Self.features_denseblock2_denselayer7_norm1(a + 25_088, w + 761_728, a + 275_968)
-                Self.features_denseblock2_denselayer7_conv1(a + 275_968, w + 762_368, a + 526_848)
-                Self.features_denseblock2_denselayer7_conv2(a + 526_848, w + 803_456, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer7_conv1(a + 275_968, w + 762_368, a + 526_848, threads)
+                Self.features_denseblock2_denselayer7_conv2(a + 526_848, w + 803_456, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer7_concat(a + 25_088, a + 0, a + 275_968)
                 Self.features_denseblock2_denselayer8_norm1(a + 275_968, w + 840_352, a + 0)
-                Self.features_denseblock2_denselayer8_conv1(a + 0, w + 841_056, a + 551_936)
-                Self.features_denseblock2_denselayer8_conv2(a + 551_936, w + 886_240, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer8_conv1(a + 0, w + 841_056, a + 551_936, threads)
+                Self.features_denseblock2_denselayer8_conv2(a + 551_936, w + 886_240, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer8_concat(a + 275_968, a + 0, a + 551_936)
                 Self.features_denseblock2_denselayer9_norm1(a + 551_936, w + 923_136, a + 0)
-                Self.features_denseblock2_denselayer9_conv1(a + 0, w + 923_904, a + 301_056)
-                Self.features_denseblock2_denselayer9_conv2(a + 301_056, w + 973_184, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer9_conv1(a + 0, w + 923_904, a + 301_056, threads)
+                Self.features_denseblock2_denselayer9_conv2(a + 301_056, w + 973_184, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer9_concat(a + 551_936, a + 0, a + 25_088)
                 Self.features_denseblock2_denselayer10_norm1(a + 25_088, w + 1_010_080, a + 351_232)
-                Self.features_denseblock2_denselayer10_conv1(a + 351_232, w + 1_010_912, a + 677_376)
-                Self.features_denseblock2_denselayer10_conv2(a + 677_376, w + 1_064_288, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer10_conv1(a + 351_232, w + 1_010_912, a + 677_376, threads)
+                Self.features_denseblock2_denselayer10_conv2(a + 677_376, w + 1_064_288, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer10_concat(a + 25_088, a + 0, a + 351_232)
                 Self.features_denseblock2_denselayer11_norm1(a + 351_232, w + 1_101_184, a + 0)
-                Self.features_denseblock2_denselayer11_conv1(a + 0, w + 1_102_080, a + 702_464)
-                Self.features_denseblock2_denselayer11_conv2(a + 702_464, w + 1_159_552, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer11_conv1(a + 0, w + 1_102_080, a + 702_464, threads)
+                Self.features_denseblock2_denselayer11_conv2(a + 702_464, w + 1_159_552, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer11_concat(a + 351_232, a + 0, a + 702_464)
                 Self.features_denseblock2_denselayer12_norm1(a + 702_464, w + 1_196_448, a + 0)
-                Self.features_denseblock2_denselayer12_conv1(a + 0, w + 1_197_408, a + 376_320)
-                Self.features_denseblock2_denselayer12_conv2(a + 376_320, w + 1_258_976, a + 0, a + 2_207_744)
+                Self.features_denseblock2_denselayer12_conv1(a + 0, w + 1_197_408, a + 376_320, threads)
+                Self.features_denseblock2_denselayer12_conv2(a + 376_320, w + 1_258_976, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock2_denselayer12_concat(a + 702_464, a + 0, a + 25_088)
                 Self.features_transition2_norm(a + 25_088, w + 1_295_872, a + 426_496)
-                Self.features_transition2_conv(a + 426_496, w + 1_296_896, a + 0)
+                Self.features_transition2_conv(a + 426_496, w + 1_296_896, a + 0, threads)
                 Self.features_transition2_pool(a + 0, a + 200_704)
                 Self.features_denseblock3_denselayer1_norm1(a + 200_704, w + 1_428_224, a + 0)
-                Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_428_736, a + 50_176)
-                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_428_736, a + 50_176, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer1_concat(a + 200_704, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer2_norm1(a + 6272, w + 1_498_528, a + 62_720)
-                Self.features_denseblock3_denselayer2_conv1(a + 62_720, w + 1_499_104, a + 119_168)
-                Self.features_denseblock3_denselayer2_conv2(a + 119_168, w + 1_536_096, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer2_conv1(a + 62_720, w + 1_499_104, a + 119_168, threads)
+                Self.features_denseblock3_denselayer2_conv2(a + 119_168, w + 1_536_096, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer2_concat(a + 6272, a + 0, a + 62_720)
                 Self.features_denseblock3_denselayer3_norm1(a + 62_720, w + 1_572_992, a + 0)
-                Self.features_denseblock3_denselayer3_conv1(a + 0, w + 1_573_632, a + 125_440)
-                Self.features_denseblock3_denselayer3_conv2(a + 125_440, w + 1_614_720, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer3_conv1(a + 0, w + 1_573_632, a + 125_440, threads)
+                Self.features_denseblock3_denselayer3_conv2(a + 125_440, w + 1_614_720, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer3_concat(a + 62_720, a + 0, a + 125_440)
                 Self.features_denseblock3_denselayer4_norm1(a + 125_440, w + 1_651_616, a + 0)
-                Self.features_denseblock3_denselayer4_conv1(a + 0, w + 1_652_320, a + 68_992)
-                Self.features_denseblock3_denselayer4_conv2(a + 68_992, w + 1_697_504, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer4_conv1(a + 0, w + 1_652_320, a + 68_992, threads)
+                Self.features_denseblock3_denselayer4_conv2(a + 68_992, w + 1_697_504, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer4_concat(a + 125_440, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer5_norm1(a + 6272, w + 1_734_400, a + 81_536)
-                Self.features_denseblock3_denselayer5_conv1(a + 81_536, w + 1_735_168, a + 156_800)
-                Self.features_denseblock3_denselayer5_conv2(a + 156_800, w + 1_784_448, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer5_conv1(a + 81_536, w + 1_735_168, a + 156_800, threads)
+                Self.features_denseblock3_denselayer5_conv2(a + 156_800, w + 1_784_448, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer5_concat(a + 6272, a + 0, a + 81_536)
                 Self.features_denseblock3_denselayer6_norm1(a + 81_536, w + 1_821_344, a + 0)
-                Self.features_denseblock3_denselayer6_conv1(a + 0, w + 1_822_176, a + 163_072)
-                Self.features_denseblock3_denselayer6_conv2(a + 163_072, w + 1_875_552, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer6_conv1(a + 0, w + 1_822_176, a + 163_072, threads)
+                Self.features_denseblock3_denselayer6_conv2(a + 163_072, w + 1_875_552, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer6_concat(a + 81_536, a + 0, a + 163_072)
                 Self.features_denseblock3_denselayer7_norm1(a + 163_072, w + 1_912_448, a + 0)
-                Self.features_denseblock3_denselayer7_conv1(a + 0, w + 1_913_344, a + 87_808)
-                Self.features_denseblock3_denselayer7_conv2(a + 87_808, w + 1_970_816, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer7_conv1(a + 0, w + 1_913_344, a + 87_808, threads)
+                Self.features_denseblock3_denselayer7_conv2(a + 87_808, w + 1_970_816, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer7_concat(a + 163_072, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer8_norm1(a + 6272, w + 2_007_712, a + 100_352)
-                Self.features_denseblock3_denselayer8_conv1(a + 100_352, w + 2_008_672, a + 194_432)
-                Self.features_denseblock3_denselayer8_conv2(a + 194_432, w + 2_070_240, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer8_conv1(a + 100_352, w + 2_008_672, a + 194_432, threads)
+                Self.features_denseblock3_denselayer8_conv2(a + 194_432, w + 2_070_240, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer8_concat(a + 6272, a + 0, a + 100_352)
                 Self.features_denseblock3_denselayer9_norm1(a + 100_352, w + 2_107_136, a + 0)
-                Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_108_160, a + 200_704)
-                Self.features_denseblock3_denselayer9_conv2(a + 200_704, w + 2_173_824, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_108_160, a + 200_704, threads)
+                Self.features_denseblock3_denselayer9_conv2(a + 200_704, w + 2_173_824, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer9_concat(a + 100_352, a + 0, a + 200_704)
                 Self.features_denseblock3_denselayer10_norm1(a + 200_704, w + 2_210_720, a + 0)
-                Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_211_808, a + 106_624)
-                Self.features_denseblock3_denselayer10_conv2(a + 106_624, w + 2_281_568, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_211_808, a + 106_624, threads)
+                Self.features_denseblock3_denselayer10_conv2(a + 106_624, w + 2_281_568, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer10_concat(a + 200_704, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer11_norm1(a + 6272, w + 2_318_464, a + 119_168)
-                Self.features_denseblock3_denselayer11_conv1(a + 119_168, w + 2_319_616, a + 232_064)
-                Self.features_denseblock3_denselayer11_conv2(a + 232_064, w + 2_393_472, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer11_conv1(a + 119_168, w + 2_319_616, a + 232_064, threads)
+                Self.features_denseblock3_denselayer11_conv2(a + 232_064, w + 2_393_472, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer11_concat(a + 6272, a + 0, a + 119_168)
                 Self.features_denseblock3_denselayer12_norm1(a + 119_168, w + 2_430_368, a + 0)
-                Self.features_denseblock3_denselayer12_conv1(a + 0, w + 2_431_584, a + 238_336)
-                Self.features_denseblock3_denselayer12_conv2(a + 238_336, w + 2_509_536, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer12_conv1(a + 0, w + 2_431_584, a + 238_336, threads)
+                Self.features_denseblock3_denselayer12_conv2(a + 238_336, w + 2_509_536, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer12_concat(a + 119_168, a + 0, a + 238_336)
                 Self.features_denseblock3_denselayer13_norm1(a + 238_336, w + 2_546_432, a + 0)
-                Self.features_denseblock3_denselayer13_conv1(a + 0, w + 2_547_712, a + 125_440)
-                Self.features_denseblock3_denselayer13_conv2(a + 125_440, w + 2_629_760, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer13_conv1(a + 0, w + 2_547_712, a + 125_440, threads)
+                Self.features_denseblock3_denselayer13_conv2(a + 125_440, w + 2_629_760, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer13_concat(a + 238_336, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer14_norm1(a + 6272, w + 2_666_656, a + 137_984)
-                Self.features_denseblock3_denselayer14_conv1(a + 137_984, w + 2_668_000, a + 269_696)
-                Self.features_denseblock3_denselayer14_conv2(a + 269_696, w + 2_754_144, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer14_conv1(a + 137_984, w + 2_668_000, a + 269_696, threads)
+                Self.features_denseblock3_denselayer14_conv2(a + 269_696, w + 2_754_144, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer14_concat(a + 6272, a + 0, a + 137_984)
                 Self.features_denseblock3_denselayer15_norm1(a + 137_984, w + 2_791_040, a + 0)
-                Self.features_denseblock3_denselayer15_conv1(a + 0, w + 2_792_448, a + 275_968)
-                Self.features_denseblock3_denselayer15_conv2(a + 275_968, w + 2_882_688, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer15_conv1(a + 0, w + 2_792_448, a + 275_968, threads)
+                Self.features_denseblock3_denselayer15_conv2(a + 275_968, w + 2_882_688, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer15_concat(a + 137_984, a + 0, a + 275_968)
                 Self.features_denseblock3_denselayer16_norm1(a + 275_968, w + 2_919_584, a + 0)
-                Self.features_denseblock3_denselayer16_conv1(a + 0, w + 2_921_056, a + 144_256)
-                Self.features_denseblock3_denselayer16_conv2(a + 144_256, w + 3_015_392, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer16_conv1(a + 0, w + 2_921_056, a + 144_256, threads)
+                Self.features_denseblock3_denselayer16_conv2(a + 144_256, w + 3_015_392, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer16_concat(a + 275_968, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer17_norm1(a + 6272, w + 3_052_288, a + 156_800)
-                Self.features_denseblock3_denselayer17_conv1(a + 156_800, w + 3_053_824, a + 307_328)
-                Self.features_denseblock3_denselayer17_conv2(a + 307_328, w + 3_152_256, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer17_conv1(a + 156_800, w + 3_053_824, a + 307_328, threads)
+                Self.features_denseblock3_denselayer17_conv2(a + 307_328, w + 3_152_256, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer17_concat(a + 6272, a + 0, a + 156_800)
                 Self.features_denseblock3_denselayer18_norm1(a + 156_800, w + 3_189_152, a + 0)
-                Self.features_denseblock3_denselayer18_conv1(a + 0, w + 3_190_752, a + 313_600)
-                Self.features_denseblock3_denselayer18_conv2(a + 313_600, w + 3_293_280, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer18_conv1(a + 0, w + 3_190_752, a + 313_600, threads)
+                Self.features_denseblock3_denselayer18_conv2(a + 313_600, w + 3_293_280, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer18_concat(a + 156_800, a + 0, a + 313_600)
                 Self.features_denseblock3_denselayer19_norm1(a + 313_600, w + 3_330_176, a + 0)
-                Self.features_denseblock3_denselayer19_conv1(a + 0, w + 3_331_840, a + 163_072)
-                Self.features_denseblock3_denselayer19_conv2(a + 163_072, w + 3_438_464, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer19_conv1(a + 0, w + 3_331_840, a + 163_072, threads)
+                Self.features_denseblock3_denselayer19_conv2(a + 163_072, w + 3_438_464, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer19_concat(a + 313_600, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer20_norm1(a + 6272, w + 3_475_360, a + 175_616)
-                Self.features_denseblock3_denselayer20_conv1(a + 175_616, w + 3_477_088, a + 344_960)
-                Self.features_denseblock3_denselayer20_conv2(a + 344_960, w + 3_587_808, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer20_conv1(a + 175_616, w + 3_477_088, a + 344_960, threads)
+                Self.features_denseblock3_denselayer20_conv2(a + 344_960, w + 3_587_808, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer20_concat(a + 6272, a + 0, a + 175_616)
                 Self.features_denseblock3_denselayer21_norm1(a + 175_616, w + 3_624_704, a + 0)
-                Self.features_denseblock3_denselayer21_conv1(a + 0, w + 3_626_496, a + 351_232)
-                Self.features_denseblock3_denselayer21_conv2(a + 351_232, w + 3_741_312, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer21_conv1(a + 0, w + 3_626_496, a + 351_232, threads)
+                Self.features_denseblock3_denselayer21_conv2(a + 351_232, w + 3_741_312, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer21_concat(a + 175_616, a + 0, a + 351_232)
                 Self.features_denseblock3_denselayer22_norm1(a + 351_232, w + 3_778_208, a + 0)
-                Self.features_denseblock3_denselayer22_conv1(a + 0, w + 3_780_064, a + 181_888)
-                Self.features_denseblock3_denselayer22_conv2(a + 181_888, w + 3_898_976, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer22_conv1(a + 0, w + 3_780_064, a + 181_888, threads)
+                Self.features_denseblock3_denselayer22_conv2(a + 181_888, w + 3_898_976, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer22_concat(a + 351_232, a + 0, a + 6272)
                 Self.features_denseblock3_denselayer23_norm1(a + 6272, w + 3_935_872, a + 194_432)
-                Self.features_denseblock3_denselayer23_conv1(a + 194_432, w + 3_937_792, a + 382_592)
-                Self.features_denseblock3_denselayer23_conv2(a + 382_592, w + 4_060_800, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer23_conv1(a + 194_432, w + 3_937_792, a + 382_592, threads)
+                Self.features_denseblock3_denselayer23_conv2(a + 382_592, w + 4_060_800, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer23_concat(a + 6272, a + 0, a + 194_432)
                 Self.features_denseblock3_denselayer24_norm1(a + 194_432, w + 4_097_696, a + 0)
-                Self.features_denseblock3_denselayer24_conv1(a + 0, w + 4_099_680, a + 388_864)
-                Self.features_denseblock3_denselayer24_conv2(a + 388_864, w + 4_226_784, a + 0, a + 2_207_744)
+                Self.features_denseblock3_denselayer24_conv1(a + 0, w + 4_099_680, a + 388_864, threads)
+                Self.features_denseblock3_denselayer24_conv2(a + 388_864, w + 4_226_784, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock3_denselayer24_concat(a + 194_432, a + 0, a + 388_864)
                 Self.features_transition3_norm(a + 388_864, w + 4_263_680, a + 0)
-                Self.features_transition3_conv(a + 0, w + 4_265_728, a + 200_704)
+                Self.features_transition3_conv(a + 0, w + 4_265_728, a + 200_704, threads)
                 Self.features_transition3_pool(a + 200_704, a + 0)
                 Self.features_denseblock4_denselayer1_norm1(a + 0, w + 4_790_528, a + 25_088)
-                Self.features_denseblock4_denselayer1_conv1(a + 25_088, w + 4_791_552, a + 50_176)
-                Self.features_denseblock4_denselayer1_conv2(a + 50_176, w + 4_857_216, a + 25_088, a + 2_207_744)
+                Self.features_denseblock4_denselayer1_conv1(a + 25_088, w + 4_791_552, a + 50_176, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 50_176, w + 4_857_216, a + 25_088, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer1_concat(a + 0, a + 25_088, a + 26_656)
                 Self.features_denseblock4_denselayer2_norm1(a + 26_656, w + 4_894_112, a + 0)
-                Self.features_denseblock4_denselayer2_conv1(a + 0, w + 4_895_200, a + 53_312)
-                Self.features_denseblock4_denselayer2_conv2(a + 53_312, w + 4_964_960, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer2_conv1(a + 0, w + 4_895_200, a + 53_312, threads)
+                Self.features_denseblock4_denselayer2_conv2(a + 53_312, w + 4_964_960, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer2_concat(a + 26_656, a + 0, a + 53_312)
                 Self.features_denseblock4_denselayer3_norm1(a + 53_312, w + 5_001_856, a + 0)
-                Self.features_denseblock4_denselayer3_conv1(a + 0, w + 5_003_008, a + 28_224)
-                Self.features_denseblock4_denselayer3_conv2(a + 28_224, w + 5_076_864, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer3_conv1(a + 0, w + 5_003_008, a + 28_224, threads)
+                Self.features_denseblock4_denselayer3_conv2(a + 28_224, w + 5_076_864, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer3_concat(a + 53_312, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer4_norm1(a + 1568, w + 5_113_760, a + 31_360)
-                Self.features_denseblock4_denselayer4_conv1(a + 31_360, w + 5_114_976, a + 61_152)
-                Self.features_denseblock4_denselayer4_conv2(a + 61_152, w + 5_192_928, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer4_conv1(a + 31_360, w + 5_114_976, a + 61_152, threads)
+                Self.features_denseblock4_denselayer4_conv2(a + 61_152, w + 5_192_928, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer4_concat(a + 1568, a + 0, a + 31_360)
                 Self.features_denseblock4_denselayer5_norm1(a + 31_360, w + 5_229_824, a + 0)
-                Self.features_denseblock4_denselayer5_conv1(a + 0, w + 5_231_104, a + 62_720)
-                Self.features_denseblock4_denselayer5_conv2(a + 62_720, w + 5_313_152, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer5_conv1(a + 0, w + 5_231_104, a + 62_720, threads)
+                Self.features_denseblock4_denselayer5_conv2(a + 62_720, w + 5_313_152, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer5_concat(a + 31_360, a + 0, a + 62_720)
                 Self.features_denseblock4_denselayer6_norm1(a + 62_720, w + 5_350_048, a + 0)
-                Self.features_denseblock4_denselayer6_conv1(a + 0, w + 5_351_392, a + 32_928)
-                Self.features_denseblock4_denselayer6_conv2(a + 32_928, w + 5_437_536, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer6_conv1(a + 0, w + 5_351_392, a + 32_928, threads)
+                Self.features_denseblock4_denselayer6_conv2(a + 32_928, w + 5_437_536, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer6_concat(a + 62_720, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer7_norm1(a + 1568, w + 5_474_432, a + 36_064)
-                Self.features_denseblock4_denselayer7_conv1(a + 36_064, w + 5_475_840, a + 70_560)
-                Self.features_denseblock4_denselayer7_conv2(a + 70_560, w + 5_566_080, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer7_conv1(a + 36_064, w + 5_475_840, a + 70_560, threads)
+                Self.features_denseblock4_denselayer7_conv2(a + 70_560, w + 5_566_080, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer7_concat(a + 1568, a + 0, a + 36_064)
                 Self.features_denseblock4_denselayer8_norm1(a + 36_064, w + 5_602_976, a + 0)
-                Self.features_denseblock4_denselayer8_conv1(a + 0, w + 5_604_448, a + 72_128)
-                Self.features_denseblock4_denselayer8_conv2(a + 72_128, w + 5_698_784, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer8_conv1(a + 0, w + 5_604_448, a + 72_128, threads)
+                Self.features_denseblock4_denselayer8_conv2(a + 72_128, w + 5_698_784, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer8_concat(a + 36_064, a + 0, a + 72_128)
                 Self.features_denseblock4_denselayer9_norm1(a + 72_128, w + 5_735_680, a + 0)
-                Self.features_denseblock4_denselayer9_conv1(a + 0, w + 5_737_216, a + 37_632)
-                Self.features_denseblock4_denselayer9_conv2(a + 37_632, w + 5_835_648, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer9_conv1(a + 0, w + 5_737_216, a + 37_632, threads)
+                Self.features_denseblock4_denselayer9_conv2(a + 37_632, w + 5_835_648, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer9_concat(a + 72_128, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer10_norm1(a + 1568, w + 5_872_544, a + 40_768)
-                Self.features_denseblock4_denselayer10_conv1(a + 40_768, w + 5_874_144, a + 79_968)
-                Self.features_denseblock4_denselayer10_conv2(a + 79_968, w + 5_976_672, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer10_conv1(a + 40_768, w + 5_874_144, a + 79_968, threads)
+                Self.features_denseblock4_denselayer10_conv2(a + 79_968, w + 5_976_672, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer10_concat(a + 1568, a + 0, a + 40_768)
                 Self.features_denseblock4_denselayer11_norm1(a + 40_768, w + 6_013_568, a + 0)
-                Self.features_denseblock4_denselayer11_conv1(a + 0, w + 6_015_232, a + 81_536)
-                Self.features_denseblock4_denselayer11_conv2(a + 81_536, w + 6_121_856, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer11_conv1(a + 0, w + 6_015_232, a + 81_536, threads)
+                Self.features_denseblock4_denselayer11_conv2(a + 81_536, w + 6_121_856, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer11_concat(a + 40_768, a + 0, a + 81_536)
                 Self.features_denseblock4_denselayer12_norm1(a + 81_536, w + 6_158_752, a + 0)
-                Self.features_denseblock4_denselayer12_conv1(a + 0, w + 6_160_480, a + 42_336)
-                Self.features_denseblock4_denselayer12_conv2(a + 42_336, w + 6_271_200, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer12_conv1(a + 0, w + 6_160_480, a + 42_336, threads)
+                Self.features_denseblock4_denselayer12_conv2(a + 42_336, w + 6_271_200, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer12_concat(a + 81_536, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer13_norm1(a + 1568, w + 6_308_096, a + 45_472)
-                Self.features_denseblock4_denselayer13_conv1(a + 45_472, w + 6_309_888, a + 89_376)
-                Self.features_denseblock4_denselayer13_conv2(a + 89_376, w + 6_424_704, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer13_conv1(a + 45_472, w + 6_309_888, a + 89_376, threads)
+                Self.features_denseblock4_denselayer13_conv2(a + 89_376, w + 6_424_704, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer13_concat(a + 1568, a + 0, a + 45_472)
                 Self.features_denseblock4_denselayer14_norm1(a + 45_472, w + 6_461_600, a + 0)
-                Self.features_denseblock4_denselayer14_conv1(a + 0, w + 6_463_456, a + 90_944)
-                Self.features_denseblock4_denselayer14_conv2(a + 90_944, w + 6_582_368, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer14_conv1(a + 0, w + 6_463_456, a + 90_944, threads)
+                Self.features_denseblock4_denselayer14_conv2(a + 90_944, w + 6_582_368, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer14_concat(a + 45_472, a + 0, a + 90_944)
                 Self.features_denseblock4_denselayer15_norm1(a + 90_944, w + 6_619_264, a + 0)
-                Self.features_denseblock4_denselayer15_conv1(a + 0, w + 6_621_184, a + 47_040)
-                Self.features_denseblock4_denselayer15_conv2(a + 47_040, w + 6_744_192, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer15_conv1(a + 0, w + 6_621_184, a + 47_040, threads)
+                Self.features_denseblock4_denselayer15_conv2(a + 47_040, w + 6_744_192, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer15_concat(a + 90_944, a + 0, a + 1568)
                 Self.features_denseblock4_denselayer16_norm1(a + 1568, w + 6_781_088, a + 50_176)
-                Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 6_783_072, a + 98_784)
-                Self.features_denseblock4_denselayer16_conv2(a + 98_784, w + 6_910_176, a + 0, a + 2_207_744)
+                Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 6_783_072, a + 98_784, threads)
+                Self.features_denseblock4_denselayer16_conv2(a + 98_784, w + 6_910_176, a + 0, a + 2_207_744, threads)
                 Self.features_denseblock4_denselayer16_concat(a + 1568, a + 0, a + 50_176)
                 Self.features_norm5(a + 50_176, w + 6_947_072, a + 0)
                 Self.adaptive_avg_pool(a + 0, a + 50_176)
@@ -1712,11 +1713,12 @@ extension Densenet121 {
     /// features.conv0: conv 3→64, kernel 7×7, stride 2×2, padding 3, + features.norm0 folded, + features.relu0 fused.
     /// Generated from specs/densenet121.yaml:37:11.
     @inline(never)
-    static func features_conv0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -1765,6 +1767,7 @@ extension Densenet121 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1817,10 +1820,11 @@ extension Densenet121 {
     /// features.denseblock1.denselayer1.conv1: conv 64→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock1.denselayer1.norm2 folded, + features.denseblock1.denselayer1.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock1_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -1864,16 +1868,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -1923,6 +1929,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer1.concat: concat.
@@ -1952,10 +1959,11 @@ extension Densenet121 {
     /// features.denseblock1.denselayer2.conv1: conv 96→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock1.denselayer2.norm2 folded, + features.denseblock1.denselayer2.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock1_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 96, 8)   bias: w[12_288..<12_416]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 96
@@ -1999,16 +2007,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2058,6 +2068,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer2.concat: concat.
@@ -2087,10 +2098,11 @@ extension Densenet121 {
     /// features.denseblock1.denselayer3.conv1: conv 128→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock1.denselayer3.norm2 folded, + features.denseblock1.denselayer3.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock1_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2134,16 +2146,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2193,6 +2207,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer3.concat: concat.
@@ -2222,10 +2237,11 @@ extension Densenet121 {
     /// features.denseblock1.denselayer4.conv1: conv 160→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock1.denselayer4.norm2 folded, + features.denseblock1.denselayer4.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock1_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 160, 8)   bias: w[20_480..<20_608]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 160
@@ -2269,16 +2285,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2328,6 +2346,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer4.concat: concat.
@@ -2357,10 +2376,11 @@ extension Densenet121 {
     /// features.denseblock1.denselayer5.conv1: conv 192→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock1.denselayer5.norm2 folded, + features.denseblock1.denselayer5.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock1_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 192, 8)   bias: w[24_576..<24_704]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 192
@@ -2404,16 +2424,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2463,6 +2485,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer5.concat: concat.
@@ -2492,10 +2515,11 @@ extension Densenet121 {
     /// features.denseblock1.denselayer6.conv1: conv 224→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock1.denselayer6.norm2 folded, + features.denseblock1.denselayer6.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock1_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 224×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 224, 8)   bias: w[28_672..<28_800]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 224
@@ -2539,16 +2563,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock1_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock1_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2598,6 +2624,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock1.denselayer6.concat: concat.
@@ -2627,10 +2654,11 @@ extension Densenet121 {
     /// features.transition1.conv: conv 256→128, kernel 1×1, stride 1×1, padding 0.
     /// Generated from specs/densenet121.yaml:30:7.
     @inline(never)
-    static func features_transition1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_transition1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -2673,6 +2701,7 @@ extension Densenet121 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2726,10 +2755,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer1.conv1: conv 128→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer1.norm2 folded, + features.denseblock2.denselayer1.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2773,16 +2803,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2832,6 +2864,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer1.concat: concat.
@@ -2861,10 +2894,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer2.conv1: conv 160→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer2.norm2 folded, + features.denseblock2.denselayer2.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 160, 8)   bias: w[20_480..<20_608]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 160
@@ -2908,16 +2942,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -2967,6 +3003,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer2.concat: concat.
@@ -2996,10 +3033,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer3.conv1: conv 192→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer3.norm2 folded, + features.denseblock2.denselayer3.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 192, 8)   bias: w[24_576..<24_704]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 192
@@ -3043,16 +3081,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3102,6 +3142,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer3.concat: concat.
@@ -3131,10 +3172,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer4.conv1: conv 224→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer4.norm2 folded, + features.denseblock2.denselayer4.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 224×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 224, 8)   bias: w[28_672..<28_800]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 224
@@ -3178,16 +3220,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3237,6 +3281,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer4.concat: concat.
@@ -3266,10 +3311,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer5.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer5.norm2 folded, + features.denseblock2.denselayer5.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -3313,16 +3359,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3372,6 +3420,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer5.concat: concat.
@@ -3401,10 +3450,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer6.conv1: conv 288→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer6.norm2 folded, + features.denseblock2.denselayer6.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 288×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 288, 8)   bias: w[36_864..<36_992]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 288
@@ -3448,16 +3498,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3507,6 +3559,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer6.concat: concat.
@@ -3536,10 +3589,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer7.conv1: conv 320→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer7.norm2 folded, + features.denseblock2.denselayer7.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 320×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 320, 8)   bias: w[40_960..<41_088]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 320
@@ -3583,16 +3637,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3642,6 +3698,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer7.concat: concat.
@@ -3671,10 +3728,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer8.conv1: conv 352→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer8.norm2 folded, + features.denseblock2.denselayer8.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 352×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 352, 8)   bias: w[45_056..<45_184]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 352
@@ -3718,16 +3776,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3777,6 +3837,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer8.concat: concat.
@@ -3806,10 +3867,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer9.conv1: conv 384→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer9.norm2 folded, + features.denseblock2.denselayer9.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 384, 8)   bias: w[49_152..<49_280]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 384
@@ -3853,16 +3915,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3912,6 +3976,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer9.concat: concat.
@@ -3941,10 +4006,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer10.conv1: conv 416→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer10.norm2 folded, + features.denseblock2.denselayer10.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 416×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 416, 8)   bias: w[53_248..<53_376]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 416
@@ -3988,16 +4054,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4047,6 +4115,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer10.concat: concat.
@@ -4076,10 +4145,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer11.conv1: conv 448→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer11.norm2 folded, + features.denseblock2.denselayer11.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 448×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 448, 8)   bias: w[57_344..<57_472]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 448
@@ -4123,16 +4193,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4182,6 +4254,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer11.concat: concat.
@@ -4211,10 +4284,11 @@ extension Densenet121 {
     /// features.denseblock2.denselayer12.conv1: conv 480→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock2.denselayer12.norm2 folded, + features.denseblock2.denselayer12.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock2_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 480, 8)   bias: w[61_440..<61_568]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 480
@@ -4258,16 +4332,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock2_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock2_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4317,6 +4393,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock2.denselayer12.concat: concat.
@@ -4346,10 +4423,11 @@ extension Densenet121 {
     /// features.transition2.conv: conv 512→256, kernel 1×1, stride 1×1, padding 0.
     /// Generated from specs/densenet121.yaml:30:7.
     @inline(never)
-    static func features_transition2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_transition2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 512
@@ -4392,6 +4470,7 @@ extension Densenet121 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4445,10 +4524,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer1.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer1.norm2 folded, + features.denseblock3.denselayer1.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -4493,16 +4573,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4552,6 +4634,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer1.concat: concat.
@@ -4581,10 +4664,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer2.conv1: conv 288→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer2.norm2 folded, + features.denseblock3.denselayer2.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 288×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 288, 8)   bias: w[36_864..<36_992]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 288
@@ -4629,16 +4713,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4688,6 +4774,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer2.concat: concat.
@@ -4717,10 +4804,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer3.conv1: conv 320→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer3.norm2 folded, + features.denseblock3.denselayer3.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 320×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 320, 8)   bias: w[40_960..<41_088]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 320
@@ -4765,16 +4853,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4824,6 +4914,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer3.concat: concat.
@@ -4853,10 +4944,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer4.conv1: conv 352→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer4.norm2 folded, + features.denseblock3.denselayer4.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 352×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 352, 8)   bias: w[45_056..<45_184]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 352
@@ -4901,16 +4993,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4960,6 +5054,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer4.concat: concat.
@@ -4989,10 +5084,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer5.conv1: conv 384→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer5.norm2 folded, + features.denseblock3.denselayer5.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 384, 8)   bias: w[49_152..<49_280]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 384
@@ -5037,16 +5133,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5096,6 +5194,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer5.concat: concat.
@@ -5125,10 +5224,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer6.conv1: conv 416→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer6.norm2 folded, + features.denseblock3.denselayer6.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 416×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 416, 8)   bias: w[53_248..<53_376]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 416
@@ -5173,16 +5273,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5232,6 +5334,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer6.concat: concat.
@@ -5261,10 +5364,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer7.conv1: conv 448→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer7.norm2 folded, + features.denseblock3.denselayer7.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 448×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 448, 8)   bias: w[57_344..<57_472]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 448
@@ -5309,16 +5413,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5368,6 +5474,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer7.concat: concat.
@@ -5397,10 +5504,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer8.conv1: conv 480→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer8.norm2 folded, + features.denseblock3.denselayer8.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 480, 8)   bias: w[61_440..<61_568]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 480
@@ -5445,16 +5553,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5504,6 +5614,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer8.concat: concat.
@@ -5533,10 +5644,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer9.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer9.norm2 folded, + features.denseblock3.denselayer9.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -5581,16 +5693,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5640,6 +5754,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer9.concat: concat.
@@ -5669,10 +5784,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer10.conv1: conv 544→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer10.norm2 folded, + features.denseblock3.denselayer10.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 544×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 544, 8)   bias: w[69_632..<69_760]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 544
@@ -5717,16 +5833,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5776,6 +5894,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer10.concat: concat.
@@ -5805,10 +5924,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer11.conv1: conv 576→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer11.norm2 folded, + features.denseblock3.denselayer11.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 576, 8)   bias: w[73_728..<73_856]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 576
@@ -5853,16 +5973,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5912,6 +6034,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer11.concat: concat.
@@ -5941,10 +6064,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer12.conv1: conv 608→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer12.norm2 folded, + features.denseblock3.denselayer12.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 608×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 608, 8)   bias: w[77_824..<77_952]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 608
@@ -5989,16 +6113,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6048,6 +6174,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer12.concat: concat.
@@ -6077,10 +6204,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer13.conv1: conv 640→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer13.norm2 folded, + features.denseblock3.denselayer13.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 640, 8)   bias: w[81_920..<82_048]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 640
@@ -6125,16 +6253,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer13.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6184,6 +6314,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer13.concat: concat.
@@ -6213,10 +6344,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer14.conv1: conv 672→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer14.norm2 folded, + features.denseblock3.denselayer14.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 672×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 672, 8)   bias: w[86_016..<86_144]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 672
@@ -6261,16 +6393,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer14.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6320,6 +6454,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer14.concat: concat.
@@ -6349,10 +6484,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer15.conv1: conv 704→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer15.norm2 folded, + features.denseblock3.denselayer15.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 704, 8)   bias: w[90_112..<90_240]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 704
@@ -6397,16 +6533,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer15.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6456,6 +6594,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer15.concat: concat.
@@ -6485,10 +6624,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer16.conv1: conv 736→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer16.norm2 folded, + features.denseblock3.denselayer16.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 736×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 736, 8)   bias: w[94_208..<94_336]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 736
@@ -6533,16 +6673,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer16.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6592,6 +6734,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer16.concat: concat.
@@ -6621,10 +6764,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer17.conv1: conv 768→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer17.norm2 folded, + features.denseblock3.denselayer17.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 768, 8)   bias: w[98_304..<98_432]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 768
@@ -6669,16 +6813,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer17.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6728,6 +6874,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer17.concat: concat.
@@ -6757,10 +6904,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer18.conv1: conv 800→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer18.norm2 folded, + features.denseblock3.denselayer18.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 800×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 800, 8)   bias: w[102_400..<102_528]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 800
@@ -6805,16 +6953,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer18.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6864,6 +7014,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer18.concat: concat.
@@ -6893,10 +7044,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer19.conv1: conv 832→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer19.norm2 folded, + features.denseblock3.denselayer19.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 832
@@ -6941,16 +7093,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer19.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7000,6 +7154,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer19.concat: concat.
@@ -7029,10 +7184,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer20.conv1: conv 864→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer20.norm2 folded, + features.denseblock3.denselayer20.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 864×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 864, 8)   bias: w[110_592..<110_720]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 864
@@ -7077,16 +7233,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer20.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7136,6 +7294,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer20.concat: concat.
@@ -7165,10 +7324,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer21.conv1: conv 896→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer21.norm2 folded, + features.denseblock3.denselayer21.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 896, 8)   bias: w[114_688..<114_816]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 896
@@ -7213,16 +7373,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer21.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7272,6 +7434,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer21.concat: concat.
@@ -7301,10 +7464,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer22.conv1: conv 928→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer22.norm2 folded, + features.denseblock3.denselayer22.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 928×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 928, 8)   bias: w[118_784..<118_912]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 928
@@ -7349,16 +7513,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer22.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7408,6 +7574,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer22.concat: concat.
@@ -7437,10 +7604,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer23.conv1: conv 960→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer23.norm2 folded, + features.denseblock3.denselayer23.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 960, 8)   bias: w[122_880..<123_008]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 960
@@ -7485,16 +7653,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer23.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7544,6 +7714,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer23.concat: concat.
@@ -7573,10 +7744,11 @@ extension Densenet121 {
     /// features.denseblock3.denselayer24.conv1: conv 992→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock3.denselayer24.norm2 folded, + features.denseblock3.denselayer24.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock3_denselayer24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 992×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 992, 8)   bias: w[126_976..<127_104]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 992
@@ -7621,16 +7793,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer24.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock3_denselayer24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock3_denselayer24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7680,6 +7854,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock3.denselayer24.concat: concat.
@@ -7709,10 +7884,11 @@ extension Densenet121 {
     /// features.transition3.conv: conv 1024→512, kernel 1×1, stride 1×1, padding 0.
     /// Generated from specs/densenet121.yaml:30:7.
     @inline(never)
-    static func features_transition3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_transition3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 1024
@@ -7756,6 +7932,7 @@ extension Densenet121 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7809,10 +7986,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer1.norm2 folded, + features.denseblock4.denselayer1.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -7857,16 +8035,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -7916,6 +8096,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer1.concat: concat.
@@ -7945,10 +8126,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer2.conv1: conv 544→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer2.norm2 folded, + features.denseblock4.denselayer2.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 544×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 544, 8)   bias: w[69_632..<69_760]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 544
@@ -7993,16 +8175,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8052,6 +8236,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer2.concat: concat.
@@ -8081,10 +8266,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer3.conv1: conv 576→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer3.norm2 folded, + features.denseblock4.denselayer3.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 576, 8)   bias: w[73_728..<73_856]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 576
@@ -8129,16 +8315,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8188,6 +8376,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer3.concat: concat.
@@ -8217,10 +8406,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer4.conv1: conv 608→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer4.norm2 folded, + features.denseblock4.denselayer4.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 608×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 608, 8)   bias: w[77_824..<77_952]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 608
@@ -8265,16 +8455,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8324,6 +8516,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer4.concat: concat.
@@ -8353,10 +8546,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer5.conv1: conv 640→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer5.norm2 folded, + features.denseblock4.denselayer5.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 640, 8)   bias: w[81_920..<82_048]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 640
@@ -8401,16 +8595,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8460,6 +8656,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer5.concat: concat.
@@ -8489,10 +8686,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer6.conv1: conv 672→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer6.norm2 folded, + features.denseblock4.denselayer6.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 672×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 672, 8)   bias: w[86_016..<86_144]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 672
@@ -8537,16 +8735,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8596,6 +8796,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer6.concat: concat.
@@ -8625,10 +8826,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer7.conv1: conv 704→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer7.norm2 folded, + features.denseblock4.denselayer7.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 704, 8)   bias: w[90_112..<90_240]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 704
@@ -8673,16 +8875,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8732,6 +8936,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer7.concat: concat.
@@ -8761,10 +8966,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer8.conv1: conv 736→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer8.norm2 folded, + features.denseblock4.denselayer8.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 736×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 736, 8)   bias: w[94_208..<94_336]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 736
@@ -8809,16 +9015,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -8868,6 +9076,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer8.concat: concat.
@@ -8897,10 +9106,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer9.conv1: conv 768→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer9.norm2 folded, + features.denseblock4.denselayer9.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 768, 8)   bias: w[98_304..<98_432]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 768
@@ -8945,16 +9155,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9004,6 +9216,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer9.concat: concat.
@@ -9033,10 +9246,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer10.conv1: conv 800→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer10.norm2 folded, + features.denseblock4.denselayer10.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 800×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 800, 8)   bias: w[102_400..<102_528]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 800
@@ -9081,16 +9295,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9140,6 +9356,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer10.concat: concat.
@@ -9169,10 +9386,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer11.conv1: conv 832→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer11.norm2 folded, + features.denseblock4.denselayer11.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 832
@@ -9217,16 +9435,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9276,6 +9496,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer11.concat: concat.
@@ -9305,10 +9526,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer12.conv1: conv 864→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer12.norm2 folded, + features.denseblock4.denselayer12.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 864×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 864, 8)   bias: w[110_592..<110_720]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 864
@@ -9353,16 +9575,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9412,6 +9636,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer12.concat: concat.
@@ -9441,10 +9666,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer13.conv1: conv 896→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer13.norm2 folded, + features.denseblock4.denselayer13.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 896, 8)   bias: w[114_688..<114_816]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 896
@@ -9489,16 +9715,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer13.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9548,6 +9776,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer13.concat: concat.
@@ -9577,10 +9806,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer14.conv1: conv 928→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer14.norm2 folded, + features.denseblock4.denselayer14.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 928×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 928, 8)   bias: w[118_784..<118_912]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 928
@@ -9625,16 +9855,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer14.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9684,6 +9916,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer14.concat: concat.
@@ -9713,10 +9946,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer15.conv1: conv 960→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer15.norm2 folded, + features.denseblock4.denselayer15.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 960, 8)   bias: w[122_880..<123_008]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 960
@@ -9761,16 +9995,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer15.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9820,6 +10056,7 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer15.concat: concat.
@@ -9849,10 +10086,11 @@ extension Densenet121 {
     /// features.denseblock4.denselayer16.conv1: conv 992→128, kernel 1×1, stride 1×1, padding 0, + features.denseblock4.denselayer16.norm2 folded, + features.denseblock4.denselayer16.relu2 fused.
     /// Generated from specs/densenet121.yaml:17:13.
     @inline(never)
-    static func features_denseblock4_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 992×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 992, 8)   bias: w[126_976..<127_104]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 992
@@ -9897,16 +10135,18 @@ extension Densenet121 {
                 }
             }
         }
+        }
     }
 
     /// features.denseblock4.denselayer16.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
     @inline(never)
-    static func features_denseblock4_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_denseblock4_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -9955,6 +10195,7 @@ extension Densenet121 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -10037,6 +10278,27 @@ extension Densenet121 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -1228,7 +1228,8 @@ public struct EnetCamvid12: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -1236,212 +1237,212 @@ public struct EnetCamvid12: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.initial_conv(x, w + 0, a + 0, a + 4_456_448)
+                Self.initial_conv(x, w + 0, a + 0, a + 4_456_448, threads)
                 Self.initial_pool(x, a + 851_968)
                 Self.initial_concat(a + 0, a + 851_968, a + 1_048_576)
                 Self.initial_bn(a + 1_048_576, w + 448, a + 0)
                 Self.initial_prelu(a + 0, w + 480, a + 1_048_576)
-                Self.bottleneck1_0_proj(a + 1_048_576, w + 512, a + 0, a + 4_456_448)
+                Self.bottleneck1_0_proj(a + 1_048_576, w + 512, a + 0, a + 4_456_448, threads)
                 Self.bottleneck1_0_prelu1(a + 0, w + 1552, a + 262_144)
-                Self.bottleneck1_0_conv(a + 262_144, w + 1584, a + 0, a + 4_456_448)
+                Self.bottleneck1_0_conv(a + 262_144, w + 1584, a + 0, a + 4_456_448, threads)
                 Self.bottleneck1_0_prelu2(a + 0, w + 3904, a + 262_144)
-                Self.bottleneck1_0_expand(a + 262_144, w + 3936, a + 2_097_152)
+                Self.bottleneck1_0_expand(a + 262_144, w + 3936, a + 2_097_152, threads)
                 Self.bottleneck1_0_pool(a + 1_048_576, a + 0, a + 262_144)
                 Self.bottleneck1_0_channel_pad(a + 0, a + 524_288)
                 Self.bottleneck1_0_add(a + 2_097_152, a + 524_288, a + 3_145_728)
                 Self.bottleneck1_0_prelu_out(a + 3_145_728, w + 5024, a + 524_288)
-                Self.bottleneck1_1_proj(a + 524_288, w + 5152, a + 0)
+                Self.bottleneck1_1_proj(a + 524_288, w + 5152, a + 0, threads)
                 Self.bottleneck1_1_prelu1(a + 0, w + 6192, a + 1_572_864)
-                Self.bottleneck1_1_conv(a + 1_572_864, w + 6224, a + 0, a + 4_456_448)
+                Self.bottleneck1_1_conv(a + 1_572_864, w + 6224, a + 0, a + 4_456_448, threads)
                 Self.bottleneck1_1_prelu2(a + 0, w + 8544, a + 1_572_864)
-                Self.bottleneck1_1_expand(a + 1_572_864, w + 8576, a + 1_835_008)
+                Self.bottleneck1_1_expand(a + 1_572_864, w + 8576, a + 1_835_008, threads)
                 Self.bottleneck1_1_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck1_1_prelu_out(a + 2_883_584, w + 9664, a + 524_288)
-                Self.bottleneck1_2_proj(a + 524_288, w + 9792, a + 0)
+                Self.bottleneck1_2_proj(a + 524_288, w + 9792, a + 0, threads)
                 Self.bottleneck1_2_prelu1(a + 0, w + 10_832, a + 1_572_864)
-                Self.bottleneck1_2_conv(a + 1_572_864, w + 10_864, a + 0, a + 4_456_448)
+                Self.bottleneck1_2_conv(a + 1_572_864, w + 10_864, a + 0, a + 4_456_448, threads)
                 Self.bottleneck1_2_prelu2(a + 0, w + 13_184, a + 1_572_864)
-                Self.bottleneck1_2_expand(a + 1_572_864, w + 13_216, a + 1_835_008)
+                Self.bottleneck1_2_expand(a + 1_572_864, w + 13_216, a + 1_835_008, threads)
                 Self.bottleneck1_2_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck1_2_prelu_out(a + 2_883_584, w + 14_304, a + 524_288)
-                Self.bottleneck1_3_proj(a + 524_288, w + 14_432, a + 0)
+                Self.bottleneck1_3_proj(a + 524_288, w + 14_432, a + 0, threads)
                 Self.bottleneck1_3_prelu1(a + 0, w + 15_472, a + 1_572_864)
-                Self.bottleneck1_3_conv(a + 1_572_864, w + 15_504, a + 0, a + 4_456_448)
+                Self.bottleneck1_3_conv(a + 1_572_864, w + 15_504, a + 0, a + 4_456_448, threads)
                 Self.bottleneck1_3_prelu2(a + 0, w + 17_824, a + 1_572_864)
-                Self.bottleneck1_3_expand(a + 1_572_864, w + 17_856, a + 1_835_008)
+                Self.bottleneck1_3_expand(a + 1_572_864, w + 17_856, a + 1_835_008, threads)
                 Self.bottleneck1_3_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck1_3_prelu_out(a + 2_883_584, w + 18_944, a + 524_288)
-                Self.bottleneck1_4_proj(a + 524_288, w + 19_072, a + 0)
+                Self.bottleneck1_4_proj(a + 524_288, w + 19_072, a + 0, threads)
                 Self.bottleneck1_4_prelu1(a + 0, w + 20_112, a + 1_572_864)
-                Self.bottleneck1_4_conv(a + 1_572_864, w + 20_144, a + 0, a + 4_456_448)
+                Self.bottleneck1_4_conv(a + 1_572_864, w + 20_144, a + 0, a + 4_456_448, threads)
                 Self.bottleneck1_4_prelu2(a + 0, w + 22_464, a + 1_572_864)
-                Self.bottleneck1_4_expand(a + 1_572_864, w + 22_496, a + 1_835_008)
+                Self.bottleneck1_4_expand(a + 1_572_864, w + 22_496, a + 1_835_008, threads)
                 Self.bottleneck1_4_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck1_4_prelu_out(a + 2_883_584, w + 23_584, a + 524_288)
-                Self.bottleneck2_0_proj(a + 524_288, w + 23_712, a + 0, a + 4_456_448)
+                Self.bottleneck2_0_proj(a + 524_288, w + 23_712, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_0_prelu1(a + 0, w + 31_936, a + 131_072)
-                Self.bottleneck2_0_conv(a + 131_072, w + 32_000, a + 0, a + 4_456_448)
+                Self.bottleneck2_0_conv(a + 131_072, w + 32_000, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_0_prelu2(a + 0, w + 41_248, a + 131_072)
-                Self.bottleneck2_0_expand(a + 131_072, w + 41_312, a + 1_572_864)
+                Self.bottleneck2_0_expand(a + 131_072, w + 41_312, a + 1_572_864, threads)
                 Self.bottleneck2_0_pool(a + 524_288, a + 0, a + 2_097_152)
                 Self.bottleneck2_0_channel_pad(a + 0, a + 524_288)
                 Self.bottleneck2_0_add(a + 1_572_864, a + 524_288, a + 1_048_576)
                 Self.bottleneck2_0_prelu_out(a + 1_048_576, w + 45_536, a + 524_288)
-                Self.bottleneck2_1_proj(a + 524_288, w + 45_792, a + 0)
+                Self.bottleneck2_1_proj(a + 524_288, w + 45_792, a + 0, threads)
                 Self.bottleneck2_1_prelu1(a + 0, w + 49_920, a + 131_072)
-                Self.bottleneck2_1_conv(a + 131_072, w + 49_984, a + 0, a + 4_456_448)
+                Self.bottleneck2_1_conv(a + 131_072, w + 49_984, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_1_prelu2(a + 0, w + 59_232, a + 131_072)
-                Self.bottleneck2_1_expand(a + 131_072, w + 59_296, a + 1_048_576)
+                Self.bottleneck2_1_expand(a + 131_072, w + 59_296, a + 1_048_576, threads)
                 Self.bottleneck2_1_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_1_prelu_out(a + 1_572_864, w + 63_520, a + 524_288)
-                Self.bottleneck2_2_proj(a + 524_288, w + 63_776, a + 0)
+                Self.bottleneck2_2_proj(a + 524_288, w + 63_776, a + 0, threads)
                 Self.bottleneck2_2_prelu1(a + 0, w + 67_904, a + 131_072)
-                Self.bottleneck2_2_conv(a + 131_072, w + 67_968, a + 0, a + 4_456_448)
+                Self.bottleneck2_2_conv(a + 131_072, w + 67_968, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_2_prelu2(a + 0, w + 77_216, a + 131_072)
-                Self.bottleneck2_2_expand(a + 131_072, w + 77_280, a + 1_048_576)
+                Self.bottleneck2_2_expand(a + 131_072, w + 77_280, a + 1_048_576, threads)
                 Self.bottleneck2_2_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_2_prelu_out(a + 1_572_864, w + 81_504, a + 524_288)
-                Self.bottleneck2_3_proj(a + 524_288, w + 81_760, a + 0)
+                Self.bottleneck2_3_proj(a + 524_288, w + 81_760, a + 0, threads)
                 Self.bottleneck2_3_prelu1(a + 0, w + 85_888, a + 131_072)
-                Self.bottleneck2_3_conv_conv_1xk(a + 131_072, w + 85_952, a + 0, a + 4_456_448)
-                Self.bottleneck2_3_conv_conv_kx1(a + 0, w + 91_104, a + 131_072, a + 4_456_448)
+                Self.bottleneck2_3_conv_conv_1xk(a + 131_072, w + 85_952, a + 0, a + 4_456_448, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 0, w + 91_104, a + 131_072, a + 4_456_448, threads)
                 Self.bottleneck2_3_prelu2(a + 131_072, w + 96_256, a + 0)
-                Self.bottleneck2_3_expand(a + 0, w + 96_320, a + 1_048_576)
+                Self.bottleneck2_3_expand(a + 0, w + 96_320, a + 1_048_576, threads)
                 Self.bottleneck2_3_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_3_prelu_out(a + 1_572_864, w + 100_544, a + 524_288)
-                Self.bottleneck2_4_proj(a + 524_288, w + 100_800, a + 0)
+                Self.bottleneck2_4_proj(a + 524_288, w + 100_800, a + 0, threads)
                 Self.bottleneck2_4_prelu1(a + 0, w + 104_928, a + 131_072)
-                Self.bottleneck2_4_conv(a + 131_072, w + 104_992, a + 0, a + 4_456_448)
+                Self.bottleneck2_4_conv(a + 131_072, w + 104_992, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_4_prelu2(a + 0, w + 114_240, a + 131_072)
-                Self.bottleneck2_4_expand(a + 131_072, w + 114_304, a + 1_048_576)
+                Self.bottleneck2_4_expand(a + 131_072, w + 114_304, a + 1_048_576, threads)
                 Self.bottleneck2_4_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_4_prelu_out(a + 1_572_864, w + 118_528, a + 524_288)
-                Self.bottleneck2_5_proj(a + 524_288, w + 118_784, a + 0)
+                Self.bottleneck2_5_proj(a + 524_288, w + 118_784, a + 0, threads)
                 Self.bottleneck2_5_prelu1(a + 0, w + 122_912, a + 131_072)
-                Self.bottleneck2_5_conv(a + 131_072, w + 122_976, a + 0, a + 4_456_448)
+                Self.bottleneck2_5_conv(a + 131_072, w + 122_976, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_5_prelu2(a + 0, w + 132_224, a + 131_072)
-                Self.bottleneck2_5_expand(a + 131_072, w + 132_288, a + 1_048_576)
+                Self.bottleneck2_5_expand(a + 131_072, w + 132_288, a + 1_048_576, threads)
                 Self.bottleneck2_5_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_5_prelu_out(a + 1_572_864, w + 136_512, a + 524_288)
-                Self.bottleneck2_6_proj(a + 524_288, w + 136_768, a + 0)
+                Self.bottleneck2_6_proj(a + 524_288, w + 136_768, a + 0, threads)
                 Self.bottleneck2_6_prelu1(a + 0, w + 140_896, a + 131_072)
-                Self.bottleneck2_6_conv(a + 131_072, w + 140_960, a + 0, a + 4_456_448)
+                Self.bottleneck2_6_conv(a + 131_072, w + 140_960, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_6_prelu2(a + 0, w + 150_208, a + 131_072)
-                Self.bottleneck2_6_expand(a + 131_072, w + 150_272, a + 1_048_576)
+                Self.bottleneck2_6_expand(a + 131_072, w + 150_272, a + 1_048_576, threads)
                 Self.bottleneck2_6_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_6_prelu_out(a + 1_572_864, w + 154_496, a + 524_288)
-                Self.bottleneck2_7_proj(a + 524_288, w + 154_752, a + 0)
+                Self.bottleneck2_7_proj(a + 524_288, w + 154_752, a + 0, threads)
                 Self.bottleneck2_7_prelu1(a + 0, w + 158_880, a + 131_072)
-                Self.bottleneck2_7_conv_conv_1xk(a + 131_072, w + 158_944, a + 0, a + 4_456_448)
-                Self.bottleneck2_7_conv_conv_kx1(a + 0, w + 164_096, a + 131_072, a + 4_456_448)
+                Self.bottleneck2_7_conv_conv_1xk(a + 131_072, w + 158_944, a + 0, a + 4_456_448, threads)
+                Self.bottleneck2_7_conv_conv_kx1(a + 0, w + 164_096, a + 131_072, a + 4_456_448, threads)
                 Self.bottleneck2_7_prelu2(a + 131_072, w + 169_248, a + 0)
-                Self.bottleneck2_7_expand(a + 0, w + 169_312, a + 1_048_576)
+                Self.bottleneck2_7_expand(a + 0, w + 169_312, a + 1_048_576, threads)
                 Self.bottleneck2_7_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_7_prelu_out(a + 1_572_864, w + 173_536, a + 524_288)
-                Self.bottleneck2_8_proj(a + 524_288, w + 173_792, a + 0)
+                Self.bottleneck2_8_proj(a + 524_288, w + 173_792, a + 0, threads)
                 Self.bottleneck2_8_prelu1(a + 0, w + 177_920, a + 131_072)
-                Self.bottleneck2_8_conv(a + 131_072, w + 177_984, a + 0, a + 4_456_448)
+                Self.bottleneck2_8_conv(a + 131_072, w + 177_984, a + 0, a + 4_456_448, threads)
                 Self.bottleneck2_8_prelu2(a + 0, w + 187_232, a + 131_072)
-                Self.bottleneck2_8_expand(a + 131_072, w + 187_296, a + 1_048_576)
+                Self.bottleneck2_8_expand(a + 131_072, w + 187_296, a + 1_048_576, threads)
                 Self.bottleneck2_8_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck2_8_prelu_out(a + 1_572_864, w + 191_520, a + 524_288)
-                Self.bottleneck3_1_proj(a + 524_288, w + 191_776, a + 0)
+                Self.bottleneck3_1_proj(a + 524_288, w + 191_776, a + 0, threads)
                 Self.bottleneck3_1_prelu1(a + 0, w + 195_904, a + 131_072)
-                Self.bottleneck3_1_conv(a + 131_072, w + 195_968, a + 0, a + 4_456_448)
+                Self.bottleneck3_1_conv(a + 131_072, w + 195_968, a + 0, a + 4_456_448, threads)
                 Self.bottleneck3_1_prelu2(a + 0, w + 205_216, a + 131_072)
-                Self.bottleneck3_1_expand(a + 131_072, w + 205_280, a + 1_048_576)
+                Self.bottleneck3_1_expand(a + 131_072, w + 205_280, a + 1_048_576, threads)
                 Self.bottleneck3_1_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_1_prelu_out(a + 1_572_864, w + 209_504, a + 524_288)
-                Self.bottleneck3_2_proj(a + 524_288, w + 209_760, a + 0)
+                Self.bottleneck3_2_proj(a + 524_288, w + 209_760, a + 0, threads)
                 Self.bottleneck3_2_prelu1(a + 0, w + 213_888, a + 131_072)
-                Self.bottleneck3_2_conv(a + 131_072, w + 213_952, a + 0, a + 4_456_448)
+                Self.bottleneck3_2_conv(a + 131_072, w + 213_952, a + 0, a + 4_456_448, threads)
                 Self.bottleneck3_2_prelu2(a + 0, w + 223_200, a + 131_072)
-                Self.bottleneck3_2_expand(a + 131_072, w + 223_264, a + 1_048_576)
+                Self.bottleneck3_2_expand(a + 131_072, w + 223_264, a + 1_048_576, threads)
                 Self.bottleneck3_2_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_2_prelu_out(a + 1_572_864, w + 227_488, a + 524_288)
-                Self.bottleneck3_3_proj(a + 524_288, w + 227_744, a + 0)
+                Self.bottleneck3_3_proj(a + 524_288, w + 227_744, a + 0, threads)
                 Self.bottleneck3_3_prelu1(a + 0, w + 231_872, a + 131_072)
-                Self.bottleneck3_3_conv_conv_1xk(a + 131_072, w + 231_936, a + 0, a + 4_456_448)
-                Self.bottleneck3_3_conv_conv_kx1(a + 0, w + 237_088, a + 131_072, a + 4_456_448)
+                Self.bottleneck3_3_conv_conv_1xk(a + 131_072, w + 231_936, a + 0, a + 4_456_448, threads)
+                Self.bottleneck3_3_conv_conv_kx1(a + 0, w + 237_088, a + 131_072, a + 4_456_448, threads)
                 Self.bottleneck3_3_prelu2(a + 131_072, w + 242_240, a + 0)
-                Self.bottleneck3_3_expand(a + 0, w + 242_304, a + 1_048_576)
+                Self.bottleneck3_3_expand(a + 0, w + 242_304, a + 1_048_576, threads)
                 Self.bottleneck3_3_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_3_prelu_out(a + 1_572_864, w + 246_528, a + 524_288)
-                Self.bottleneck3_4_proj(a + 524_288, w + 246_784, a + 0)
+                Self.bottleneck3_4_proj(a + 524_288, w + 246_784, a + 0, threads)
                 Self.bottleneck3_4_prelu1(a + 0, w + 250_912, a + 131_072)
-                Self.bottleneck3_4_conv(a + 131_072, w + 250_976, a + 0, a + 4_456_448)
+                Self.bottleneck3_4_conv(a + 131_072, w + 250_976, a + 0, a + 4_456_448, threads)
                 Self.bottleneck3_4_prelu2(a + 0, w + 260_224, a + 131_072)
-                Self.bottleneck3_4_expand(a + 131_072, w + 260_288, a + 1_048_576)
+                Self.bottleneck3_4_expand(a + 131_072, w + 260_288, a + 1_048_576, threads)
                 Self.bottleneck3_4_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_4_prelu_out(a + 1_572_864, w + 264_512, a + 524_288)
-                Self.bottleneck3_5_proj(a + 524_288, w + 264_768, a + 0)
+                Self.bottleneck3_5_proj(a + 524_288, w + 264_768, a + 0, threads)
                 Self.bottleneck3_5_prelu1(a + 0, w + 268_896, a + 131_072)
-                Self.bottleneck3_5_conv(a + 131_072, w + 268_960, a + 0, a + 4_456_448)
+                Self.bottleneck3_5_conv(a + 131_072, w + 268_960, a + 0, a + 4_456_448, threads)
                 Self.bottleneck3_5_prelu2(a + 0, w + 278_208, a + 131_072)
-                Self.bottleneck3_5_expand(a + 131_072, w + 278_272, a + 1_048_576)
+                Self.bottleneck3_5_expand(a + 131_072, w + 278_272, a + 1_048_576, threads)
                 Self.bottleneck3_5_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_5_prelu_out(a + 1_572_864, w + 282_496, a + 524_288)
-                Self.bottleneck3_6_proj(a + 524_288, w + 282_752, a + 0)
+                Self.bottleneck3_6_proj(a + 524_288, w + 282_752, a + 0, threads)
                 Self.bottleneck3_6_prelu1(a + 0, w + 286_880, a + 131_072)
-                Self.bottleneck3_6_conv(a + 131_072, w + 286_944, a + 0, a + 4_456_448)
+                Self.bottleneck3_6_conv(a + 131_072, w + 286_944, a + 0, a + 4_456_448, threads)
                 Self.bottleneck3_6_prelu2(a + 0, w + 296_192, a + 131_072)
-                Self.bottleneck3_6_expand(a + 131_072, w + 296_256, a + 1_048_576)
+                Self.bottleneck3_6_expand(a + 131_072, w + 296_256, a + 1_048_576, threads)
                 Self.bottleneck3_6_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_6_prelu_out(a + 1_572_864, w + 300_480, a + 524_288)
-                Self.bottleneck3_7_proj(a + 524_288, w + 300_736, a + 0)
+                Self.bottleneck3_7_proj(a + 524_288, w + 300_736, a + 0, threads)
                 Self.bottleneck3_7_prelu1(a + 0, w + 304_864, a + 131_072)
-                Self.bottleneck3_7_conv_conv_1xk(a + 131_072, w + 304_928, a + 0, a + 4_456_448)
-                Self.bottleneck3_7_conv_conv_kx1(a + 0, w + 310_080, a + 131_072, a + 4_456_448)
+                Self.bottleneck3_7_conv_conv_1xk(a + 131_072, w + 304_928, a + 0, a + 4_456_448, threads)
+                Self.bottleneck3_7_conv_conv_kx1(a + 0, w + 310_080, a + 131_072, a + 4_456_448, threads)
                 Self.bottleneck3_7_prelu2(a + 131_072, w + 315_232, a + 0)
-                Self.bottleneck3_7_expand(a + 0, w + 315_296, a + 1_048_576)
+                Self.bottleneck3_7_expand(a + 0, w + 315_296, a + 1_048_576, threads)
                 Self.bottleneck3_7_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_7_prelu_out(a + 1_572_864, w + 319_520, a + 524_288)
-                Self.bottleneck3_8_proj(a + 524_288, w + 319_776, a + 0)
+                Self.bottleneck3_8_proj(a + 524_288, w + 319_776, a + 0, threads)
                 Self.bottleneck3_8_prelu1(a + 0, w + 323_904, a + 131_072)
-                Self.bottleneck3_8_conv(a + 131_072, w + 323_968, a + 0, a + 4_456_448)
+                Self.bottleneck3_8_conv(a + 131_072, w + 323_968, a + 0, a + 4_456_448, threads)
                 Self.bottleneck3_8_prelu2(a + 0, w + 333_216, a + 131_072)
-                Self.bottleneck3_8_expand(a + 131_072, w + 333_280, a + 1_048_576)
+                Self.bottleneck3_8_expand(a + 131_072, w + 333_280, a + 1_048_576, threads)
                 Self.bottleneck3_8_add(a + 1_048_576, a + 524_288, a + 1_572_864)
                 Self.bottleneck3_8_prelu_out(a + 1_572_864, w + 337_504, a + 524_288)
-                Self.bottleneck4_0_proj(a + 524_288, w + 337_760, a + 0)
+                Self.bottleneck4_0_proj(a + 524_288, w + 337_760, a + 0, threads)
                 Self.bottleneck4_0_conv(a + 0, w + 339_824, a + 1_048_576)
-                Self.bottleneck4_0_expand(a + 1_048_576, w + 342_144, a + 2_359_296)
-                Self.bottleneck4_0_shortcut_conv(a + 524_288, w + 343_232, a + 0)
+                Self.bottleneck4_0_expand(a + 1_048_576, w + 342_144, a + 2_359_296, threads)
+                Self.bottleneck4_0_shortcut_conv(a + 524_288, w + 343_232, a + 0, threads)
                 Self.bottleneck4_0_unpool(a + 0, a + 2_097_152, a + 524_288)
                 Self.bottleneck4_0_add(a + 2_359_296, a + 524_288, a + 3_407_872)
                 Self.bottleneck4_0_relu_out(a + 3_407_872, a + 524_288)
-                Self.bottleneck4_1_proj(a + 524_288, w + 351_488, a + 0)
-                Self.bottleneck4_1_conv(a + 0, w + 352_528, a + 1_572_864, a + 4_456_448)
-                Self.bottleneck4_1_expand(a + 1_572_864, w + 354_848, a + 1_835_008)
+                Self.bottleneck4_1_proj(a + 524_288, w + 351_488, a + 0, threads)
+                Self.bottleneck4_1_conv(a + 0, w + 352_528, a + 1_572_864, a + 4_456_448, threads)
+                Self.bottleneck4_1_expand(a + 1_572_864, w + 354_848, a + 1_835_008, threads)
                 Self.bottleneck4_1_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck4_1_relu_out(a + 2_883_584, a + 524_288)
-                Self.bottleneck4_2_proj(a + 524_288, w + 355_936, a + 0)
-                Self.bottleneck4_2_conv(a + 0, w + 356_976, a + 1_572_864, a + 4_456_448)
-                Self.bottleneck4_2_expand(a + 1_572_864, w + 359_296, a + 1_835_008)
+                Self.bottleneck4_2_proj(a + 524_288, w + 355_936, a + 0, threads)
+                Self.bottleneck4_2_conv(a + 0, w + 356_976, a + 1_572_864, a + 4_456_448, threads)
+                Self.bottleneck4_2_expand(a + 1_572_864, w + 359_296, a + 1_835_008, threads)
                 Self.bottleneck4_2_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck4_2_relu_out(a + 2_883_584, a + 524_288)
-                Self.bottleneck5_0_proj(a + 524_288, w + 360_384, a + 0)
+                Self.bottleneck5_0_proj(a + 524_288, w + 360_384, a + 0, threads)
                 Self.bottleneck5_0_conv(a + 0, w + 360_904, a + 1_572_864)
-                Self.bottleneck5_0_expand(a + 1_572_864, w + 361_052, a + 1_835_008)
-                Self.bottleneck5_0_shortcut_conv(a + 524_288, w + 361_132, a + 0)
+                Self.bottleneck5_0_expand(a + 1_572_864, w + 361_052, a + 1_835_008, threads)
+                Self.bottleneck5_0_shortcut_conv(a + 524_288, w + 361_132, a + 0, threads)
                 Self.bottleneck5_0_unpool(a + 0, a + 262_144, a + 524_288)
                 Self.bottleneck5_0_add(a + 1_835_008, a + 524_288, a + 2_883_584)
                 Self.bottleneck5_0_relu_out(a + 2_883_584, a + 0)
-                Self.bottleneck5_1_proj(a + 0, w + 362_172, a + 1_048_576)
-                Self.bottleneck5_1_conv(a + 1_048_576, w + 362_308, a + 1_310_720, a + 4_456_448)
-                Self.bottleneck5_1_expand(a + 1_310_720, w + 362_604, a + 1_572_864)
+                Self.bottleneck5_1_proj(a + 0, w + 362_172, a + 1_048_576, threads)
+                Self.bottleneck5_1_conv(a + 1_048_576, w + 362_308, a + 1_310_720, a + 4_456_448, threads)
+                Self.bottleneck5_1_expand(a + 1_310_720, w + 362_604, a + 1_572_864, threads)
                 Self.bottleneck5_1_add(a + 1_572_864, a + 0, a + 2_621_440)
                 Self.bottleneck5_1_relu_out(a + 2_621_440, a + 0)
                 Self.fullconv(a + 0, w + 362_684, a + 1_048_576)
@@ -1455,11 +1456,12 @@ extension EnetCamvid12 {
     /// initial.conv: conv 3→13, kernel 3×3, stride 2×2, padding 1.
     /// Generated from specs/enet.yaml:107:17.
     @inline(never)
-    static func initial_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func initial_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×512×512   y: 13×256×256
         // weight: (2 blocks, 3, 3, 3, 8)   bias: w[432..<448]
         Self.pad(x, channels: 3, height: 512, width: 512, top: 1, left: 1, rows: 514, columns: 514, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 13 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 13 &+ 13 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 3
@@ -1508,6 +1510,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1583,11 +1586,12 @@ extension EnetCamvid12 {
     /// bottleneck1_0.proj: conv 16→16, kernel 2×2, stride 2×2, padding 0, + bottleneck1_0.bn1 folded.
     /// Generated from specs/enet.yaml:15:13.
     @inline(never)
-    static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×256×256   y: 16×128×128
         // weight: (2 blocks, 2, 2, 16, 8)   bias: w[1024..<1040]
         Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 256, columns: 257, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -1637,6 +1641,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_0.prelu1: prelu.
@@ -1656,11 +1661,12 @@ extension EnetCamvid12 {
     /// bottleneck1_0.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_0.bn2 folded.
     /// Generated from specs/enet.yaml:18:13.
     @inline(never)
-    static func bottleneck1_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -1710,6 +1716,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_0.prelu2: prelu.
@@ -1729,10 +1736,11 @@ extension EnetCamvid12 {
     /// bottleneck1_0.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_0.bn3 folded.
     /// Generated from specs/enet.yaml:21:13.
     @inline(never)
-    static func bottleneck1_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -1775,6 +1783,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1846,10 +1855,11 @@ extension EnetCamvid12 {
     /// bottleneck1_1.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_1.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck1_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -1893,6 +1903,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_1.prelu1: prelu.
@@ -1912,11 +1923,12 @@ extension EnetCamvid12 {
     /// bottleneck1_1.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_1.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -1966,6 +1978,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_1.prelu2: prelu.
@@ -1985,10 +1998,11 @@ extension EnetCamvid12 {
     /// bottleneck1_1.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_1.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck1_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -2031,6 +2045,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2062,10 +2077,11 @@ extension EnetCamvid12 {
     /// bottleneck1_2.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_2.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck1_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -2109,6 +2125,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_2.prelu1: prelu.
@@ -2128,11 +2145,12 @@ extension EnetCamvid12 {
     /// bottleneck1_2.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -2182,6 +2200,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_2.prelu2: prelu.
@@ -2201,10 +2220,11 @@ extension EnetCamvid12 {
     /// bottleneck1_2.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_2.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck1_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -2247,6 +2267,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2278,10 +2299,11 @@ extension EnetCamvid12 {
     /// bottleneck1_3.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_3.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck1_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -2325,6 +2347,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_3.prelu1: prelu.
@@ -2344,11 +2367,12 @@ extension EnetCamvid12 {
     /// bottleneck1_3.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_3.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -2398,6 +2422,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_3.prelu2: prelu.
@@ -2417,10 +2442,11 @@ extension EnetCamvid12 {
     /// bottleneck1_3.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_3.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck1_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -2463,6 +2489,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2494,10 +2521,11 @@ extension EnetCamvid12 {
     /// bottleneck1_4.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_4.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck1_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -2541,6 +2569,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_4.prelu1: prelu.
@@ -2560,11 +2589,12 @@ extension EnetCamvid12 {
     /// bottleneck1_4.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck1_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -2614,6 +2644,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_4.prelu2: prelu.
@@ -2633,10 +2664,11 @@ extension EnetCamvid12 {
     /// bottleneck1_4.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_4.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck1_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck1_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -2680,6 +2712,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck1_4.add: add.
@@ -2710,11 +2743,12 @@ extension EnetCamvid12 {
     /// bottleneck2_0.proj: conv 64→32, kernel 2×2, stride 2×2, padding 0, + bottleneck2_0.bn1 folded.
     /// Generated from specs/enet.yaml:15:13.
     @inline(never)
-    static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 32×64×64
         // weight: (4 blocks, 2, 2, 64, 8)   bias: w[8192..<8224]
         Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 128, columns: 129, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 64
@@ -2764,6 +2798,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_0.prelu1: prelu.
@@ -2783,11 +2818,12 @@ extension EnetCamvid12 {
     /// bottleneck2_0.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_0.bn2 folded.
     /// Generated from specs/enet.yaml:18:13.
     @inline(never)
-    static func bottleneck2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -2837,6 +2873,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_0.prelu2: prelu.
@@ -2856,10 +2893,11 @@ extension EnetCamvid12 {
     /// bottleneck2_0.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_0.bn3 folded.
     /// Generated from specs/enet.yaml:21:13.
     @inline(never)
-    static func bottleneck2_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -2902,6 +2940,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2973,10 +3012,11 @@ extension EnetCamvid12 {
     /// bottleneck2_1.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_1.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck2_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3020,6 +3060,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_1.prelu1: prelu.
@@ -3039,11 +3080,12 @@ extension EnetCamvid12 {
     /// bottleneck2_1.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_1.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -3093,6 +3135,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_1.prelu2: prelu.
@@ -3112,10 +3155,11 @@ extension EnetCamvid12 {
     /// bottleneck2_1.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_1.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck2_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -3158,6 +3202,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3189,10 +3234,11 @@ extension EnetCamvid12 {
     /// bottleneck2_2.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_2.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck2_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3236,6 +3282,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_2.prelu1: prelu.
@@ -3255,11 +3302,12 @@ extension EnetCamvid12 {
     /// bottleneck2_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck2_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -3309,6 +3357,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_2.prelu2: prelu.
@@ -3328,10 +3377,11 @@ extension EnetCamvid12 {
     /// bottleneck2_2.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_2.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck2_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -3374,6 +3424,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3405,10 +3456,11 @@ extension EnetCamvid12 {
     /// bottleneck2_3.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_3.bn1 folded.
     /// Generated from specs/enet.yaml:49:13.
     @inline(never)
-    static func bottleneck2_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3452,6 +3504,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_3.prelu1: prelu.
@@ -3471,11 +3524,12 @@ extension EnetCamvid12 {
     /// bottleneck2_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck2_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -3525,16 +3579,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_3.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck2_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -3584,6 +3640,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_3.prelu2: prelu.
@@ -3603,10 +3660,11 @@ extension EnetCamvid12 {
     /// bottleneck2_3.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_3.bn3 folded.
     /// Generated from specs/enet.yaml:59:13.
     @inline(never)
-    static func bottleneck2_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -3650,6 +3708,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_3.add: add.
@@ -3680,10 +3739,11 @@ extension EnetCamvid12 {
     /// bottleneck2_4.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_4.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck2_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3727,6 +3787,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_4.prelu1: prelu.
@@ -3746,11 +3807,12 @@ extension EnetCamvid12 {
     /// bottleneck2_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck2_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -3800,6 +3862,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_4.prelu2: prelu.
@@ -3819,10 +3882,11 @@ extension EnetCamvid12 {
     /// bottleneck2_4.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_4.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck2_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -3866,6 +3930,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_4.add: add.
@@ -3896,10 +3961,11 @@ extension EnetCamvid12 {
     /// bottleneck2_5.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_5.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck2_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -3943,6 +4009,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_5.prelu1: prelu.
@@ -3962,11 +4029,12 @@ extension EnetCamvid12 {
     /// bottleneck2_5.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_5.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -4016,6 +4084,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_5.prelu2: prelu.
@@ -4035,10 +4104,11 @@ extension EnetCamvid12 {
     /// bottleneck2_5.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_5.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck2_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -4082,6 +4152,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_5.add: add.
@@ -4112,10 +4183,11 @@ extension EnetCamvid12 {
     /// bottleneck2_6.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_6.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck2_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4159,6 +4231,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_6.prelu1: prelu.
@@ -4178,11 +4251,12 @@ extension EnetCamvid12 {
     /// bottleneck2_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck2_6.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -4232,6 +4306,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_6.prelu2: prelu.
@@ -4251,10 +4326,11 @@ extension EnetCamvid12 {
     /// bottleneck2_6.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_6.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck2_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -4298,6 +4374,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_6.add: add.
@@ -4328,10 +4405,11 @@ extension EnetCamvid12 {
     /// bottleneck2_7.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_7.bn1 folded.
     /// Generated from specs/enet.yaml:49:13.
     @inline(never)
-    static func bottleneck2_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4375,6 +4453,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_7.prelu1: prelu.
@@ -4394,11 +4473,12 @@ extension EnetCamvid12 {
     /// bottleneck2_7.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck2_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -4448,16 +4528,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_7.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_7.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck2_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -4507,6 +4589,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_7.prelu2: prelu.
@@ -4526,10 +4609,11 @@ extension EnetCamvid12 {
     /// bottleneck2_7.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_7.bn3 folded.
     /// Generated from specs/enet.yaml:59:13.
     @inline(never)
-    static func bottleneck2_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -4573,6 +4657,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_7.add: add.
@@ -4603,10 +4688,11 @@ extension EnetCamvid12 {
     /// bottleneck2_8.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_8.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck2_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4650,6 +4736,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_8.prelu1: prelu.
@@ -4669,11 +4756,12 @@ extension EnetCamvid12 {
     /// bottleneck2_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck2_8.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck2_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -4723,6 +4811,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_8.prelu2: prelu.
@@ -4742,10 +4831,11 @@ extension EnetCamvid12 {
     /// bottleneck2_8.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_8.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck2_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck2_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -4789,6 +4879,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck2_8.add: add.
@@ -4819,10 +4910,11 @@ extension EnetCamvid12 {
     /// bottleneck3_1.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_1.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck3_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -4866,6 +4958,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_1.prelu1: prelu.
@@ -4885,11 +4978,12 @@ extension EnetCamvid12 {
     /// bottleneck3_1.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck3_1.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -4939,6 +5033,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_1.prelu2: prelu.
@@ -4958,10 +5053,11 @@ extension EnetCamvid12 {
     /// bottleneck3_1.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_1.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck3_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -5005,6 +5101,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_1.add: add.
@@ -5035,10 +5132,11 @@ extension EnetCamvid12 {
     /// bottleneck3_2.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_2.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck3_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5082,6 +5180,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_2.prelu1: prelu.
@@ -5101,11 +5200,12 @@ extension EnetCamvid12 {
     /// bottleneck3_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck3_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -5155,6 +5255,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_2.prelu2: prelu.
@@ -5174,10 +5275,11 @@ extension EnetCamvid12 {
     /// bottleneck3_2.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_2.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck3_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -5221,6 +5323,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_2.add: add.
@@ -5251,10 +5354,11 @@ extension EnetCamvid12 {
     /// bottleneck3_3.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_3.bn1 folded.
     /// Generated from specs/enet.yaml:49:13.
     @inline(never)
-    static func bottleneck3_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5298,6 +5402,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_3.prelu1: prelu.
@@ -5317,11 +5422,12 @@ extension EnetCamvid12 {
     /// bottleneck3_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck3_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -5371,16 +5477,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck3_3.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck3_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -5430,6 +5538,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_3.prelu2: prelu.
@@ -5449,10 +5558,11 @@ extension EnetCamvid12 {
     /// bottleneck3_3.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_3.bn3 folded.
     /// Generated from specs/enet.yaml:59:13.
     @inline(never)
-    static func bottleneck3_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -5496,6 +5606,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_3.add: add.
@@ -5526,10 +5637,11 @@ extension EnetCamvid12 {
     /// bottleneck3_4.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_4.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck3_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5573,6 +5685,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_4.prelu1: prelu.
@@ -5592,11 +5705,12 @@ extension EnetCamvid12 {
     /// bottleneck3_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck3_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -5646,6 +5760,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_4.prelu2: prelu.
@@ -5665,10 +5780,11 @@ extension EnetCamvid12 {
     /// bottleneck3_4.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_4.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck3_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -5712,6 +5828,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_4.add: add.
@@ -5742,10 +5859,11 @@ extension EnetCamvid12 {
     /// bottleneck3_5.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_5.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck3_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -5789,6 +5907,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_5.prelu1: prelu.
@@ -5808,11 +5927,12 @@ extension EnetCamvid12 {
     /// bottleneck3_5.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck3_5.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -5862,6 +5982,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_5.prelu2: prelu.
@@ -5881,10 +6002,11 @@ extension EnetCamvid12 {
     /// bottleneck3_5.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_5.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck3_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -5928,6 +6050,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_5.add: add.
@@ -5958,10 +6081,11 @@ extension EnetCamvid12 {
     /// bottleneck3_6.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_6.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck3_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6005,6 +6129,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_6.prelu1: prelu.
@@ -6024,11 +6149,12 @@ extension EnetCamvid12 {
     /// bottleneck3_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck3_6.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -6078,6 +6204,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_6.prelu2: prelu.
@@ -6097,10 +6224,11 @@ extension EnetCamvid12 {
     /// bottleneck3_6.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_6.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck3_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -6144,6 +6272,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_6.add: add.
@@ -6174,10 +6303,11 @@ extension EnetCamvid12 {
     /// bottleneck3_7.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_7.bn1 folded.
     /// Generated from specs/enet.yaml:49:13.
     @inline(never)
-    static func bottleneck3_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6221,6 +6351,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_7.prelu1: prelu.
@@ -6240,11 +6371,12 @@ extension EnetCamvid12 {
     /// bottleneck3_7.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
     @inline(never)
-    static func bottleneck3_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -6294,16 +6426,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_7.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck3_7.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
     @inline(never)
-    static func bottleneck3_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -6353,6 +6487,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_7.prelu2: prelu.
@@ -6372,10 +6507,11 @@ extension EnetCamvid12 {
     /// bottleneck3_7.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_7.bn3 folded.
     /// Generated from specs/enet.yaml:59:13.
     @inline(never)
-    static func bottleneck3_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -6419,6 +6555,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_7.add: add.
@@ -6449,10 +6586,11 @@ extension EnetCamvid12 {
     /// bottleneck3_8.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_8.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
     @inline(never)
-    static func bottleneck3_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 128
@@ -6496,6 +6634,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_8.prelu1: prelu.
@@ -6515,11 +6654,12 @@ extension EnetCamvid12 {
     /// bottleneck3_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck3_8.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
     @inline(never)
-    static func bottleneck3_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 32
@@ -6569,6 +6709,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_8.prelu2: prelu.
@@ -6588,10 +6729,11 @@ extension EnetCamvid12 {
     /// bottleneck3_8.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_8.bn3 folded.
     /// Generated from specs/enet.yaml:39:13.
     @inline(never)
-    static func bottleneck3_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck3_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -6635,6 +6777,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck3_8.add: add.
@@ -6665,10 +6808,11 @@ extension EnetCamvid12 {
     /// bottleneck4_0.proj: conv 128→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.bn1 folded, + bottleneck4_0.relu1 fused.
     /// Generated from specs/enet.yaml:70:13.
     @inline(never)
-    static func bottleneck4_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 16×64×64
         // weight: (2 blocks, 1, 1, 128, 8)   bias: w[2048..<2064]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 128
@@ -6711,6 +6855,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6757,10 +6902,11 @@ extension EnetCamvid12 {
     /// bottleneck4_0.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.bn3 folded.
     /// Generated from specs/enet.yaml:76:13.
     @inline(never)
-    static func bottleneck4_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -6804,15 +6950,17 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_0.shortcut_conv: conv 128→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.shortcut_bn folded.
     /// Generated from specs/enet.yaml:79:13.
     @inline(never)
-    static func bottleneck4_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 64×64×64
         // weight: (8 blocks, 1, 1, 128, 8)   bias: w[8192..<8256]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 128
@@ -6856,6 +7004,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_0.unpool: max_unpool.
@@ -6897,10 +7046,11 @@ extension EnetCamvid12 {
     /// bottleneck4_1.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_1.bn1 folded, + bottleneck4_1.relu1 fused.
     /// Generated from specs/enet.yaml:88:13.
     @inline(never)
-    static func bottleneck4_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -6944,16 +7094,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_1.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck4_1.bn2 folded, + bottleneck4_1.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
     @inline(never)
-    static func bottleneck4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -7003,15 +7155,17 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_1.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_1.bn3 folded.
     /// Generated from specs/enet.yaml:94:13.
     @inline(never)
-    static func bottleneck4_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -7054,6 +7208,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7082,10 +7237,11 @@ extension EnetCamvid12 {
     /// bottleneck4_2.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_2.bn1 folded, + bottleneck4_2.relu1 fused.
     /// Generated from specs/enet.yaml:88:13.
     @inline(never)
-    static func bottleneck4_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -7129,16 +7285,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_2.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck4_2.bn2 folded, + bottleneck4_2.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
     @inline(never)
-    static func bottleneck4_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 16
@@ -7188,15 +7346,17 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_2.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_2.bn3 folded.
     /// Generated from specs/enet.yaml:94:13.
     @inline(never)
-    static func bottleneck4_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck4_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 16
@@ -7240,6 +7400,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck4_2.add: add.
@@ -7267,10 +7428,11 @@ extension EnetCamvid12 {
     /// bottleneck5_0.proj: conv 64→4, kernel 1×1, stride 1×1, padding 0, + bottleneck5_0.bn1 folded, + bottleneck5_0.relu1 fused.
     /// Generated from specs/enet.yaml:70:13.
     @inline(never)
-    static func bottleneck5_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 4×128×128
         // weight: (1 blocks, 1, 1, 64, 8)   bias: w[512..<520]
-        for block in 0..<1 {
+        Self.parallel(1, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
             let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
             let firstChannel: Int = (block / 1) &* 64
@@ -7313,6 +7475,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7359,10 +7522,11 @@ extension EnetCamvid12 {
     /// bottleneck5_0.expand: conv 4→16, kernel 1×1, stride 1×1, padding 0, + bottleneck5_0.bn3 folded.
     /// Generated from specs/enet.yaml:76:13.
     @inline(never)
-    static func bottleneck5_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4×256×256   y: 16×256×256
         // weight: (2 blocks, 1, 1, 4, 8)   bias: w[64..<80]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 4
@@ -7406,15 +7570,17 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck5_0.shortcut_conv: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck5_0.shortcut_bn folded.
     /// Generated from specs/enet.yaml:79:13.
     @inline(never)
-    static func bottleneck5_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 64
@@ -7458,6 +7624,7 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck5_0.unpool: max_unpool.
@@ -7499,10 +7666,11 @@ extension EnetCamvid12 {
     /// bottleneck5_1.proj: conv 16→4, kernel 1×1, stride 1×1, padding 0, + bottleneck5_1.bn1 folded, + bottleneck5_1.relu1 fused.
     /// Generated from specs/enet.yaml:88:13.
     @inline(never)
-    static func bottleneck5_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×256×256   y: 4×256×256
         // weight: (1 blocks, 1, 1, 16, 8)   bias: w[128..<136]
-        for block in 0..<1 {
+        Self.parallel(1, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
             let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
             let firstChannel: Int = (block / 1) &* 16
@@ -7546,16 +7714,18 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck5_1.conv: conv 4→4, kernel 3×3, stride 1×1, padding 1, + bottleneck5_1.bn2 folded, + bottleneck5_1.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
     @inline(never)
-    static func bottleneck5_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4×256×256   y: 4×256×256
         // weight: (1 blocks, 3, 3, 4, 8)   bias: w[288..<296]
         Self.pad(x, channels: 4, height: 256, width: 256, top: 1, left: 1, rows: 258, columns: 258, into: scratch)
-        for block in 0..<1 {
+        Self.parallel(1, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
             let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
             let firstChannel: Int = (block / 1) &* 4
@@ -7605,15 +7775,17 @@ extension EnetCamvid12 {
                 }
             }
         }
+        }
     }
 
     /// bottleneck5_1.expand: conv 4→16, kernel 1×1, stride 1×1, padding 0, + bottleneck5_1.bn3 folded.
     /// Generated from specs/enet.yaml:94:13.
     @inline(never)
-    static func bottleneck5_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func bottleneck5_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4×256×256   y: 16×256×256
         // weight: (2 blocks, 1, 1, 4, 8)   bias: w[64..<80]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 4
@@ -7656,6 +7828,7 @@ extension EnetCamvid12 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7742,6 +7915,27 @@ extension EnetCamvid12 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -697,7 +697,8 @@ public struct Googlenet: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -705,96 +706,96 @@ public struct Googlenet: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1_conv(x, w + 0, a + 0, a + 1_003_520)
+                Self.conv1_conv(x, w + 0, a + 0, a + 1_003_520, threads)
                 Self.maxpool1(a + 0, a + 802_816)
-                Self.conv2_conv(a + 802_816, w + 9472, a + 0)
-                Self.conv3_conv(a + 0, w + 13_632, a + 200_704, a + 1_003_520)
+                Self.conv2_conv(a + 802_816, w + 9472, a + 0, threads)
+                Self.conv3_conv(a + 0, w + 13_632, a + 200_704, a + 1_003_520, threads)
                 Self.maxpool2(a + 200_704, a + 0)
-                Self.inception3a_branch1_conv(a + 0, w + 124_416, a + 150_528)
-                Self.inception3a_branch2_0_conv(a + 0, w + 136_768, a + 200_704)
-                Self.inception3a_branch2_1_conv(a + 200_704, w + 155_296, a + 275_968, a + 1_003_520)
-                Self.inception3a_branch3_0_conv(a + 0, w + 266_016, a + 200_704)
-                Self.inception3a_branch3_1_conv(a + 200_704, w + 269_104, a + 213_248, a + 1_003_520)
+                Self.inception3a_branch1_conv(a + 0, w + 124_416, a + 150_528, threads)
+                Self.inception3a_branch2_0_conv(a + 0, w + 136_768, a + 200_704, threads)
+                Self.inception3a_branch2_1_conv(a + 200_704, w + 155_296, a + 275_968, a + 1_003_520, threads)
+                Self.inception3a_branch3_0_conv(a + 0, w + 266_016, a + 200_704, threads)
+                Self.inception3a_branch3_1_conv(a + 200_704, w + 269_104, a + 213_248, a + 1_003_520, threads)
                 Self.inception3a_branch4_0(a + 0, a + 376_320)
-                Self.inception3a_branch4_1_conv(a + 376_320, w + 273_744, a + 0)
+                Self.inception3a_branch4_1_conv(a + 376_320, w + 273_744, a + 0, threads)
                 Self.inception3a_concat(a + 150_528, a + 275_968, a + 213_248, a + 0, a + 376_320)
-                Self.inception3b_branch1_conv(a + 376_320, w + 279_920, a + 0)
-                Self.inception3b_branch2_0_conv(a + 376_320, w + 312_816, a + 100_352)
-                Self.inception3b_branch2_1_conv(a + 100_352, w + 345_712, a + 200_704, a + 1_003_520)
-                Self.inception3b_branch3_0_conv(a + 376_320, w + 567_088, a + 100_352)
-                Self.inception3b_branch3_1_conv(a + 100_352, w + 575_312, a + 125_440, a + 1_003_520)
+                Self.inception3b_branch1_conv(a + 376_320, w + 279_920, a + 0, threads)
+                Self.inception3b_branch2_0_conv(a + 376_320, w + 312_816, a + 100_352, threads)
+                Self.inception3b_branch2_1_conv(a + 100_352, w + 345_712, a + 200_704, a + 1_003_520, threads)
+                Self.inception3b_branch3_0_conv(a + 376_320, w + 567_088, a + 100_352, threads)
+                Self.inception3b_branch3_1_conv(a + 100_352, w + 575_312, a + 125_440, a + 1_003_520, threads)
                 Self.inception3b_branch4_0(a + 376_320, a + 577_024)
-                Self.inception3b_branch4_1_conv(a + 577_024, w + 603_056, a + 351_232)
+                Self.inception3b_branch4_1_conv(a + 577_024, w + 603_056, a + 351_232, threads)
                 Self.inception3b_concat(a + 0, a + 200_704, a + 125_440, a + 351_232, a + 401_408)
                 Self.maxpool3(a + 401_408, a + 0)
-                Self.inception4a_branch1_conv(a + 0, w + 619_504, a + 94_080)
-                Self.inception4a_branch2_0_conv(a + 0, w + 711_856, a + 131_712)
-                Self.inception4a_branch2_1_conv(a + 131_712, w + 758_032, a + 150_528, a + 1_003_520)
-                Self.inception4a_branch3_0_conv(a + 0, w + 937_952, a + 131_712)
-                Self.inception4a_branch3_1_conv(a + 131_712, w + 945_648, a + 134_848, a + 1_003_520)
+                Self.inception4a_branch1_conv(a + 0, w + 619_504, a + 94_080, threads)
+                Self.inception4a_branch2_0_conv(a + 0, w + 711_856, a + 131_712, threads)
+                Self.inception4a_branch2_1_conv(a + 131_712, w + 758_032, a + 150_528, a + 1_003_520, threads)
+                Self.inception4a_branch3_0_conv(a + 0, w + 937_952, a + 131_712, threads)
+                Self.inception4a_branch3_1_conv(a + 131_712, w + 945_648, a + 134_848, a + 1_003_520, threads)
                 Self.inception4a_branch4_0(a + 0, a + 191_296)
-                Self.inception4a_branch4_1_conv(a + 191_296, w + 952_608, a + 0)
+                Self.inception4a_branch4_1_conv(a + 191_296, w + 952_608, a + 0, threads)
                 Self.inception4a_concat(a + 94_080, a + 150_528, a + 134_848, a + 0, a + 191_296)
-                Self.inception4b_branch1_conv(a + 191_296, w + 983_392, a + 0)
-                Self.inception4b_branch2_0_conv(a + 191_296, w + 1_065_472, a + 31_360)
-                Self.inception4b_branch2_1_conv(a + 31_360, w + 1_122_928, a + 53_312, a + 1_003_520)
-                Self.inception4b_branch3_0_conv(a + 191_296, w + 1_348_944, a + 31_360)
-                Self.inception4b_branch3_1_conv(a + 31_360, w + 1_361_256, a + 36_064, a + 1_003_520)
+                Self.inception4b_branch1_conv(a + 191_296, w + 983_392, a + 0, threads)
+                Self.inception4b_branch2_0_conv(a + 191_296, w + 1_065_472, a + 31_360, threads)
+                Self.inception4b_branch2_1_conv(a + 31_360, w + 1_122_928, a + 53_312, a + 1_003_520, threads)
+                Self.inception4b_branch3_0_conv(a + 191_296, w + 1_348_944, a + 31_360, threads)
+                Self.inception4b_branch3_1_conv(a + 31_360, w + 1_361_256, a + 36_064, a + 1_003_520, threads)
                 Self.inception4b_branch4_0(a + 191_296, a + 291_648)
-                Self.inception4b_branch4_1_conv(a + 291_648, w + 1_375_144, a + 97_216)
+                Self.inception4b_branch4_1_conv(a + 291_648, w + 1_375_144, a + 97_216, threads)
                 Self.inception4b_concat(a + 0, a + 53_312, a + 36_064, a + 97_216, a + 109_760)
-                Self.inception4c_branch1_conv(a + 109_760, w + 1_407_976, a + 0)
-                Self.inception4c_branch2_0_conv(a + 109_760, w + 1_473_640, a + 25_088)
-                Self.inception4c_branch2_1_conv(a + 25_088, w + 1_539_304, a + 50_176, a + 1_003_520)
-                Self.inception4c_branch3_0_conv(a + 109_760, w + 1_834_472, a + 25_088)
-                Self.inception4c_branch3_1_conv(a + 25_088, w + 1_846_784, a + 29_792, a + 1_003_520)
+                Self.inception4c_branch1_conv(a + 109_760, w + 1_407_976, a + 0, threads)
+                Self.inception4c_branch2_0_conv(a + 109_760, w + 1_473_640, a + 25_088, threads)
+                Self.inception4c_branch2_1_conv(a + 25_088, w + 1_539_304, a + 50_176, a + 1_003_520, threads)
+                Self.inception4c_branch3_0_conv(a + 109_760, w + 1_834_472, a + 25_088, threads)
+                Self.inception4c_branch3_1_conv(a + 25_088, w + 1_846_784, a + 29_792, a + 1_003_520, threads)
                 Self.inception4c_branch4_0(a + 109_760, a + 210_112)
-                Self.inception4c_branch4_1_conv(a + 210_112, w + 1_860_672, a + 100_352)
+                Self.inception4c_branch4_1_conv(a + 210_112, w + 1_860_672, a + 100_352, threads)
                 Self.inception4c_concat(a + 0, a + 50_176, a + 29_792, a + 100_352, a + 112_896)
-                Self.inception4d_branch1_conv(a + 112_896, w + 1_893_504, a + 0)
-                Self.inception4d_branch2_0_conv(a + 112_896, w + 1_950_960, a + 21_952)
-                Self.inception4d_branch2_1_conv(a + 21_952, w + 2_024_832, a + 50_176, a + 1_003_520)
-                Self.inception4d_branch3_0_conv(a + 112_896, w + 2_398_368, a + 21_952)
-                Self.inception4d_branch3_1_conv(a + 21_952, w + 2_414_784, a + 28_224, a + 1_003_520)
+                Self.inception4d_branch1_conv(a + 112_896, w + 1_893_504, a + 0, threads)
+                Self.inception4d_branch2_0_conv(a + 112_896, w + 1_950_960, a + 21_952, threads)
+                Self.inception4d_branch2_1_conv(a + 21_952, w + 2_024_832, a + 50_176, a + 1_003_520, threads)
+                Self.inception4d_branch3_0_conv(a + 112_896, w + 2_398_368, a + 21_952, threads)
+                Self.inception4d_branch3_1_conv(a + 21_952, w + 2_414_784, a + 28_224, a + 1_003_520, threads)
                 Self.inception4d_branch4_0(a + 112_896, a + 213_248)
-                Self.inception4d_branch4_1_conv(a + 213_248, w + 2_433_280, a + 106_624)
+                Self.inception4d_branch4_1_conv(a + 213_248, w + 2_433_280, a + 106_624, threads)
                 Self.inception4d_concat(a + 0, a + 50_176, a + 28_224, a + 106_624, a + 119_168)
-                Self.inception4e_branch1_conv(a + 119_168, w + 2_466_112, a + 0)
-                Self.inception4e_branch2_0_conv(a + 119_168, w + 2_601_536, a + 50_176)
-                Self.inception4e_branch2_1_conv(a + 50_176, w + 2_686_176, a + 222_656, a + 1_003_520)
-                Self.inception4e_branch3_0_conv(a + 119_168, w + 3_147_296, a + 50_176)
-                Self.inception4e_branch3_1_conv(a + 50_176, w + 3_164_224, a + 56_448, a + 1_003_520)
+                Self.inception4e_branch1_conv(a + 119_168, w + 2_466_112, a + 0, threads)
+                Self.inception4e_branch2_0_conv(a + 119_168, w + 2_601_536, a + 50_176, threads)
+                Self.inception4e_branch2_1_conv(a + 50_176, w + 2_686_176, a + 222_656, a + 1_003_520, threads)
+                Self.inception4e_branch3_0_conv(a + 119_168, w + 3_147_296, a + 50_176, threads)
+                Self.inception4e_branch3_1_conv(a + 50_176, w + 3_164_224, a + 56_448, a + 1_003_520, threads)
                 Self.inception4e_branch4_0(a + 119_168, a + 285_376)
-                Self.inception4e_branch4_1_conv(a + 285_376, w + 3_201_216, a + 81_536)
+                Self.inception4e_branch4_1_conv(a + 285_376, w + 3_201_216, a + 81_536, threads)
                 Self.inception4e_concat(a + 0, a + 222_656, a + 56_448, a + 81_536, a + 285_376)
                 Self.maxpool4(a + 285_376, a + 0)
-                Self.inception5a_branch1_conv(a + 0, w + 3_268_928, a + 40_768)
-                Self.inception5a_branch2_0_conv(a + 0, w + 3_482_176, a + 53_312)
-                Self.inception5a_branch2_1_conv(a + 53_312, w + 3_615_456, a + 61_152, a + 1_003_520)
-                Self.inception5a_branch3_0_conv(a + 0, w + 4_076_576, a + 53_312)
-                Self.inception5a_branch3_1_conv(a + 53_312, w + 4_103_232, a + 54_880, a + 1_003_520)
+                Self.inception5a_branch1_conv(a + 0, w + 3_268_928, a + 40_768, threads)
+                Self.inception5a_branch2_0_conv(a + 0, w + 3_482_176, a + 53_312, threads)
+                Self.inception5a_branch2_1_conv(a + 53_312, w + 3_615_456, a + 61_152, a + 1_003_520, threads)
+                Self.inception5a_branch3_0_conv(a + 0, w + 4_076_576, a + 53_312, threads)
+                Self.inception5a_branch3_1_conv(a + 53_312, w + 4_103_232, a + 54_880, a + 1_003_520, threads)
                 Self.inception5a_branch4_0(a + 0, a + 76_832)
-                Self.inception5a_branch4_1_conv(a + 76_832, w + 4_140_224, a + 0)
+                Self.inception5a_branch4_1_conv(a + 76_832, w + 4_140_224, a + 0, threads)
                 Self.inception5a_concat(a + 40_768, a + 61_152, a + 54_880, a + 0, a + 76_832)
-                Self.inception5b_branch1_conv(a + 76_832, w + 4_246_848, a + 0)
-                Self.inception5b_branch2_0_conv(a + 76_832, w + 4_566_720, a + 18_816)
-                Self.inception5b_branch2_1_conv(a + 18_816, w + 4_726_656, a + 28_224, a + 1_003_520)
-                Self.inception5b_branch3_0_conv(a + 76_832, w + 5_390_592, a + 18_816)
-                Self.inception5b_branch3_1_conv(a + 18_816, w + 5_430_576, a + 21_168, a + 1_003_520)
+                Self.inception5b_branch1_conv(a + 76_832, w + 4_246_848, a + 0, threads)
+                Self.inception5b_branch2_0_conv(a + 76_832, w + 4_566_720, a + 18_816, threads)
+                Self.inception5b_branch2_1_conv(a + 18_816, w + 4_726_656, a + 28_224, a + 1_003_520, threads)
+                Self.inception5b_branch3_0_conv(a + 76_832, w + 5_390_592, a + 18_816, threads)
+                Self.inception5b_branch3_1_conv(a + 18_816, w + 5_430_576, a + 21_168, a + 1_003_520, threads)
                 Self.inception5b_branch4_0(a + 76_832, a + 117_600)
-                Self.inception5b_branch4_1_conv(a + 117_600, w + 5_486_000, a + 47_040)
+                Self.inception5b_branch4_1_conv(a + 117_600, w + 5_486_000, a + 47_040, threads)
                 Self.inception5b_concat(a + 0, a + 28_224, a + 21_168, a + 47_040, a + 53_312)
                 Self.avgpool(a + 53_312, a + 0)
                 Self.fc(a + 0, w + 5_592_624, a + 1024)
@@ -808,11 +809,12 @@ extension Googlenet {
     /// conv1.conv: conv 3→64, kernel 7×7, stride 2×2, padding 3, + conv1.bn folded, + conv1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func conv1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -862,6 +864,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// maxpool1: max_pool 3×3, stride 2×2, padding 0, ceil mode.
@@ -898,10 +901,11 @@ extension Googlenet {
     /// conv2.conv: conv 64→64, kernel 1×1, stride 1×1, padding 0, + conv2.bn folded, + conv2.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func conv2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func conv2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -945,16 +949,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// conv3.conv: conv 64→192, kernel 3×3, stride 1×1, padding 1, + conv3.bn folded, + conv3.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 192×56×56
         // weight: (24 blocks, 3, 3, 64, 8)   bias: w[110_592..<110_784]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 64
@@ -1004,6 +1010,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// maxpool2: max_pool 3×3, stride 2×2, padding 0, ceil mode.
@@ -1040,10 +1047,11 @@ extension Googlenet {
     /// inception3a.branch1.conv: conv 192→64, kernel 1×1, stride 1×1, padding 0, + inception3a.branch1.bn folded, + inception3a.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 64×28×28
         // weight: (8 blocks, 1, 1, 192, 8)   bias: w[12_288..<12_352]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 192
@@ -1087,15 +1095,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3a.branch2.0.conv: conv 192→96, kernel 1×1, stride 1×1, padding 0, + inception3a.branch2.0.bn folded, + inception3a.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 96×28×28
         // weight: (12 blocks, 1, 1, 192, 8)   bias: w[18_432..<18_528]
-        for block in 0..<12 {
+        Self.parallel(12, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
             let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
             let firstChannel: Int = (block / 12) &* 192
@@ -1139,16 +1149,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3a.branch2.1.conv: conv 96→128, kernel 3×3, stride 1×1, padding 1, + inception3a.branch2.1.bn folded, + inception3a.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 96, 8)   bias: w[110_592..<110_720]
         Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 96
@@ -1198,15 +1210,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3a.branch3.0.conv: conv 192→16, kernel 1×1, stride 1×1, padding 0, + inception3a.branch3.0.bn folded, + inception3a.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 16×28×28
         // weight: (2 blocks, 1, 1, 192, 8)   bias: w[3072..<3088]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 192
@@ -1250,16 +1264,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3a.branch3.1.conv: conv 16→32, kernel 3×3, stride 1×1, padding 1, + inception3a.branch3.1.bn folded, + inception3a.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 16, 8)   bias: w[4608..<4640]
         Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 16
@@ -1309,6 +1325,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3a.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -1345,10 +1362,11 @@ extension Googlenet {
     /// inception3a.branch4.1.conv: conv 192→32, kernel 1×1, stride 1×1, padding 0, + inception3a.branch4.1.bn folded, + inception3a.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 32×28×28
         // weight: (4 blocks, 1, 1, 192, 8)   bias: w[6144..<6176]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 192
@@ -1392,6 +1410,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3a.concat: concat.
@@ -1408,10 +1427,11 @@ extension Googlenet {
     /// inception3b.branch1.conv: conv 256→128, kernel 1×1, stride 1×1, padding 0, + inception3b.branch1.bn folded, + inception3b.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -1454,16 +1474,18 @@ extension Googlenet {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
     /// inception3b.branch2.0.conv: conv 256→128, kernel 1×1, stride 1×1, padding 0, + inception3b.branch2.0.bn folded, + inception3b.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -1507,16 +1529,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3b.branch2.1.conv: conv 128→192, kernel 3×3, stride 1×1, padding 1, + inception3b.branch2.1.bn folded, + inception3b.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 192×28×28
         // weight: (24 blocks, 3, 3, 128, 8)   bias: w[221_184..<221_376]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 128
@@ -1566,15 +1590,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3b.branch3.0.conv: conv 256→32, kernel 1×1, stride 1×1, padding 0, + inception3b.branch3.0.bn folded, + inception3b.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 32×28×28
         // weight: (4 blocks, 1, 1, 256, 8)   bias: w[8192..<8224]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 256
@@ -1618,16 +1644,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3b.branch3.1.conv: conv 32→96, kernel 3×3, stride 1×1, padding 1, + inception3b.branch3.1.bn folded, + inception3b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×28×28   y: 96×28×28
         // weight: (12 blocks, 3, 3, 32, 8)   bias: w[27_648..<27_744]
         Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<12 {
+        Self.parallel(12, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
             let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
             let firstChannel: Int = (block / 12) &* 32
@@ -1677,6 +1705,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception3b.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -1713,10 +1742,11 @@ extension Googlenet {
     /// inception3b.branch4.1.conv: conv 256→64, kernel 1×1, stride 1×1, padding 0, + inception3b.branch4.1.bn folded, + inception3b.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception3b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 64×28×28
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -1759,6 +1789,7 @@ extension Googlenet {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1807,10 +1838,11 @@ extension Googlenet {
     /// inception4a.branch1.conv: conv 480→192, kernel 1×1, stride 1×1, padding 0, + inception4a.branch1.bn folded, + inception4a.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 192×14×14
         // weight: (24 blocks, 1, 1, 480, 8)   bias: w[92_160..<92_352]
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 480
@@ -1855,15 +1887,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4a.branch2.0.conv: conv 480→96, kernel 1×1, stride 1×1, padding 0, + inception4a.branch2.0.bn folded, + inception4a.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 96×14×14
         // weight: (12 blocks, 1, 1, 480, 8)   bias: w[46_080..<46_176]
-        for block in 0..<12 {
+        Self.parallel(12, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
             let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
             let firstChannel: Int = (block / 12) &* 480
@@ -1908,16 +1942,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4a.branch2.1.conv: conv 96→208, kernel 3×3, stride 1×1, padding 1, + inception4a.branch2.1.bn folded, + inception4a.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×14×14   y: 208×14×14
         // weight: (26 blocks, 3, 3, 96, 8)   bias: w[179_712..<179_920]
         Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<26 {
+        Self.parallel(26, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 26) &* 208 &+ (block % 26) &* 8
             let filters: Int = min(8, (block / 26) &* 208 &+ 208 &- firstFilter)
             let firstChannel: Int = (block / 26) &* 96
@@ -1967,15 +2003,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4a.branch3.0.conv: conv 480→16, kernel 1×1, stride 1×1, padding 0, + inception4a.branch3.0.bn folded, + inception4a.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 16×14×14
         // weight: (2 blocks, 1, 1, 480, 8)   bias: w[7680..<7696]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 480
@@ -2020,16 +2058,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4a.branch3.1.conv: conv 16→48, kernel 3×3, stride 1×1, padding 1, + inception4a.branch3.1.bn folded, + inception4a.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×14×14   y: 48×14×14
         // weight: (6 blocks, 3, 3, 16, 8)   bias: w[6912..<6960]
         Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<6 {
+        Self.parallel(6, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
             let filters: Int = min(8, (block / 6) &* 48 &+ 48 &- firstFilter)
             let firstChannel: Int = (block / 6) &* 16
@@ -2079,6 +2119,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4a.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -2115,10 +2156,11 @@ extension Googlenet {
     /// inception4a.branch4.1.conv: conv 480→64, kernel 1×1, stride 1×1, padding 0, + inception4a.branch4.1.bn folded, + inception4a.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 64×14×14
         // weight: (8 blocks, 1, 1, 480, 8)   bias: w[30_720..<30_784]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 480
@@ -2163,6 +2205,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4a.concat: concat.
@@ -2179,10 +2222,11 @@ extension Googlenet {
     /// inception4b.branch1.conv: conv 512→160, kernel 1×1, stride 1×1, padding 0, + inception4b.branch1.bn folded, + inception4b.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 160×14×14
         // weight: (20 blocks, 1, 1, 512, 8)   bias: w[81_920..<82_080]
-        for block in 0..<20 {
+        Self.parallel(20, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
             let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
             let firstChannel: Int = (block / 20) &* 512
@@ -2227,15 +2271,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4b.branch2.0.conv: conv 512→112, kernel 1×1, stride 1×1, padding 0, + inception4b.branch2.0.bn folded, + inception4b.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 112×14×14
         // weight: (14 blocks, 1, 1, 512, 8)   bias: w[57_344..<57_456]
-        for block in 0..<14 {
+        Self.parallel(14, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 14) &* 112 &+ (block % 14) &* 8
             let filters: Int = min(8, (block / 14) &* 112 &+ 112 &- firstFilter)
             let firstChannel: Int = (block / 14) &* 512
@@ -2280,16 +2326,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4b.branch2.1.conv: conv 112→224, kernel 3×3, stride 1×1, padding 1, + inception4b.branch2.1.bn folded, + inception4b.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 112×14×14   y: 224×14×14
         // weight: (28 blocks, 3, 3, 112, 8)   bias: w[225_792..<226_016]
         Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<28 {
+        Self.parallel(28, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 28) &* 224 &+ (block % 28) &* 8
             let filters: Int = min(8, (block / 28) &* 224 &+ 224 &- firstFilter)
             let firstChannel: Int = (block / 28) &* 112
@@ -2339,15 +2387,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4b.branch3.0.conv: conv 512→24, kernel 1×1, stride 1×1, padding 0, + inception4b.branch3.0.bn folded, + inception4b.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 24×14×14
         // weight: (3 blocks, 1, 1, 512, 8)   bias: w[12_288..<12_312]
-        for block in 0..<3 {
+        Self.parallel(3, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 3) &* 24 &+ (block % 3) &* 8
             let filters: Int = min(8, (block / 3) &* 24 &+ 24 &- firstFilter)
             let firstChannel: Int = (block / 3) &* 512
@@ -2392,16 +2442,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4b.branch3.1.conv: conv 24→64, kernel 3×3, stride 1×1, padding 1, + inception4b.branch3.1.bn folded, + inception4b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 24×14×14   y: 64×14×14
         // weight: (8 blocks, 3, 3, 24, 8)   bias: w[13_824..<13_888]
         Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 24
@@ -2451,6 +2503,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4b.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -2487,10 +2540,11 @@ extension Googlenet {
     /// inception4b.branch4.1.conv: conv 512→64, kernel 1×1, stride 1×1, padding 0, + inception4b.branch4.1.bn folded, + inception4b.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 64×14×14
         // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 512
@@ -2535,6 +2589,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4b.concat: concat.
@@ -2551,10 +2606,11 @@ extension Googlenet {
     /// inception4c.branch1.conv: conv 512→128, kernel 1×1, stride 1×1, padding 0, + inception4c.branch1.bn folded, + inception4c.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -2598,16 +2654,18 @@ extension Googlenet {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
     /// inception4c.branch2.0.conv: conv 512→128, kernel 1×1, stride 1×1, padding 0, + inception4c.branch2.0.bn folded, + inception4c.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -2652,16 +2710,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4c.branch2.1.conv: conv 128→256, kernel 3×3, stride 1×1, padding 1, + inception4c.branch2.1.bn folded, + inception4c.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -2711,15 +2771,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4c.branch3.0.conv: conv 512→24, kernel 1×1, stride 1×1, padding 0, + inception4c.branch3.0.bn folded, + inception4c.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 24×14×14
         // weight: (3 blocks, 1, 1, 512, 8)   bias: w[12_288..<12_312]
-        for block in 0..<3 {
+        Self.parallel(3, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 3) &* 24 &+ (block % 3) &* 8
             let filters: Int = min(8, (block / 3) &* 24 &+ 24 &- firstFilter)
             let firstChannel: Int = (block / 3) &* 512
@@ -2764,16 +2826,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4c.branch3.1.conv: conv 24→64, kernel 3×3, stride 1×1, padding 1, + inception4c.branch3.1.bn folded, + inception4c.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 24×14×14   y: 64×14×14
         // weight: (8 blocks, 3, 3, 24, 8)   bias: w[13_824..<13_888]
         Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 24
@@ -2823,6 +2887,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4c.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -2859,10 +2924,11 @@ extension Googlenet {
     /// inception4c.branch4.1.conv: conv 512→64, kernel 1×1, stride 1×1, padding 0, + inception4c.branch4.1.bn folded, + inception4c.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4c_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4c_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 64×14×14
         // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 512
@@ -2907,6 +2973,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4c.concat: concat.
@@ -2923,10 +2990,11 @@ extension Googlenet {
     /// inception4d.branch1.conv: conv 512→112, kernel 1×1, stride 1×1, padding 0, + inception4d.branch1.bn folded, + inception4d.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 112×14×14
         // weight: (14 blocks, 1, 1, 512, 8)   bias: w[57_344..<57_456]
-        for block in 0..<14 {
+        Self.parallel(14, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 14) &* 112 &+ (block % 14) &* 8
             let filters: Int = min(8, (block / 14) &* 112 &+ 112 &- firstFilter)
             let firstChannel: Int = (block / 14) &* 512
@@ -2971,15 +3039,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4d.branch2.0.conv: conv 512→144, kernel 1×1, stride 1×1, padding 0, + inception4d.branch2.0.bn folded, + inception4d.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 144×14×14
         // weight: (18 blocks, 1, 1, 512, 8)   bias: w[73_728..<73_872]
-        for block in 0..<18 {
+        Self.parallel(18, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 18) &* 144 &+ (block % 18) &* 8
             let filters: Int = min(8, (block / 18) &* 144 &+ 144 &- firstFilter)
             let firstChannel: Int = (block / 18) &* 512
@@ -3024,16 +3094,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4d.branch2.1.conv: conv 144→288, kernel 3×3, stride 1×1, padding 1, + inception4d.branch2.1.bn folded, + inception4d.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 144×14×14   y: 288×14×14
         // weight: (36 blocks, 3, 3, 144, 8)   bias: w[373_248..<373_536]
         Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<36 {
+        Self.parallel(36, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 36) &* 288 &+ (block % 36) &* 8
             let filters: Int = min(8, (block / 36) &* 288 &+ 288 &- firstFilter)
             let firstChannel: Int = (block / 36) &* 144
@@ -3083,15 +3155,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4d.branch3.0.conv: conv 512→32, kernel 1×1, stride 1×1, padding 0, + inception4d.branch3.0.bn folded, + inception4d.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 32×14×14
         // weight: (4 blocks, 1, 1, 512, 8)   bias: w[16_384..<16_416]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 512
@@ -3136,16 +3210,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4d.branch3.1.conv: conv 32→64, kernel 3×3, stride 1×1, padding 1, + inception4d.branch3.1.bn folded, + inception4d.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×14×14   y: 64×14×14
         // weight: (8 blocks, 3, 3, 32, 8)   bias: w[18_432..<18_496]
         Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 32
@@ -3195,6 +3271,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4d.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -3231,10 +3308,11 @@ extension Googlenet {
     /// inception4d.branch4.1.conv: conv 512→64, kernel 1×1, stride 1×1, padding 0, + inception4d.branch4.1.bn folded, + inception4d.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4d_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4d_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 64×14×14
         // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 512
@@ -3279,6 +3357,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4d.concat: concat.
@@ -3295,10 +3374,11 @@ extension Googlenet {
     /// inception4e.branch1.conv: conv 528→256, kernel 1×1, stride 1×1, padding 0, + inception4e.branch1.bn folded, + inception4e.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 528, 8)   bias: w[135_168..<135_424]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 528
@@ -3343,15 +3423,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4e.branch2.0.conv: conv 528→160, kernel 1×1, stride 1×1, padding 0, + inception4e.branch2.0.bn folded, + inception4e.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 160×14×14
         // weight: (20 blocks, 1, 1, 528, 8)   bias: w[84_480..<84_640]
-        for block in 0..<20 {
+        Self.parallel(20, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
             let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
             let firstChannel: Int = (block / 20) &* 528
@@ -3396,16 +3478,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4e.branch2.1.conv: conv 160→320, kernel 3×3, stride 1×1, padding 1, + inception4e.branch2.1.bn folded, + inception4e.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×14×14   y: 320×14×14
         // weight: (40 blocks, 3, 3, 160, 8)   bias: w[460_800..<461_120]
         Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<40 {
+        Self.parallel(40, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 40) &* 320 &+ (block % 40) &* 8
             let filters: Int = min(8, (block / 40) &* 320 &+ 320 &- firstFilter)
             let firstChannel: Int = (block / 40) &* 160
@@ -3455,15 +3539,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4e.branch3.0.conv: conv 528→32, kernel 1×1, stride 1×1, padding 0, + inception4e.branch3.0.bn folded, + inception4e.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 32×14×14
         // weight: (4 blocks, 1, 1, 528, 8)   bias: w[16_896..<16_928]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 528
@@ -3508,16 +3594,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4e.branch3.1.conv: conv 32→128, kernel 3×3, stride 1×1, padding 1, + inception4e.branch3.1.bn folded, + inception4e.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×14×14   y: 128×14×14
         // weight: (16 blocks, 3, 3, 32, 8)   bias: w[36_864..<36_992]
         Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -3567,6 +3655,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception4e.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -3603,10 +3692,11 @@ extension Googlenet {
     /// inception4e.branch4.1.conv: conv 528→128, kernel 1×1, stride 1×1, padding 0, + inception4e.branch4.1.bn folded, + inception4e.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception4e_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 128×14×14
         // weight: (16 blocks, 1, 1, 528, 8)   bias: w[67_584..<67_712]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 528
@@ -3650,6 +3740,7 @@ extension Googlenet {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3698,10 +3789,11 @@ extension Googlenet {
     /// inception5a.branch1.conv: conv 832→256, kernel 1×1, stride 1×1, padding 0, + inception5a.branch1.bn folded, + inception5a.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 256×7×7
         // weight: (32 blocks, 1, 1, 832, 8)   bias: w[212_992..<213_248]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 832
@@ -3746,15 +3838,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5a.branch2.0.conv: conv 832→160, kernel 1×1, stride 1×1, padding 0, + inception5a.branch2.0.bn folded, + inception5a.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 160×7×7
         // weight: (20 blocks, 1, 1, 832, 8)   bias: w[133_120..<133_280]
-        for block in 0..<20 {
+        Self.parallel(20, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
             let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
             let firstChannel: Int = (block / 20) &* 832
@@ -3799,16 +3893,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5a.branch2.1.conv: conv 160→320, kernel 3×3, stride 1×1, padding 1, + inception5a.branch2.1.bn folded, + inception5a.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×7×7   y: 320×7×7
         // weight: (40 blocks, 3, 3, 160, 8)   bias: w[460_800..<461_120]
         Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<40 {
+        Self.parallel(40, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 40) &* 320 &+ (block % 40) &* 8
             let filters: Int = min(8, (block / 40) &* 320 &+ 320 &- firstFilter)
             let firstChannel: Int = (block / 40) &* 160
@@ -3858,15 +3954,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5a.branch3.0.conv: conv 832→32, kernel 1×1, stride 1×1, padding 0, + inception5a.branch3.0.bn folded, + inception5a.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 32×7×7
         // weight: (4 blocks, 1, 1, 832, 8)   bias: w[26_624..<26_656]
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 832
@@ -3911,16 +4009,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5a.branch3.1.conv: conv 32→128, kernel 3×3, stride 1×1, padding 1, + inception5a.branch3.1.bn folded, + inception5a.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×7×7   y: 128×7×7
         // weight: (16 blocks, 3, 3, 32, 8)   bias: w[36_864..<36_992]
         Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 32
@@ -3970,6 +4070,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5a.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -4006,10 +4107,11 @@ extension Googlenet {
     /// inception5a.branch4.1.conv: conv 832→128, kernel 1×1, stride 1×1, padding 0, + inception5a.branch4.1.bn folded, + inception5a.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 832
@@ -4054,6 +4156,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5a.concat: concat.
@@ -4070,10 +4173,11 @@ extension Googlenet {
     /// inception5b.branch1.conv: conv 832→384, kernel 1×1, stride 1×1, padding 0, + inception5b.branch1.bn folded, + inception5b.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 384×7×7
         // weight: (48 blocks, 1, 1, 832, 8)   bias: w[319_488..<319_872]
-        for block in 0..<48 {
+        Self.parallel(48, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
             let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
             let firstChannel: Int = (block / 48) &* 832
@@ -4118,15 +4222,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5b.branch2.0.conv: conv 832→192, kernel 1×1, stride 1×1, padding 0, + inception5b.branch2.0.bn folded, + inception5b.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 192×7×7
         // weight: (24 blocks, 1, 1, 832, 8)   bias: w[159_744..<159_936]
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 832
@@ -4171,16 +4277,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5b.branch2.1.conv: conv 192→384, kernel 3×3, stride 1×1, padding 1, + inception5b.branch2.1.bn folded, + inception5b.branch2.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×7×7   y: 384×7×7
         // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
         Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<48 {
+        Self.parallel(48, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
             let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
             let firstChannel: Int = (block / 48) &* 192
@@ -4230,15 +4338,17 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5b.branch3.0.conv: conv 832→48, kernel 1×1, stride 1×1, padding 0, + inception5b.branch3.0.bn folded, + inception5b.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 48×7×7
         // weight: (6 blocks, 1, 1, 832, 8)   bias: w[39_936..<39_984]
-        for block in 0..<6 {
+        Self.parallel(6, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
             let filters: Int = min(8, (block / 6) &* 48 &+ 48 &- firstFilter)
             let firstChannel: Int = (block / 6) &* 832
@@ -4283,16 +4393,18 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5b.branch3.1.conv: conv 48→128, kernel 3×3, stride 1×1, padding 1, + inception5b.branch3.1.bn folded, + inception5b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 48×7×7   y: 128×7×7
         // weight: (16 blocks, 3, 3, 48, 8)   bias: w[55_296..<55_424]
         Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 48
@@ -4342,6 +4454,7 @@ extension Googlenet {
                 }
             }
         }
+        }
     }
 
     /// inception5b.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
@@ -4378,10 +4491,11 @@ extension Googlenet {
     /// inception5b.branch4.1.conv: conv 832→128, kernel 1×1, stride 1×1, padding 0, + inception5b.branch4.1.bn folded, + inception5b.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
     @inline(never)
-    static func inception5b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func inception5b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
         // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 832
@@ -4425,6 +4539,7 @@ extension Googlenet {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4494,6 +4609,27 @@ extension Googlenet {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -74,7 +74,8 @@ public struct Lenet5: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -82,21 +83,21 @@ public struct Lenet5: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 5880)
+                Self.conv1(x, w + 0, a + 0, a + 5880, threads)
                 Self.pool1(a + 0, a + 4704)
-                Self.conv2(a + 4704, w + 208, a + 0, a + 5880)
+                Self.conv2(a + 4704, w + 208, a + 0, a + 5880, threads)
                 Self.pool2(a + 0, a + 1600)
                 Self.fc1(a + 1600, w + 2624, a + 0)
                 Self.fc2(a + 0, w + 50_744, a + 120)
@@ -111,11 +112,12 @@ extension Lenet5 {
     /// conv1: conv 1→6, kernel 5×5, stride 1×1, padding 0, + relu1 fused.
     /// Generated from specs/lenet5.yaml:7:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1×32×32   y: 6×28×28
         // weight: (1 blocks, 5, 5, 1, 8)   bias: w[200..<208]
         Self.pad(x, channels: 1, height: 32, width: 32, top: 0, left: 0, rows: 32, columns: 36, into: scratch)
-        for block in 0..<1 {
+        Self.parallel(1, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 1) &* 6 &+ (block % 1) &* 8
             let filters: Int = min(8, (block / 1) &* 6 &+ 6 &- firstFilter)
             let firstChannel: Int = (block / 1) &* 1
@@ -165,6 +167,7 @@ extension Lenet5 {
                 }
             }
         }
+        }
     }
 
     /// pool1: max_pool 2×2, stride 2×2, padding 0.
@@ -201,11 +204,12 @@ extension Lenet5 {
     /// conv2: conv 6→16, kernel 5×5, stride 1×1, padding 0, + relu2 fused.
     /// Generated from specs/lenet5.yaml:10:5.
     @inline(never)
-    static func conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 6×14×14   y: 16×10×10
         // weight: (2 blocks, 5, 5, 6, 8)   bias: w[2400..<2416]
         Self.pad(x, channels: 6, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 20, into: scratch)
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 6
@@ -254,6 +258,7 @@ extension Lenet5 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 700), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -354,6 +359,27 @@ extension Lenet5 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -331,7 +331,8 @@ public struct MobilenetV1: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -339,45 +340,45 @@ public struct MobilenetV1: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632)
-                Self.features_block1_dw(a + 0, w + 896, a + 401_408, a + 1_605_632)
-                Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816)
-                Self.features_block2_dw(a + 802_816, w + 3328, a + 0, a + 1_605_632)
-                Self.features_block2_pw(a + 0, w + 3968, a + 200_704)
-                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, a + 1_605_632)
-                Self.features_block3_pw(a + 602_112, w + 13_568, a + 0)
-                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, a + 1_605_632)
-                Self.features_block4_pw(a + 401_408, w + 31_360, a + 0)
-                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, a + 1_605_632)
-                Self.features_block5_pw(a + 200_704, w + 66_944, a + 0)
-                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, a + 1_605_632)
-                Self.features_block6_pw(a + 200_704, w + 135_296, a + 0)
-                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, a + 1_605_632)
-                Self.features_block7_pw(a + 100_352, w + 272_000, a + 0)
-                Self.features_block8_dw(a + 0, w + 534_656, a + 100_352, a + 1_605_632)
-                Self.features_block8_pw(a + 100_352, w + 539_776, a + 0)
-                Self.features_block9_dw(a + 0, w + 802_432, a + 100_352, a + 1_605_632)
-                Self.features_block9_pw(a + 100_352, w + 807_552, a + 0)
-                Self.features_block10_dw(a + 0, w + 1_070_208, a + 100_352, a + 1_605_632)
-                Self.features_block10_pw(a + 100_352, w + 1_075_328, a + 0)
-                Self.features_block11_dw(a + 0, w + 1_337_984, a + 100_352, a + 1_605_632)
-                Self.features_block11_pw(a + 100_352, w + 1_343_104, a + 0)
-                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, a + 1_605_632)
-                Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0)
-                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, a + 1_605_632)
-                Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0)
+                Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632, threads)
+                Self.features_block1_dw(a + 0, w + 896, a + 401_408, a + 1_605_632, threads)
+                Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816, threads)
+                Self.features_block2_dw(a + 802_816, w + 3328, a + 0, a + 1_605_632, threads)
+                Self.features_block2_pw(a + 0, w + 3968, a + 200_704, threads)
+                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, a + 1_605_632, threads)
+                Self.features_block3_pw(a + 602_112, w + 13_568, a + 0, threads)
+                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, a + 1_605_632, threads)
+                Self.features_block4_pw(a + 401_408, w + 31_360, a + 0, threads)
+                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, a + 1_605_632, threads)
+                Self.features_block5_pw(a + 200_704, w + 66_944, a + 0, threads)
+                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, a + 1_605_632, threads)
+                Self.features_block6_pw(a + 200_704, w + 135_296, a + 0, threads)
+                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_pw(a + 100_352, w + 272_000, a + 0, threads)
+                Self.features_block8_dw(a + 0, w + 534_656, a + 100_352, a + 1_605_632, threads)
+                Self.features_block8_pw(a + 100_352, w + 539_776, a + 0, threads)
+                Self.features_block9_dw(a + 0, w + 802_432, a + 100_352, a + 1_605_632, threads)
+                Self.features_block9_pw(a + 100_352, w + 807_552, a + 0, threads)
+                Self.features_block10_dw(a + 0, w + 1_070_208, a + 100_352, a + 1_605_632, threads)
+                Self.features_block10_pw(a + 100_352, w + 1_075_328, a + 0, threads)
+                Self.features_block11_dw(a + 0, w + 1_337_984, a + 100_352, a + 1_605_632, threads)
+                Self.features_block11_pw(a + 100_352, w + 1_343_104, a + 0, threads)
+                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, a + 1_605_632, threads)
+                Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0, threads)
+                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, a + 1_605_632, threads)
+                Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0, threads)
                 Self.avgpool(a + 0, a + 50_176)
                 Self.fc(a + 50_176, w + 3_196_032, a + 0)
                 (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
@@ -390,11 +391,12 @@ extension MobilenetV1 {
     /// features.conv0.conv: conv 3→32, kernel 3×3, stride 2×2, padding 1, + features.conv0.bn folded, + features.conv0.relu fused.
     /// Generated from specs/mobilenet_v1.yaml:27:17.
     @inline(never)
-    static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 32×112×112
         // weight: (4 blocks, 3, 3, 3, 8)   bias: w[864..<896]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
-        for block in 0..<4 {
+        Self.parallel(4, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
             let firstChannel: Int = (block / 4) &* 3
@@ -444,16 +446,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block1.dw: conv (depthwise) 32→32, kernel 3×3, stride 1×1, padding 1, groups 32, + features.block1.dw_bn folded, + features.block1.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×112×112   y: 32×112×112
         // weight: (32, 1, 3, 3)   bias: w[288..<320]
         Self.pad(x, channels: 32, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
-        for c in 0..<32 {
+        Self.parallel(32, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 12_996
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -472,15 +476,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block1.pw: conv 32→64, kernel 1×1, stride 1×1, padding 0, + features.block1.pw_bn folded, + features.block1.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block1_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block1_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×112×112   y: 64×112×112
         // weight: (8 blocks, 1, 1, 32, 8)   bias: w[2048..<2112]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 32
@@ -524,16 +530,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block2.dw: conv (depthwise) 64→64, kernel 3×3, stride 2×2, padding 1, groups 64, + features.block2.dw_bn folded, + features.block2.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
         // weight: (64, 1, 3, 3)   bias: w[576..<640]
         Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 130, into: scratch)
-        for c in 0..<64 {
+        Self.parallel(64, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 14_820
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -552,15 +560,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block2.pw: conv 64→128, kernel 1×1, stride 1×1, padding 0, + features.block2.pw_bn folded, + features.block2.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block2_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block2_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -604,16 +614,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block3.dw: conv (depthwise) 128→128, kernel 3×3, stride 1×1, padding 1, groups 128, + features.block3.dw_bn folded, + features.block3.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for c in 0..<128 {
+        Self.parallel(128, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 3828
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -632,15 +644,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block3.pw: conv 128→128, kernel 1×1, stride 1×1, padding 0, + features.block3.pw_bn folded, + features.block3.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block3_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block3_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -684,16 +698,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block4.dw: conv (depthwise) 128→128, kernel 3×3, stride 2×2, padding 1, groups 128, + features.block4.dw_bn folded, + features.block4.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for c in 0..<128 {
+        Self.parallel(128, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 3828
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -712,15 +728,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block4.pw: conv 128→256, kernel 1×1, stride 1×1, padding 0, + features.block4.pw_bn folded, + features.block4.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block4_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block4_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×28×28
         // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -764,16 +782,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block5.dw: conv (depthwise) 256→256, kernel 3×3, stride 1×1, padding 1, groups 256, + features.block5.dw_bn folded, + features.block5.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for c in 0..<256 {
+        Self.parallel(256, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 1020
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -792,15 +812,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block5.pw: conv 256→256, kernel 1×1, stride 1×1, padding 0, + features.block5.pw_bn folded, + features.block5.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block5_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block5_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
         // weight: (32 blocks, 1, 1, 256, 8)   bias: w[65_536..<65_792]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -844,16 +866,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block6.dw: conv (depthwise) 256→256, kernel 3×3, stride 2×2, padding 1, groups 256, + features.block6.dw_bn folded, + features.block6.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for c in 0..<256 {
+        Self.parallel(256, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 1020
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -872,15 +896,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block6.pw: conv 256→512, kernel 1×1, stride 1×1, padding 0, + features.block6.pw_bn folded, + features.block6.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -925,16 +951,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block7.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block7.dw_bn folded, + features.block7.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 288
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -952,16 +980,18 @@ extension MobilenetV1 {
                     Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
             }
+        }
         }
     }
 
     /// features.block7.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block7.pw_bn folded, + features.block7.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1005,17 +1035,19 @@ extension MobilenetV1 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.block8.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block8.dw_bn folded, + features.block8.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block8_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block8_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 288
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1033,16 +1065,18 @@ extension MobilenetV1 {
                     Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
             }
+        }
         }
     }
 
     /// features.block8.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block8.pw_bn folded, + features.block8.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block8_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block8_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1086,17 +1120,19 @@ extension MobilenetV1 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.block9.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block9.dw_bn folded, + features.block9.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block9_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block9_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 288
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1114,16 +1150,18 @@ extension MobilenetV1 {
                     Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
             }
+        }
         }
     }
 
     /// features.block9.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block9.pw_bn folded, + features.block9.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block9_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block9_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1167,17 +1205,19 @@ extension MobilenetV1 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.block10.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block10.dw_bn folded, + features.block10.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block10_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block10_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 288
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1195,16 +1235,18 @@ extension MobilenetV1 {
                     Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
                 }
             }
+        }
         }
     }
 
     /// features.block10.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block10.pw_bn folded, + features.block10.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block10_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block10_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1249,16 +1291,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block11.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block11.dw_bn folded, + features.block11.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block11_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block11_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 288
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1277,15 +1321,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block11.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block11.pw_bn folded, + features.block11.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block11_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block11_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1330,16 +1376,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block12.dw: conv (depthwise) 512→512, kernel 3×3, stride 2×2, padding 1, groups 512, + features.block12.dw_bn folded, + features.block12.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 544
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1358,15 +1406,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block12.pw: conv 512→1024, kernel 1×1, stride 1×1, padding 0, + features.block12.pw_bn folded, + features.block12.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 1024×7×7
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 512
@@ -1411,16 +1461,18 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block13.dw: conv (depthwise) 1024→1024, kernel 3×3, stride 1×1, padding 1, groups 1024, + features.block13.dw_bn folded, + features.block13.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
         // weight: (1024, 1, 3, 3)   bias: w[9216..<10_240]
         Self.pad(x, channels: 1024, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for c in 0..<1024 {
+        Self.parallel(1024, threads: threads) { channels in
+        for c in channels {
             let planeOffset: Int = c &* 162
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1439,15 +1491,17 @@ extension MobilenetV1 {
                 }
             }
         }
+        }
     }
 
     /// features.block13.pw: conv 1024→1024, kernel 1×1, stride 1×1, padding 0, + features.block13.pw_bn folded, + features.block13.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
-    static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
         // weight: (128 blocks, 1, 1, 1024, 8)   bias: w[1_048_576..<1_049_600]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 1024
@@ -1491,6 +1545,7 @@ extension MobilenetV1 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1562,6 +1617,27 @@ extension MobilenetV1 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -109,7 +109,8 @@ public struct NinCifar10: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -117,29 +118,29 @@ public struct NinCifar10: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv1(x, w + 0, a + 0, a + 360_448)
-                Self.features_cccp1(a + 0, w + 14_592, a + 196_608)
-                Self.features_cccp2(a + 196_608, w + 45_472, a + 0)
+                Self.features_conv1(x, w + 0, a + 0, a + 360_448, threads)
+                Self.features_cccp1(a + 0, w + 14_592, a + 196_608, threads)
+                Self.features_cccp2(a + 196_608, w + 45_472, a + 0, threads)
                 Self.features_pool1(a + 0, a + 98_304)
-                Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448)
-                Self.features_cccp3(a + 0, w + 521_920, a + 49_152)
-                Self.features_cccp4(a + 49_152, w + 558_976, a + 0)
+                Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
+                Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
+                Self.features_cccp4(a + 49_152, w + 558_976, a + 0, threads)
                 Self.features_pool2(a + 0, a + 49_152)
-                Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448)
-                Self.features_cccp5(a + 0, w + 928_000, a + 12_288)
-                Self.features_cccp6(a + 12_288, w + 965_056, a + 0)
+                Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448, threads)
+                Self.features_cccp5(a + 0, w + 928_000, a + 12_288, threads)
+                Self.features_cccp6(a + 12_288, w + 965_056, a + 0, threads)
                 Self.pool3(a + 0, a + 640)
                 (output + n &* Self.outputCount).update(from: a + 640, count: Self.outputCount)
             }
@@ -151,11 +152,12 @@ extension NinCifar10 {
     /// features.conv1: conv 3→192, kernel 5×5, stride 1×1, padding 2, + features.relu1 fused.
     /// Generated from specs/nin_cifar10.yaml:16:11.
     @inline(never)
-    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×32×32   y: 192×32×32
         // weight: (24 blocks, 5, 5, 3, 8)   bias: w[14_400..<14_592]
         Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch)
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 3
@@ -205,15 +207,17 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.cccp1: conv 192→160, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp1 fused.
     /// Generated from specs/nin_cifar10.yaml:18:11.
     @inline(never)
-    static func features_cccp1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_cccp1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×32×32   y: 160×32×32
         // weight: (20 blocks, 1, 1, 192, 8)   bias: w[30_720..<30_880]
-        for block in 0..<20 {
+        Self.parallel(20, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
             let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
             let firstChannel: Int = (block / 20) &* 192
@@ -257,15 +261,17 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.cccp2: conv 160→96, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp2 fused.
     /// Generated from specs/nin_cifar10.yaml:20:11.
     @inline(never)
-    static func features_cccp2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_cccp2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×32×32   y: 96×32×32
         // weight: (12 blocks, 1, 1, 160, 8)   bias: w[15_360..<15_456]
-        for block in 0..<12 {
+        Self.parallel(12, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
             let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
             let firstChannel: Int = (block / 12) &* 160
@@ -309,6 +315,7 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.pool1: max_pool 3×3, stride 2×2, padding 0, ceil mode.
@@ -345,11 +352,12 @@ extension NinCifar10 {
     /// features.conv2: conv 96→192, kernel 5×5, stride 1×1, padding 2, + features.relu2 fused.
     /// Generated from specs/nin_cifar10.yaml:24:11.
     @inline(never)
-    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×16×16   y: 192×16×16
         // weight: (24 blocks, 5, 5, 96, 8)   bias: w[460_800..<460_992]
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch)
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 96
@@ -399,15 +407,17 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.cccp3: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp3 fused.
     /// Generated from specs/nin_cifar10.yaml:26:11.
     @inline(never)
-    static func features_cccp3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_cccp3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×16×16   y: 192×16×16
         // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 192
@@ -451,15 +461,17 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.cccp4: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp4 fused.
     /// Generated from specs/nin_cifar10.yaml:28:11.
     @inline(never)
-    static func features_cccp4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_cccp4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×16×16   y: 192×16×16
         // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 192
@@ -502,6 +514,7 @@ extension NinCifar10 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -540,11 +553,12 @@ extension NinCifar10 {
     /// features.conv3: conv 192→192, kernel 3×3, stride 1×1, padding 1, + features.relu3 fused.
     /// Generated from specs/nin_cifar10.yaml:32:11.
     @inline(never)
-    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 192×8×8
         // weight: (24 blocks, 3, 3, 192, 8)   bias: w[331_776..<331_968]
         Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 18, into: scratch)
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 192
@@ -594,15 +608,17 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.cccp5: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp5 fused.
     /// Generated from specs/nin_cifar10.yaml:34:11.
     @inline(never)
-    static func features_cccp5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_cccp5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 192×8×8
         // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
-        for block in 0..<24 {
+        Self.parallel(24, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
             let firstChannel: Int = (block / 24) &* 192
@@ -646,15 +662,17 @@ extension NinCifar10 {
                 }
             }
         }
+        }
     }
 
     /// features.cccp6: conv 192→10, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp6 fused.
     /// Generated from specs/nin_cifar10.yaml:36:11.
     @inline(never)
-    static func features_cccp6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_cccp6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 10×8×8
         // weight: (2 blocks, 1, 1, 192, 8)   bias: w[3072..<3088]
-        for block in 0..<2 {
+        Self.parallel(2, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 2) &* 10 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 10 &+ 10 &- firstFilter)
             let firstChannel: Int = (block / 2) &* 192
@@ -697,6 +715,7 @@ extension NinCifar10 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -757,6 +776,27 @@ extension NinCifar10 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

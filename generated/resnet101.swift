@@ -1221,7 +1221,8 @@ public struct Resnet101: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -1229,187 +1230,187 @@ public struct Resnet101: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 2_809_856)
+                Self.conv1(x, w + 0, a + 0, a + 2_809_856, threads)
                 Self.maxpool(a + 0, a + 802_816)
-                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0)
-                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856)
-                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520)
-                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0)
+                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
+                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856, threads)
+                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
+                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0, threads)
                 Self.layer1_0_add(a + 1_003_520, a + 0, a + 1_806_336)
                 Self.layer1_0_relu_2(a + 1_806_336, a + 0)
-                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816)
-                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856)
-                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224)
+                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816, threads)
+                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856, threads)
+                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224, threads)
                 Self.layer1_1_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_1_relu_2(a + 2_007_040, a + 0)
-                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816)
-                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856)
-                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224)
+                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816, threads)
+                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856, threads)
+                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224, threads)
                 Self.layer1_2_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_2_relu_2(a + 2_007_040, a + 0)
-                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816)
-                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856)
-                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816)
-                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856)
+                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816, threads)
+                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856, threads)
+                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816, threads)
+                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856, threads)
                 Self.layer2_0_add(a + 802_816, a + 1_204_224, a + 0)
                 Self.layer2_0_relu_2(a + 0, a + 401_408)
-                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856)
-                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816)
+                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816, threads)
                 Self.layer2_1_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_1_relu_2(a + 0, a + 401_408)
-                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0)
-                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856)
-                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816)
+                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0, threads)
+                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816, threads)
                 Self.layer2_2_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_2_relu_2(a + 0, a + 401_408)
-                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0)
-                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856)
-                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816)
+                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0, threads)
+                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816, threads)
                 Self.layer2_3_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_3_relu_2(a + 0, a + 401_408)
-                Self.layer3_0_conv1(a + 401_408, w + 1_439_872, a + 0)
-                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704, a + 2_809_856)
-                Self.layer3_0_conv3(a + 200_704, w + 2_161_280, a + 0)
-                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704, a + 2_809_856)
+                Self.layer3_0_conv1(a + 401_408, w + 1_439_872, a + 0, threads)
+                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704, a + 2_809_856, threads)
+                Self.layer3_0_conv3(a + 200_704, w + 2_161_280, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704, a + 2_809_856, threads)
                 Self.layer3_0_add(a + 0, a + 200_704, a + 401_408)
                 Self.layer3_0_relu_2(a + 401_408, a + 0)
-                Self.layer3_1_conv1(a + 0, w + 2_949_760, a + 200_704)
-                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880, a + 2_809_856)
-                Self.layer3_1_conv3(a + 250_880, w + 3_802_240, a + 301_056)
+                Self.layer3_1_conv1(a + 0, w + 2_949_760, a + 200_704, threads)
+                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_1_conv3(a + 250_880, w + 3_802_240, a + 301_056, threads)
                 Self.layer3_1_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_1_relu_2(a + 501_760, a + 0)
-                Self.layer3_2_conv1(a + 0, w + 4_065_408, a + 200_704)
-                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880, a + 2_809_856)
-                Self.layer3_2_conv3(a + 250_880, w + 4_917_888, a + 301_056)
+                Self.layer3_2_conv1(a + 0, w + 4_065_408, a + 200_704, threads)
+                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_2_conv3(a + 250_880, w + 4_917_888, a + 301_056, threads)
                 Self.layer3_2_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_2_relu_2(a + 501_760, a + 0)
-                Self.layer3_3_conv1(a + 0, w + 5_181_056, a + 200_704)
-                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880, a + 2_809_856)
-                Self.layer3_3_conv3(a + 250_880, w + 6_033_536, a + 301_056)
+                Self.layer3_3_conv1(a + 0, w + 5_181_056, a + 200_704, threads)
+                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_3_conv3(a + 250_880, w + 6_033_536, a + 301_056, threads)
                 Self.layer3_3_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_3_relu_2(a + 501_760, a + 0)
-                Self.layer3_4_conv1(a + 0, w + 6_296_704, a + 200_704)
-                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880, a + 2_809_856)
-                Self.layer3_4_conv3(a + 250_880, w + 7_149_184, a + 301_056)
+                Self.layer3_4_conv1(a + 0, w + 6_296_704, a + 200_704, threads)
+                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_4_conv3(a + 250_880, w + 7_149_184, a + 301_056, threads)
                 Self.layer3_4_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_4_relu_2(a + 501_760, a + 0)
-                Self.layer3_5_conv1(a + 0, w + 7_412_352, a + 200_704)
-                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880, a + 2_809_856)
-                Self.layer3_5_conv3(a + 250_880, w + 8_264_832, a + 301_056)
+                Self.layer3_5_conv1(a + 0, w + 7_412_352, a + 200_704, threads)
+                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_5_conv3(a + 250_880, w + 8_264_832, a + 301_056, threads)
                 Self.layer3_5_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_5_relu_2(a + 501_760, a + 0)
-                Self.layer3_6_conv1(a + 0, w + 8_528_000, a + 200_704)
-                Self.layer3_6_conv2(a + 200_704, w + 8_790_400, a + 250_880, a + 2_809_856)
-                Self.layer3_6_conv3(a + 250_880, w + 9_380_480, a + 301_056)
+                Self.layer3_6_conv1(a + 0, w + 8_528_000, a + 200_704, threads)
+                Self.layer3_6_conv2(a + 200_704, w + 8_790_400, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_6_conv3(a + 250_880, w + 9_380_480, a + 301_056, threads)
                 Self.layer3_6_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_6_relu_2(a + 501_760, a + 0)
-                Self.layer3_7_conv1(a + 0, w + 9_643_648, a + 200_704)
-                Self.layer3_7_conv2(a + 200_704, w + 9_906_048, a + 250_880, a + 2_809_856)
-                Self.layer3_7_conv3(a + 250_880, w + 10_496_128, a + 301_056)
+                Self.layer3_7_conv1(a + 0, w + 9_643_648, a + 200_704, threads)
+                Self.layer3_7_conv2(a + 200_704, w + 9_906_048, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_7_conv3(a + 250_880, w + 10_496_128, a + 301_056, threads)
                 Self.layer3_7_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_7_relu_2(a + 501_760, a + 0)
-                Self.layer3_8_conv1(a + 0, w + 10_759_296, a + 200_704)
-                Self.layer3_8_conv2(a + 200_704, w + 11_021_696, a + 250_880, a + 2_809_856)
-                Self.layer3_8_conv3(a + 250_880, w + 11_611_776, a + 301_056)
+                Self.layer3_8_conv1(a + 0, w + 10_759_296, a + 200_704, threads)
+                Self.layer3_8_conv2(a + 200_704, w + 11_021_696, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_8_conv3(a + 250_880, w + 11_611_776, a + 301_056, threads)
                 Self.layer3_8_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_8_relu_2(a + 501_760, a + 0)
-                Self.layer3_9_conv1(a + 0, w + 11_874_944, a + 200_704)
-                Self.layer3_9_conv2(a + 200_704, w + 12_137_344, a + 250_880, a + 2_809_856)
-                Self.layer3_9_conv3(a + 250_880, w + 12_727_424, a + 301_056)
+                Self.layer3_9_conv1(a + 0, w + 11_874_944, a + 200_704, threads)
+                Self.layer3_9_conv2(a + 200_704, w + 12_137_344, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_9_conv3(a + 250_880, w + 12_727_424, a + 301_056, threads)
                 Self.layer3_9_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_9_relu_2(a + 501_760, a + 0)
-                Self.layer3_10_conv1(a + 0, w + 12_990_592, a + 200_704)
-                Self.layer3_10_conv2(a + 200_704, w + 13_252_992, a + 250_880, a + 2_809_856)
-                Self.layer3_10_conv3(a + 250_880, w + 13_843_072, a + 301_056)
+                Self.layer3_10_conv1(a + 0, w + 12_990_592, a + 200_704, threads)
+                Self.layer3_10_conv2(a + 200_704, w + 13_252_992, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_10_conv3(a + 250_880, w + 13_843_072, a + 301_056, threads)
                 Self.layer3_10_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_10_relu_2(a + 501_760, a + 0)
-                Self.layer3_11_conv1(a + 0, w + 14_106_240, a + 200_704)
-                Self.layer3_11_conv2(a + 200_704, w + 14_368_640, a + 250_880, a + 2_809_856)
-                Self.layer3_11_conv3(a + 250_880, w + 14_958_720, a + 301_056)
+                Self.layer3_11_conv1(a + 0, w + 14_106_240, a + 200_704, threads)
+                Self.layer3_11_conv2(a + 200_704, w + 14_368_640, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_11_conv3(a + 250_880, w + 14_958_720, a + 301_056, threads)
                 Self.layer3_11_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_11_relu_2(a + 501_760, a + 0)
-                Self.layer3_12_conv1(a + 0, w + 15_221_888, a + 200_704)
-                Self.layer3_12_conv2(a + 200_704, w + 15_484_288, a + 250_880, a + 2_809_856)
-                Self.layer3_12_conv3(a + 250_880, w + 16_074_368, a + 301_056)
+                Self.layer3_12_conv1(a + 0, w + 15_221_888, a + 200_704, threads)
+                Self.layer3_12_conv2(a + 200_704, w + 15_484_288, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_12_conv3(a + 250_880, w + 16_074_368, a + 301_056, threads)
                 Self.layer3_12_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_12_relu_2(a + 501_760, a + 0)
-                Self.layer3_13_conv1(a + 0, w + 16_337_536, a + 200_704)
-                Self.layer3_13_conv2(a + 200_704, w + 16_599_936, a + 250_880, a + 2_809_856)
-                Self.layer3_13_conv3(a + 250_880, w + 17_190_016, a + 301_056)
+                Self.layer3_13_conv1(a + 0, w + 16_337_536, a + 200_704, threads)
+                Self.layer3_13_conv2(a + 200_704, w + 16_599_936, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_13_conv3(a + 250_880, w + 17_190_016, a + 301_056, threads)
                 Self.layer3_13_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_13_relu_2(a + 501_760, a + 0)
-                Self.layer3_14_conv1(a + 0, w + 17_453_184, a + 200_704)
-                Self.layer3_14_conv2(a + 200_704, w + 17_715_584, a + 250_880, a + 2_809_856)
-                Self.layer3_14_conv3(a + 250_880, w + 18_305_664, a + 301_056)
+                Self.layer3_14_conv1(a + 0, w + 17_453_184, a + 200_704, threads)
+                Self.layer3_14_conv2(a + 200_704, w + 17_715_584, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_14_conv3(a + 250_880, w + 18_305_664, a + 301_056, threads)
                 Self.layer3_14_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_14_relu_2(a + 501_760, a + 0)
-                Self.layer3_15_conv1(a + 0, w + 18_568_832, a + 200_704)
-                Self.layer3_15_conv2(a + 200_704, w + 18_831_232, a + 250_880, a + 2_809_856)
-                Self.layer3_15_conv3(a + 250_880, w + 19_421_312, a + 301_056)
+                Self.layer3_15_conv1(a + 0, w + 18_568_832, a + 200_704, threads)
+                Self.layer3_15_conv2(a + 200_704, w + 18_831_232, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_15_conv3(a + 250_880, w + 19_421_312, a + 301_056, threads)
                 Self.layer3_15_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_15_relu_2(a + 501_760, a + 0)
-                Self.layer3_16_conv1(a + 0, w + 19_684_480, a + 200_704)
-                Self.layer3_16_conv2(a + 200_704, w + 19_946_880, a + 250_880, a + 2_809_856)
-                Self.layer3_16_conv3(a + 250_880, w + 20_536_960, a + 301_056)
+                Self.layer3_16_conv1(a + 0, w + 19_684_480, a + 200_704, threads)
+                Self.layer3_16_conv2(a + 200_704, w + 19_946_880, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_16_conv3(a + 250_880, w + 20_536_960, a + 301_056, threads)
                 Self.layer3_16_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_16_relu_2(a + 501_760, a + 0)
-                Self.layer3_17_conv1(a + 0, w + 20_800_128, a + 200_704)
-                Self.layer3_17_conv2(a + 200_704, w + 21_062_528, a + 250_880, a + 2_809_856)
-                Self.layer3_17_conv3(a + 250_880, w + 21_652_608, a + 301_056)
+                Self.layer3_17_conv1(a + 0, w + 20_800_128, a + 200_704, threads)
+                Self.layer3_17_conv2(a + 200_704, w + 21_062_528, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_17_conv3(a + 250_880, w + 21_652_608, a + 301_056, threads)
                 Self.layer3_17_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_17_relu_2(a + 501_760, a + 0)
-                Self.layer3_18_conv1(a + 0, w + 21_915_776, a + 200_704)
-                Self.layer3_18_conv2(a + 200_704, w + 22_178_176, a + 250_880, a + 2_809_856)
-                Self.layer3_18_conv3(a + 250_880, w + 22_768_256, a + 301_056)
+                Self.layer3_18_conv1(a + 0, w + 21_915_776, a + 200_704, threads)
+                Self.layer3_18_conv2(a + 200_704, w + 22_178_176, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_18_conv3(a + 250_880, w + 22_768_256, a + 301_056, threads)
                 Self.layer3_18_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_18_relu_2(a + 501_760, a + 0)
-                Self.layer3_19_conv1(a + 0, w + 23_031_424, a + 200_704)
-                Self.layer3_19_conv2(a + 200_704, w + 23_293_824, a + 250_880, a + 2_809_856)
-                Self.layer3_19_conv3(a + 250_880, w + 23_883_904, a + 301_056)
+                Self.layer3_19_conv1(a + 0, w + 23_031_424, a + 200_704, threads)
+                Self.layer3_19_conv2(a + 200_704, w + 23_293_824, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_19_conv3(a + 250_880, w + 23_883_904, a + 301_056, threads)
                 Self.layer3_19_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_19_relu_2(a + 501_760, a + 0)
-                Self.layer3_20_conv1(a + 0, w + 24_147_072, a + 200_704)
-                Self.layer3_20_conv2(a + 200_704, w + 24_409_472, a + 250_880, a + 2_809_856)
-                Self.layer3_20_conv3(a + 250_880, w + 24_999_552, a + 301_056)
+                Self.layer3_20_conv1(a + 0, w + 24_147_072, a + 200_704, threads)
+                Self.layer3_20_conv2(a + 200_704, w + 24_409_472, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_20_conv3(a + 250_880, w + 24_999_552, a + 301_056, threads)
                 Self.layer3_20_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_20_relu_2(a + 501_760, a + 0)
-                Self.layer3_21_conv1(a + 0, w + 25_262_720, a + 200_704)
-                Self.layer3_21_conv2(a + 200_704, w + 25_525_120, a + 250_880, a + 2_809_856)
-                Self.layer3_21_conv3(a + 250_880, w + 26_115_200, a + 301_056)
+                Self.layer3_21_conv1(a + 0, w + 25_262_720, a + 200_704, threads)
+                Self.layer3_21_conv2(a + 200_704, w + 25_525_120, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_21_conv3(a + 250_880, w + 26_115_200, a + 301_056, threads)
                 Self.layer3_21_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_21_relu_2(a + 501_760, a + 0)
-                Self.layer3_22_conv1(a + 0, w + 26_378_368, a + 200_704)
-                Self.layer3_22_conv2(a + 200_704, w + 26_640_768, a + 250_880, a + 2_809_856)
-                Self.layer3_22_conv3(a + 250_880, w + 27_230_848, a + 301_056)
+                Self.layer3_22_conv1(a + 0, w + 26_378_368, a + 200_704, threads)
+                Self.layer3_22_conv2(a + 200_704, w + 26_640_768, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_22_conv3(a + 250_880, w + 27_230_848, a + 301_056, threads)
                 Self.layer3_22_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_22_relu_2(a + 501_760, a + 0)
-                Self.layer4_0_conv1(a + 0, w + 27_494_016, a + 200_704)
-                Self.layer4_0_conv2(a + 200_704, w + 28_018_816, a + 301_056, a + 2_809_856)
-                Self.layer4_0_conv3(a + 301_056, w + 30_378_624, a + 200_704)
-                Self.layer4_0_downsample_0(a + 0, w + 31_429_248, a + 301_056, a + 2_809_856)
+                Self.layer4_0_conv1(a + 0, w + 27_494_016, a + 200_704, threads)
+                Self.layer4_0_conv2(a + 200_704, w + 28_018_816, a + 301_056, a + 2_809_856, threads)
+                Self.layer4_0_conv3(a + 301_056, w + 30_378_624, a + 200_704, threads)
+                Self.layer4_0_downsample_0(a + 0, w + 31_429_248, a + 301_056, a + 2_809_856, threads)
                 Self.layer4_0_add(a + 200_704, a + 301_056, a + 0)
                 Self.layer4_0_relu_2(a + 0, a + 100_352)
-                Self.layer4_1_conv1(a + 100_352, w + 33_528_448, a + 0)
-                Self.layer4_1_conv2(a + 0, w + 34_577_536, a + 25_088, a + 2_809_856)
-                Self.layer4_1_conv3(a + 25_088, w + 36_937_344, a + 200_704)
+                Self.layer4_1_conv1(a + 100_352, w + 33_528_448, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 34_577_536, a + 25_088, a + 2_809_856, threads)
+                Self.layer4_1_conv3(a + 25_088, w + 36_937_344, a + 200_704, threads)
                 Self.layer4_1_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_1_relu_2(a + 0, a + 100_352)
-                Self.layer4_2_conv1(a + 100_352, w + 37_987_968, a + 0)
-                Self.layer4_2_conv2(a + 0, w + 39_037_056, a + 25_088, a + 2_809_856)
-                Self.layer4_2_conv3(a + 25_088, w + 41_396_864, a + 200_704)
+                Self.layer4_2_conv1(a + 100_352, w + 37_987_968, a + 0, threads)
+                Self.layer4_2_conv2(a + 0, w + 39_037_056, a + 25_088, a + 2_809_856, threads)
+                Self.layer4_2_conv3(a + 25_088, w + 41_396_864, a + 200_704, threads)
                 Self.layer4_2_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_2_relu_2(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
@@ -1424,11 +1425,12 @@ extension Resnet101 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet101.yaml:26:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -1478,6 +1480,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -1514,10 +1517,11 @@ extension Resnet101 {
     /// layer1.0.conv1: conv 64→64, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -1561,16 +1565,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -1620,15 +1626,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1672,15 +1680,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1723,6 +1733,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1751,10 +1762,11 @@ extension Resnet101 {
     /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -1798,16 +1810,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -1857,15 +1871,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1908,6 +1924,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1936,10 +1953,11 @@ extension Resnet101 {
     /// layer1.2.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn1 folded, + layer1.2.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -1983,16 +2001,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded, + layer1.2.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -2042,15 +2062,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -2094,6 +2116,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.add: add.
@@ -2121,10 +2144,11 @@ extension Resnet101 {
     /// layer2.0.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn1 folded, + layer2.0.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -2168,16 +2192,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn2 folded, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2227,15 +2253,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2279,16 +2307,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 512×28×28
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -2338,6 +2368,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.add: add.
@@ -2365,10 +2396,11 @@ extension Resnet101 {
     /// layer2.1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -2412,16 +2444,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2471,15 +2505,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2522,6 +2558,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2550,10 +2587,11 @@ extension Resnet101 {
     /// layer2.2.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn1 folded, + layer2.2.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -2597,16 +2635,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded, + layer2.2.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2656,15 +2696,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2707,6 +2749,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2735,10 +2778,11 @@ extension Resnet101 {
     /// layer2.3.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn1 folded, + layer2.3.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -2782,16 +2826,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded, + layer2.3.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2841,15 +2887,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2893,6 +2941,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.add: add.
@@ -2920,10 +2969,11 @@ extension Resnet101 {
     /// layer3.0.conv1: conv 512→256, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn1 folded, + layer3.0.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 512
@@ -2967,16 +3017,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3026,15 +3078,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3079,16 +3133,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 512
@@ -3138,6 +3194,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.add: add.
@@ -3165,10 +3222,11 @@ extension Resnet101 {
     /// layer3.1.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3213,16 +3271,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded, + layer3.1.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3272,15 +3332,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3324,6 +3386,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3352,10 +3415,11 @@ extension Resnet101 {
     /// layer3.2.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn1 folded, + layer3.2.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3400,16 +3464,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded, + layer3.2.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3459,15 +3525,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3511,6 +3579,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3539,10 +3608,11 @@ extension Resnet101 {
     /// layer3.3.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn1 folded, + layer3.3.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3587,16 +3657,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded, + layer3.3.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3646,15 +3718,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3698,6 +3772,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3726,10 +3801,11 @@ extension Resnet101 {
     /// layer3.4.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn1 folded, + layer3.4.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3774,16 +3850,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded, + layer3.4.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3833,15 +3911,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3885,6 +3965,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3913,10 +3994,11 @@ extension Resnet101 {
     /// layer3.5.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn1 folded, + layer3.5.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3961,16 +4043,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded, + layer3.5.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4020,15 +4104,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4072,6 +4158,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4100,10 +4187,11 @@ extension Resnet101 {
     /// layer3.6.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.6.bn1 folded, + layer3.6.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4148,16 +4236,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.6.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.6.bn2 folded, + layer3.6.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4207,15 +4297,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.6.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.6.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_6_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_6_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4259,6 +4351,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4287,10 +4380,11 @@ extension Resnet101 {
     /// layer3.7.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.7.bn1 folded, + layer3.7.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4335,16 +4429,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.7.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.7.bn2 folded, + layer3.7.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4394,15 +4490,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.7.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.7.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_7_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_7_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4446,6 +4544,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4474,10 +4573,11 @@ extension Resnet101 {
     /// layer3.8.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.8.bn1 folded, + layer3.8.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4522,16 +4622,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.8.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.8.bn2 folded, + layer3.8.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4581,15 +4683,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.8.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.8.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_8_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_8_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4633,6 +4737,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4661,10 +4766,11 @@ extension Resnet101 {
     /// layer3.9.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.9.bn1 folded, + layer3.9.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4709,16 +4815,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.9.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.9.bn2 folded, + layer3.9.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4768,15 +4876,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.9.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.9.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_9_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_9_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4820,6 +4930,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4848,10 +4959,11 @@ extension Resnet101 {
     /// layer3.10.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.10.bn1 folded, + layer3.10.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4896,16 +5008,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.10.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.10.bn2 folded, + layer3.10.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4955,15 +5069,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.10.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.10.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_10_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_10_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5007,6 +5123,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5035,10 +5152,11 @@ extension Resnet101 {
     /// layer3.11.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.11.bn1 folded, + layer3.11.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5083,16 +5201,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.11.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.11.bn2 folded, + layer3.11.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5142,15 +5262,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.11.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.11.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_11_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_11_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5194,6 +5316,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5222,10 +5345,11 @@ extension Resnet101 {
     /// layer3.12.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.12.bn1 folded, + layer3.12.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5270,16 +5394,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.12.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.12.bn2 folded, + layer3.12.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5329,15 +5455,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.12.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.12.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_12_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_12_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5381,6 +5509,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5409,10 +5538,11 @@ extension Resnet101 {
     /// layer3.13.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.13.bn1 folded, + layer3.13.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5457,16 +5587,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.13.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.13.bn2 folded, + layer3.13.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5516,15 +5648,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.13.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.13.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_13_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_13_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5568,6 +5702,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5596,10 +5731,11 @@ extension Resnet101 {
     /// layer3.14.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.14.bn1 folded, + layer3.14.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5644,16 +5780,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.14.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.14.bn2 folded, + layer3.14.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5703,15 +5841,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.14.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.14.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_14_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_14_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5755,6 +5895,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5783,10 +5924,11 @@ extension Resnet101 {
     /// layer3.15.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.15.bn1 folded, + layer3.15.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5831,16 +5973,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.15.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.15.bn2 folded, + layer3.15.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5890,15 +6034,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.15.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.15.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_15_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_15_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5942,6 +6088,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5970,10 +6117,11 @@ extension Resnet101 {
     /// layer3.16.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.16.bn1 folded, + layer3.16.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6018,16 +6166,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.16.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.16.bn2 folded, + layer3.16.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6077,15 +6227,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.16.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.16.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_16_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_16_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6129,6 +6281,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6157,10 +6310,11 @@ extension Resnet101 {
     /// layer3.17.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.17.bn1 folded, + layer3.17.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6205,16 +6359,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.17.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.17.bn2 folded, + layer3.17.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6264,15 +6420,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.17.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.17.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_17_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_17_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6316,6 +6474,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6344,10 +6503,11 @@ extension Resnet101 {
     /// layer3.18.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.18.bn1 folded, + layer3.18.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6392,16 +6552,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.18.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.18.bn2 folded, + layer3.18.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6451,15 +6613,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.18.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.18.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_18_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_18_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6503,6 +6667,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6531,10 +6696,11 @@ extension Resnet101 {
     /// layer3.19.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.19.bn1 folded, + layer3.19.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6579,16 +6745,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.19.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.19.bn2 folded, + layer3.19.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6638,15 +6806,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.19.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.19.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_19_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_19_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6690,6 +6860,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6718,10 +6889,11 @@ extension Resnet101 {
     /// layer3.20.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.20.bn1 folded, + layer3.20.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6766,16 +6938,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.20.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.20.bn2 folded, + layer3.20.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6825,15 +6999,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.20.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.20.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_20_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_20_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6877,6 +7053,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6905,10 +7082,11 @@ extension Resnet101 {
     /// layer3.21.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.21.bn1 folded, + layer3.21.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6953,16 +7131,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.21.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.21.bn2 folded, + layer3.21.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7012,15 +7192,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.21.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.21.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_21_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_21_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7064,6 +7246,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7092,10 +7275,11 @@ extension Resnet101 {
     /// layer3.22.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.22.bn1 folded, + layer3.22.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer3_22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7140,16 +7324,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.22.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.22.bn2 folded, + layer3.22.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer3_22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7199,15 +7385,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.22.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.22.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer3_22_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_22_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7252,6 +7440,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer3.22.add: add.
@@ -7279,10 +7468,11 @@ extension Resnet101 {
     /// layer4.0.conv1: conv 1024→512, kernel 1×1, stride 1×1, padding 0, + layer4.0.bn1 folded, + layer4.0.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 1024
@@ -7327,16 +7517,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn2 folded, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -7386,15 +7578,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.0.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -7439,16 +7633,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
         Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 1024
@@ -7498,6 +7694,7 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.add: add.
@@ -7525,10 +7722,11 @@ extension Resnet101 {
     /// layer4.1.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
         // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 2048
@@ -7573,16 +7771,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded, + layer4.1.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -7632,15 +7832,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -7684,6 +7886,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7712,10 +7915,11 @@ extension Resnet101 {
     /// layer4.2.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn1 folded, + layer4.2.relu fused.
     /// Generated from specs/resnet101.yaml:15:13.
     @inline(never)
-    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
         // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 2048
@@ -7760,16 +7964,18 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded, + layer4.2.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -7819,15 +8025,17 @@ extension Resnet101 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn3 folded.
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
-    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -7871,6 +8079,7 @@ extension Resnet101 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7951,6 +8160,27 @@ extension Resnet101 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

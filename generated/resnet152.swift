@@ -1799,7 +1799,8 @@ public struct Resnet152: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -1807,272 +1808,272 @@ public struct Resnet152: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 2_809_856)
+                Self.conv1(x, w + 0, a + 0, a + 2_809_856, threads)
                 Self.maxpool(a + 0, a + 802_816)
-                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0)
-                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856)
-                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520)
-                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0)
+                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
+                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856, threads)
+                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
+                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0, threads)
                 Self.layer1_0_add(a + 1_003_520, a + 0, a + 1_806_336)
                 Self.layer1_0_relu_2(a + 1_806_336, a + 0)
-                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816)
-                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856)
-                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224)
+                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816, threads)
+                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856, threads)
+                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224, threads)
                 Self.layer1_1_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_1_relu_2(a + 2_007_040, a + 0)
-                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816)
-                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856)
-                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224)
+                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816, threads)
+                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856, threads)
+                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224, threads)
                 Self.layer1_2_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_2_relu_2(a + 2_007_040, a + 0)
-                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816)
-                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856)
-                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816)
-                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856)
+                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816, threads)
+                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856, threads)
+                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816, threads)
+                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856, threads)
                 Self.layer2_0_add(a + 802_816, a + 1_204_224, a + 0)
                 Self.layer2_0_relu_2(a + 0, a + 401_408)
-                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856)
-                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816)
+                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816, threads)
                 Self.layer2_1_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_1_relu_2(a + 0, a + 401_408)
-                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0)
-                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856)
-                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816)
+                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0, threads)
+                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816, threads)
                 Self.layer2_2_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_2_relu_2(a + 0, a + 401_408)
-                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0)
-                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856)
-                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816)
+                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0, threads)
+                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816, threads)
                 Self.layer2_3_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_3_relu_2(a + 0, a + 401_408)
-                Self.layer2_4_conv1(a + 401_408, w + 1_439_872, a + 0)
-                Self.layer2_4_conv2(a + 0, w + 1_505_536, a + 100_352, a + 2_809_856)
-                Self.layer2_4_conv3(a + 100_352, w + 1_653_120, a + 802_816)
+                Self.layer2_4_conv1(a + 401_408, w + 1_439_872, a + 0, threads)
+                Self.layer2_4_conv2(a + 0, w + 1_505_536, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_4_conv3(a + 100_352, w + 1_653_120, a + 802_816, threads)
                 Self.layer2_4_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_4_relu_2(a + 0, a + 401_408)
-                Self.layer2_5_conv1(a + 401_408, w + 1_719_168, a + 0)
-                Self.layer2_5_conv2(a + 0, w + 1_784_832, a + 100_352, a + 2_809_856)
-                Self.layer2_5_conv3(a + 100_352, w + 1_932_416, a + 802_816)
+                Self.layer2_5_conv1(a + 401_408, w + 1_719_168, a + 0, threads)
+                Self.layer2_5_conv2(a + 0, w + 1_784_832, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_5_conv3(a + 100_352, w + 1_932_416, a + 802_816, threads)
                 Self.layer2_5_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_5_relu_2(a + 0, a + 401_408)
-                Self.layer2_6_conv1(a + 401_408, w + 1_998_464, a + 0)
-                Self.layer2_6_conv2(a + 0, w + 2_064_128, a + 100_352, a + 2_809_856)
-                Self.layer2_6_conv3(a + 100_352, w + 2_211_712, a + 802_816)
+                Self.layer2_6_conv1(a + 401_408, w + 1_998_464, a + 0, threads)
+                Self.layer2_6_conv2(a + 0, w + 2_064_128, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_6_conv3(a + 100_352, w + 2_211_712, a + 802_816, threads)
                 Self.layer2_6_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_6_relu_2(a + 0, a + 401_408)
-                Self.layer2_7_conv1(a + 401_408, w + 2_277_760, a + 0)
-                Self.layer2_7_conv2(a + 0, w + 2_343_424, a + 100_352, a + 2_809_856)
-                Self.layer2_7_conv3(a + 100_352, w + 2_491_008, a + 802_816)
+                Self.layer2_7_conv1(a + 401_408, w + 2_277_760, a + 0, threads)
+                Self.layer2_7_conv2(a + 0, w + 2_343_424, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_7_conv3(a + 100_352, w + 2_491_008, a + 802_816, threads)
                 Self.layer2_7_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_7_relu_2(a + 0, a + 401_408)
-                Self.layer3_0_conv1(a + 401_408, w + 2_557_056, a + 0)
-                Self.layer3_0_conv2(a + 0, w + 2_688_384, a + 200_704, a + 2_809_856)
-                Self.layer3_0_conv3(a + 200_704, w + 3_278_464, a + 0)
-                Self.layer3_0_downsample_0(a + 401_408, w + 3_541_632, a + 200_704, a + 2_809_856)
+                Self.layer3_0_conv1(a + 401_408, w + 2_557_056, a + 0, threads)
+                Self.layer3_0_conv2(a + 0, w + 2_688_384, a + 200_704, a + 2_809_856, threads)
+                Self.layer3_0_conv3(a + 200_704, w + 3_278_464, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 401_408, w + 3_541_632, a + 200_704, a + 2_809_856, threads)
                 Self.layer3_0_add(a + 0, a + 200_704, a + 401_408)
                 Self.layer3_0_relu_2(a + 401_408, a + 0)
-                Self.layer3_1_conv1(a + 0, w + 4_066_944, a + 200_704)
-                Self.layer3_1_conv2(a + 200_704, w + 4_329_344, a + 250_880, a + 2_809_856)
-                Self.layer3_1_conv3(a + 250_880, w + 4_919_424, a + 301_056)
+                Self.layer3_1_conv1(a + 0, w + 4_066_944, a + 200_704, threads)
+                Self.layer3_1_conv2(a + 200_704, w + 4_329_344, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_1_conv3(a + 250_880, w + 4_919_424, a + 301_056, threads)
                 Self.layer3_1_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_1_relu_2(a + 501_760, a + 0)
-                Self.layer3_2_conv1(a + 0, w + 5_182_592, a + 200_704)
-                Self.layer3_2_conv2(a + 200_704, w + 5_444_992, a + 250_880, a + 2_809_856)
-                Self.layer3_2_conv3(a + 250_880, w + 6_035_072, a + 301_056)
+                Self.layer3_2_conv1(a + 0, w + 5_182_592, a + 200_704, threads)
+                Self.layer3_2_conv2(a + 200_704, w + 5_444_992, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_2_conv3(a + 250_880, w + 6_035_072, a + 301_056, threads)
                 Self.layer3_2_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_2_relu_2(a + 501_760, a + 0)
-                Self.layer3_3_conv1(a + 0, w + 6_298_240, a + 200_704)
-                Self.layer3_3_conv2(a + 200_704, w + 6_560_640, a + 250_880, a + 2_809_856)
-                Self.layer3_3_conv3(a + 250_880, w + 7_150_720, a + 301_056)
+                Self.layer3_3_conv1(a + 0, w + 6_298_240, a + 200_704, threads)
+                Self.layer3_3_conv2(a + 200_704, w + 6_560_640, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_3_conv3(a + 250_880, w + 7_150_720, a + 301_056, threads)
                 Self.layer3_3_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_3_relu_2(a + 501_760, a + 0)
-                Self.layer3_4_conv1(a + 0, w + 7_413_888, a + 200_704)
-                Self.layer3_4_conv2(a + 200_704, w + 7_676_288, a + 250_880, a + 2_809_856)
-                Self.layer3_4_conv3(a + 250_880, w + 8_266_368, a + 301_056)
+                Self.layer3_4_conv1(a + 0, w + 7_413_888, a + 200_704, threads)
+                Self.layer3_4_conv2(a + 200_704, w + 7_676_288, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_4_conv3(a + 250_880, w + 8_266_368, a + 301_056, threads)
                 Self.layer3_4_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_4_relu_2(a + 501_760, a + 0)
-                Self.layer3_5_conv1(a + 0, w + 8_529_536, a + 200_704)
-                Self.layer3_5_conv2(a + 200_704, w + 8_791_936, a + 250_880, a + 2_809_856)
-                Self.layer3_5_conv3(a + 250_880, w + 9_382_016, a + 301_056)
+                Self.layer3_5_conv1(a + 0, w + 8_529_536, a + 200_704, threads)
+                Self.layer3_5_conv2(a + 200_704, w + 8_791_936, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_5_conv3(a + 250_880, w + 9_382_016, a + 301_056, threads)
                 Self.layer3_5_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_5_relu_2(a + 501_760, a + 0)
-                Self.layer3_6_conv1(a + 0, w + 9_645_184, a + 200_704)
-                Self.layer3_6_conv2(a + 200_704, w + 9_907_584, a + 250_880, a + 2_809_856)
-                Self.layer3_6_conv3(a + 250_880, w + 10_497_664, a + 301_056)
+                Self.layer3_6_conv1(a + 0, w + 9_645_184, a + 200_704, threads)
+                Self.layer3_6_conv2(a + 200_704, w + 9_907_584, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_6_conv3(a + 250_880, w + 10_497_664, a + 301_056, threads)
                 Self.layer3_6_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_6_relu_2(a + 501_760, a + 0)
-                Self.layer3_7_conv1(a + 0, w + 10_760_832, a + 200_704)
-                Self.layer3_7_conv2(a + 200_704, w + 11_023_232, a + 250_880, a + 2_809_856)
-                Self.layer3_7_conv3(a + 250_880, w + 11_613_312, a + 301_056)
+                Self.layer3_7_conv1(a + 0, w + 10_760_832, a + 200_704, threads)
+                Self.layer3_7_conv2(a + 200_704, w + 11_023_232, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_7_conv3(a + 250_880, w + 11_613_312, a + 301_056, threads)
                 Self.layer3_7_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_7_relu_2(a + 501_760, a + 0)
-                Self.layer3_8_conv1(a + 0, w + 11_876_480, a + 200_704)
-                Self.layer3_8_conv2(a + 200_704, w + 12_138_880, a + 250_880, a + 2_809_856)
-                Self.layer3_8_conv3(a + 250_880, w + 12_728_960, a + 301_056)
+                Self.layer3_8_conv1(a + 0, w + 11_876_480, a + 200_704, threads)
+                Self.layer3_8_conv2(a + 200_704, w + 12_138_880, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_8_conv3(a + 250_880, w + 12_728_960, a + 301_056, threads)
                 Self.layer3_8_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_8_relu_2(a + 501_760, a + 0)
-                Self.layer3_9_conv1(a + 0, w + 12_992_128, a + 200_704)
-                Self.layer3_9_conv2(a + 200_704, w + 13_254_528, a + 250_880, a + 2_809_856)
-                Self.layer3_9_conv3(a + 250_880, w + 13_844_608, a + 301_056)
+                Self.layer3_9_conv1(a + 0, w + 12_992_128, a + 200_704, threads)
+                Self.layer3_9_conv2(a + 200_704, w + 13_254_528, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_9_conv3(a + 250_880, w + 13_844_608, a + 301_056, threads)
                 Self.layer3_9_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_9_relu_2(a + 501_760, a + 0)
-                Self.layer3_10_conv1(a + 0, w + 14_107_776, a + 200_704)
-                Self.layer3_10_conv2(a + 200_704, w + 14_370_176, a + 250_880, a + 2_809_856)
-                Self.layer3_10_conv3(a + 250_880, w + 14_960_256, a + 301_056)
+                Self.layer3_10_conv1(a + 0, w + 14_107_776, a + 200_704, threads)
+                Self.layer3_10_conv2(a + 200_704, w + 14_370_176, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_10_conv3(a + 250_880, w + 14_960_256, a + 301_056, threads)
                 Self.layer3_10_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_10_relu_2(a + 501_760, a + 0)
-                Self.layer3_11_conv1(a + 0, w + 15_223_424, a + 200_704)
-                Self.layer3_11_conv2(a + 200_704, w + 15_485_824, a + 250_880, a + 2_809_856)
-                Self.layer3_11_conv3(a + 250_880, w + 16_075_904, a + 301_056)
+                Self.layer3_11_conv1(a + 0, w + 15_223_424, a + 200_704, threads)
+                Self.layer3_11_conv2(a + 200_704, w + 15_485_824, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_11_conv3(a + 250_880, w + 16_075_904, a + 301_056, threads)
                 Self.layer3_11_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_11_relu_2(a + 501_760, a + 0)
-                Self.layer3_12_conv1(a + 0, w + 16_339_072, a + 200_704)
-                Self.layer3_12_conv2(a + 200_704, w + 16_601_472, a + 250_880, a + 2_809_856)
-                Self.layer3_12_conv3(a + 250_880, w + 17_191_552, a + 301_056)
+                Self.layer3_12_conv1(a + 0, w + 16_339_072, a + 200_704, threads)
+                Self.layer3_12_conv2(a + 200_704, w + 16_601_472, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_12_conv3(a + 250_880, w + 17_191_552, a + 301_056, threads)
                 Self.layer3_12_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_12_relu_2(a + 501_760, a + 0)
-                Self.layer3_13_conv1(a + 0, w + 17_454_720, a + 200_704)
-                Self.layer3_13_conv2(a + 200_704, w + 17_717_120, a + 250_880, a + 2_809_856)
-                Self.layer3_13_conv3(a + 250_880, w + 18_307_200, a + 301_056)
+                Self.layer3_13_conv1(a + 0, w + 17_454_720, a + 200_704, threads)
+                Self.layer3_13_conv2(a + 200_704, w + 17_717_120, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_13_conv3(a + 250_880, w + 18_307_200, a + 301_056, threads)
                 Self.layer3_13_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_13_relu_2(a + 501_760, a + 0)
-                Self.layer3_14_conv1(a + 0, w + 18_570_368, a + 200_704)
-                Self.layer3_14_conv2(a + 200_704, w + 18_832_768, a + 250_880, a + 2_809_856)
-                Self.layer3_14_conv3(a + 250_880, w + 19_422_848, a + 301_056)
+                Self.layer3_14_conv1(a + 0, w + 18_570_368, a + 200_704, threads)
+                Self.layer3_14_conv2(a + 200_704, w + 18_832_768, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_14_conv3(a + 250_880, w + 19_422_848, a + 301_056, threads)
                 Self.layer3_14_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_14_relu_2(a + 501_760, a + 0)
-                Self.layer3_15_conv1(a + 0, w + 19_686_016, a + 200_704)
-                Self.layer3_15_conv2(a + 200_704, w + 19_948_416, a + 250_880, a + 2_809_856)
-                Self.layer3_15_conv3(a + 250_880, w + 20_538_496, a + 301_056)
+                Self.layer3_15_conv1(a + 0, w + 19_686_016, a + 200_704, threads)
+                Self.layer3_15_conv2(a + 200_704, w + 19_948_416, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_15_conv3(a + 250_880, w + 20_538_496, a + 301_056, threads)
                 Self.layer3_15_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_15_relu_2(a + 501_760, a + 0)
-                Self.layer3_16_conv1(a + 0, w + 20_801_664, a + 200_704)
-                Self.layer3_16_conv2(a + 200_704, w + 21_064_064, a + 250_880, a + 2_809_856)
-                Self.layer3_16_conv3(a + 250_880, w + 21_654_144, a + 301_056)
+                Self.layer3_16_conv1(a + 0, w + 20_801_664, a + 200_704, threads)
+                Self.layer3_16_conv2(a + 200_704, w + 21_064_064, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_16_conv3(a + 250_880, w + 21_654_144, a + 301_056, threads)
                 Self.layer3_16_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_16_relu_2(a + 501_760, a + 0)
-                Self.layer3_17_conv1(a + 0, w + 21_917_312, a + 200_704)
-                Self.layer3_17_conv2(a + 200_704, w + 22_179_712, a + 250_880, a + 2_809_856)
-                Self.layer3_17_conv3(a + 250_880, w + 22_769_792, a + 301_056)
+                Self.layer3_17_conv1(a + 0, w + 21_917_312, a + 200_704, threads)
+                Self.layer3_17_conv2(a + 200_704, w + 22_179_712, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_17_conv3(a + 250_880, w + 22_769_792, a + 301_056, threads)
                 Self.layer3_17_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_17_relu_2(a + 501_760, a + 0)
-                Self.layer3_18_conv1(a + 0, w + 23_032_960, a + 200_704)
-                Self.layer3_18_conv2(a + 200_704, w + 23_295_360, a + 250_880, a + 2_809_856)
-                Self.layer3_18_conv3(a + 250_880, w + 23_885_440, a + 301_056)
+                Self.layer3_18_conv1(a + 0, w + 23_032_960, a + 200_704, threads)
+                Self.layer3_18_conv2(a + 200_704, w + 23_295_360, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_18_conv3(a + 250_880, w + 23_885_440, a + 301_056, threads)
                 Self.layer3_18_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_18_relu_2(a + 501_760, a + 0)
-                Self.layer3_19_conv1(a + 0, w + 24_148_608, a + 200_704)
-                Self.layer3_19_conv2(a + 200_704, w + 24_411_008, a + 250_880, a + 2_809_856)
-                Self.layer3_19_conv3(a + 250_880, w + 25_001_088, a + 301_056)
+                Self.layer3_19_conv1(a + 0, w + 24_148_608, a + 200_704, threads)
+                Self.layer3_19_conv2(a + 200_704, w + 24_411_008, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_19_conv3(a + 250_880, w + 25_001_088, a + 301_056, threads)
                 Self.layer3_19_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_19_relu_2(a + 501_760, a + 0)
-                Self.layer3_20_conv1(a + 0, w + 25_264_256, a + 200_704)
-                Self.layer3_20_conv2(a + 200_704, w + 25_526_656, a + 250_880, a + 2_809_856)
-                Self.layer3_20_conv3(a + 250_880, w + 26_116_736, a + 301_056)
+                Self.layer3_20_conv1(a + 0, w + 25_264_256, a + 200_704, threads)
+                Self.layer3_20_conv2(a + 200_704, w + 25_526_656, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_20_conv3(a + 250_880, w + 26_116_736, a + 301_056, threads)
                 Self.layer3_20_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_20_relu_2(a + 501_760, a + 0)
-                Self.layer3_21_conv1(a + 0, w + 26_379_904, a + 200_704)
-                Self.layer3_21_conv2(a + 200_704, w + 26_642_304, a + 250_880, a + 2_809_856)
-                Self.layer3_21_conv3(a + 250_880, w + 27_232_384, a + 301_056)
+                Self.layer3_21_conv1(a + 0, w + 26_379_904, a + 200_704, threads)
+                Self.layer3_21_conv2(a + 200_704, w + 26_642_304, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_21_conv3(a + 250_880, w + 27_232_384, a + 301_056, threads)
                 Self.layer3_21_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_21_relu_2(a + 501_760, a + 0)
-                Self.layer3_22_conv1(a + 0, w + 27_495_552, a + 200_704)
-                Self.layer3_22_conv2(a + 200_704, w + 27_757_952, a + 250_880, a + 2_809_856)
-                Self.layer3_22_conv3(a + 250_880, w + 28_348_032, a + 301_056)
+                Self.layer3_22_conv1(a + 0, w + 27_495_552, a + 200_704, threads)
+                Self.layer3_22_conv2(a + 200_704, w + 27_757_952, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_22_conv3(a + 250_880, w + 28_348_032, a + 301_056, threads)
                 Self.layer3_22_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_22_relu_2(a + 501_760, a + 0)
-                Self.layer3_23_conv1(a + 0, w + 28_611_200, a + 200_704)
-                Self.layer3_23_conv2(a + 200_704, w + 28_873_600, a + 250_880, a + 2_809_856)
-                Self.layer3_23_conv3(a + 250_880, w + 29_463_680, a + 301_056)
+                Self.layer3_23_conv1(a + 0, w + 28_611_200, a + 200_704, threads)
+                Self.layer3_23_conv2(a + 200_704, w + 28_873_600, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_23_conv3(a + 250_880, w + 29_463_680, a + 301_056, threads)
                 Self.layer3_23_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_23_relu_2(a + 501_760, a + 0)
-                Self.layer3_24_conv1(a + 0, w + 29_726_848, a + 200_704)
-                Self.layer3_24_conv2(a + 200_704, w + 29_989_248, a + 250_880, a + 2_809_856)
-                Self.layer3_24_conv3(a + 250_880, w + 30_579_328, a + 301_056)
+                Self.layer3_24_conv1(a + 0, w + 29_726_848, a + 200_704, threads)
+                Self.layer3_24_conv2(a + 200_704, w + 29_989_248, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_24_conv3(a + 250_880, w + 30_579_328, a + 301_056, threads)
                 Self.layer3_24_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_24_relu_2(a + 501_760, a + 0)
-                Self.layer3_25_conv1(a + 0, w + 30_842_496, a + 200_704)
-                Self.layer3_25_conv2(a + 200_704, w + 31_104_896, a + 250_880, a + 2_809_856)
-                Self.layer3_25_conv3(a + 250_880, w + 31_694_976, a + 301_056)
+                Self.layer3_25_conv1(a + 0, w + 30_842_496, a + 200_704, threads)
+                Self.layer3_25_conv2(a + 200_704, w + 31_104_896, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_25_conv3(a + 250_880, w + 31_694_976, a + 301_056, threads)
                 Self.layer3_25_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_25_relu_2(a + 501_760, a + 0)
-                Self.layer3_26_conv1(a + 0, w + 31_958_144, a + 200_704)
-                Self.layer3_26_conv2(a + 200_704, w + 32_220_544, a + 250_880, a + 2_809_856)
-                Self.layer3_26_conv3(a + 250_880, w + 32_810_624, a + 301_056)
+                Self.layer3_26_conv1(a + 0, w + 31_958_144, a + 200_704, threads)
+                Self.layer3_26_conv2(a + 200_704, w + 32_220_544, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_26_conv3(a + 250_880, w + 32_810_624, a + 301_056, threads)
                 Self.layer3_26_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_26_relu_2(a + 501_760, a + 0)
-                Self.layer3_27_conv1(a + 0, w + 33_073_792, a + 200_704)
-                Self.layer3_27_conv2(a + 200_704, w + 33_336_192, a + 250_880, a + 2_809_856)
-                Self.layer3_27_conv3(a + 250_880, w + 33_926_272, a + 301_056)
+                Self.layer3_27_conv1(a + 0, w + 33_073_792, a + 200_704, threads)
+                Self.layer3_27_conv2(a + 200_704, w + 33_336_192, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_27_conv3(a + 250_880, w + 33_926_272, a + 301_056, threads)
                 Self.layer3_27_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_27_relu_2(a + 501_760, a + 0)
-                Self.layer3_28_conv1(a + 0, w + 34_189_440, a + 200_704)
-                Self.layer3_28_conv2(a + 200_704, w + 34_451_840, a + 250_880, a + 2_809_856)
-                Self.layer3_28_conv3(a + 250_880, w + 35_041_920, a + 301_056)
+                Self.layer3_28_conv1(a + 0, w + 34_189_440, a + 200_704, threads)
+                Self.layer3_28_conv2(a + 200_704, w + 34_451_840, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_28_conv3(a + 250_880, w + 35_041_920, a + 301_056, threads)
                 Self.layer3_28_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_28_relu_2(a + 501_760, a + 0)
-                Self.layer3_29_conv1(a + 0, w + 35_305_088, a + 200_704)
-                Self.layer3_29_conv2(a + 200_704, w + 35_567_488, a + 250_880, a + 2_809_856)
-                Self.layer3_29_conv3(a + 250_880, w + 36_157_568, a + 301_056)
+                Self.layer3_29_conv1(a + 0, w + 35_305_088, a + 200_704, threads)
+                Self.layer3_29_conv2(a + 200_704, w + 35_567_488, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_29_conv3(a + 250_880, w + 36_157_568, a + 301_056, threads)
                 Self.layer3_29_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_29_relu_2(a + 501_760, a + 0)
-                Self.layer3_30_conv1(a + 0, w + 36_420_736, a + 200_704)
-                Self.layer3_30_conv2(a + 200_704, w + 36_683_136, a + 250_880, a + 2_809_856)
-                Self.layer3_30_conv3(a + 250_880, w + 37_273_216, a + 301_056)
+                Self.layer3_30_conv1(a + 0, w + 36_420_736, a + 200_704, threads)
+                Self.layer3_30_conv2(a + 200_704, w + 36_683_136, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_30_conv3(a + 250_880, w + 37_273_216, a + 301_056, threads)
                 Self.layer3_30_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_30_relu_2(a + 501_760, a + 0)
-                Self.layer3_31_conv1(a + 0, w + 37_536_384, a + 200_704)
-                Self.layer3_31_conv2(a + 200_704, w + 37_798_784, a + 250_880, a + 2_809_856)
-                Self.layer3_31_conv3(a + 250_880, w + 38_388_864, a + 301_056)
+                Self.layer3_31_conv1(a + 0, w + 37_536_384, a + 200_704, threads)
+                Self.layer3_31_conv2(a + 200_704, w + 37_798_784, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_31_conv3(a + 250_880, w + 38_388_864, a + 301_056, threads)
                 Self.layer3_31_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_31_relu_2(a + 501_760, a + 0)
-                Self.layer3_32_conv1(a + 0, w + 38_652_032, a + 200_704)
-                Self.layer3_32_conv2(a + 200_704, w + 38_914_432, a + 250_880, a + 2_809_856)
-                Self.layer3_32_conv3(a + 250_880, w + 39_504_512, a + 301_056)
+                Self.layer3_32_conv1(a + 0, w + 38_652_032, a + 200_704, threads)
+                Self.layer3_32_conv2(a + 200_704, w + 38_914_432, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_32_conv3(a + 250_880, w + 39_504_512, a + 301_056, threads)
                 Self.layer3_32_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_32_relu_2(a + 501_760, a + 0)
-                Self.layer3_33_conv1(a + 0, w + 39_767_680, a + 200_704)
-                Self.layer3_33_conv2(a + 200_704, w + 40_030_080, a + 250_880, a + 2_809_856)
-                Self.layer3_33_conv3(a + 250_880, w + 40_620_160, a + 301_056)
+                Self.layer3_33_conv1(a + 0, w + 39_767_680, a + 200_704, threads)
+                Self.layer3_33_conv2(a + 200_704, w + 40_030_080, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_33_conv3(a + 250_880, w + 40_620_160, a + 301_056, threads)
                 Self.layer3_33_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_33_relu_2(a + 501_760, a + 0)
-                Self.layer3_34_conv1(a + 0, w + 40_883_328, a + 200_704)
-                Self.layer3_34_conv2(a + 200_704, w + 41_145_728, a + 250_880, a + 2_809_856)
-                Self.layer3_34_conv3(a + 250_880, w + 41_735_808, a + 301_056)
+                Self.layer3_34_conv1(a + 0, w + 40_883_328, a + 200_704, threads)
+                Self.layer3_34_conv2(a + 200_704, w + 41_145_728, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_34_conv3(a + 250_880, w + 41_735_808, a + 301_056, threads)
                 Self.layer3_34_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_34_relu_2(a + 501_760, a + 0)
-                Self.layer3_35_conv1(a + 0, w + 41_998_976, a + 200_704)
-                Self.layer3_35_conv2(a + 200_704, w + 42_261_376, a + 250_880, a + 2_809_856)
-                Self.layer3_35_conv3(a + 250_880, w + 42_851_456, a + 301_056)
+                Self.layer3_35_conv1(a + 0, w + 41_998_976, a + 200_704, threads)
+                Self.layer3_35_conv2(a + 200_704, w + 42_261_376, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_35_conv3(a + 250_880, w + 42_851_456, a + 301_056, threads)
                 Self.layer3_35_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_35_relu_2(a + 501_760, a + 0)
-                Self.layer4_0_conv1(a + 0, w + 43_114_624, a + 200_704)
-                Self.layer4_0_conv2(a + 200_704, w + 43_639_424, a + 301_056, a + 2_809_856)
-                Self.layer4_0_conv3(a + 301_056, w + 45_999_232, a + 200_704)
-                Self.layer4_0_downsample_0(a + 0, w + 47_049_856, a + 301_056, a + 2_809_856)
+                Self.layer4_0_conv1(a + 0, w + 43_114_624, a + 200_704, threads)
+                Self.layer4_0_conv2(a + 200_704, w + 43_639_424, a + 301_056, a + 2_809_856, threads)
+                Self.layer4_0_conv3(a + 301_056, w + 45_999_232, a + 200_704, threads)
+                Self.layer4_0_downsample_0(a + 0, w + 47_049_856, a + 301_056, a + 2_809_856, threads)
                 Self.layer4_0_add(a + 200_704, a + 301_056, a + 0)
                 Self.layer4_0_relu_2(a + 0, a + 100_352)
-                Self.layer4_1_conv1(a + 100_352, w + 49_149_056, a + 0)
-                Self.layer4_1_conv2(a + 0, w + 50_198_144, a + 25_088, a + 2_809_856)
-                Self.layer4_1_conv3(a + 25_088, w + 52_557_952, a + 200_704)
+                Self.layer4_1_conv1(a + 100_352, w + 49_149_056, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 50_198_144, a + 25_088, a + 2_809_856, threads)
+                Self.layer4_1_conv3(a + 25_088, w + 52_557_952, a + 200_704, threads)
                 Self.layer4_1_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_1_relu_2(a + 0, a + 100_352)
-                Self.layer4_2_conv1(a + 100_352, w + 53_608_576, a + 0)
-                Self.layer4_2_conv2(a + 0, w + 54_657_664, a + 25_088, a + 2_809_856)
-                Self.layer4_2_conv3(a + 25_088, w + 57_017_472, a + 200_704)
+                Self.layer4_2_conv1(a + 100_352, w + 53_608_576, a + 0, threads)
+                Self.layer4_2_conv2(a + 0, w + 54_657_664, a + 25_088, a + 2_809_856, threads)
+                Self.layer4_2_conv3(a + 25_088, w + 57_017_472, a + 200_704, threads)
                 Self.layer4_2_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_2_relu_2(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
@@ -2087,11 +2088,12 @@ extension Resnet152 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet152.yaml:26:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -2141,6 +2143,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -2177,10 +2180,11 @@ extension Resnet152 {
     /// layer1.0.conv1: conv 64→64, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -2224,16 +2228,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -2283,15 +2289,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -2335,15 +2343,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded.
     /// Generated from specs/resnet152.yaml:23:19.
     @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -2386,6 +2396,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2414,10 +2425,11 @@ extension Resnet152 {
     /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -2461,16 +2473,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -2520,15 +2534,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -2571,6 +2587,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2599,10 +2616,11 @@ extension Resnet152 {
     /// layer1.2.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn1 folded, + layer1.2.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -2646,16 +2664,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded, + layer1.2.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -2705,15 +2725,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -2757,6 +2779,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.add: add.
@@ -2784,10 +2807,11 @@ extension Resnet152 {
     /// layer2.0.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn1 folded, + layer2.0.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -2831,16 +2855,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn2 folded, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2890,15 +2916,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2942,16 +2970,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet152.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 512×28×28
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -3001,6 +3031,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.add: add.
@@ -3028,10 +3059,11 @@ extension Resnet152 {
     /// layer2.1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -3075,16 +3107,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -3134,15 +3168,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -3185,6 +3221,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3213,10 +3250,11 @@ extension Resnet152 {
     /// layer2.2.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn1 folded, + layer2.2.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -3260,16 +3298,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded, + layer2.2.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -3319,15 +3359,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -3370,6 +3412,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3398,10 +3441,11 @@ extension Resnet152 {
     /// layer2.3.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn1 folded, + layer2.3.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -3445,16 +3489,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded, + layer2.3.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -3504,15 +3550,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -3555,6 +3603,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3583,10 +3632,11 @@ extension Resnet152 {
     /// layer2.4.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.4.bn1 folded, + layer2.4.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -3630,16 +3680,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.4.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.4.bn2 folded, + layer2.4.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -3689,15 +3741,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.4.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.4.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -3740,6 +3794,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3768,10 +3823,11 @@ extension Resnet152 {
     /// layer2.5.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.5.bn1 folded, + layer2.5.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -3815,16 +3871,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.5.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.5.bn2 folded, + layer2.5.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -3874,15 +3932,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.5.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.5.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -3925,6 +3985,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3953,10 +4014,11 @@ extension Resnet152 {
     /// layer2.6.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.6.bn1 folded, + layer2.6.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -4000,16 +4062,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.6.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.6.bn2 folded, + layer2.6.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -4059,15 +4123,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.6.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.6.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_6_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_6_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -4110,6 +4176,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4138,10 +4205,11 @@ extension Resnet152 {
     /// layer2.7.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.7.bn1 folded, + layer2.7.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer2_7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -4185,16 +4253,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.7.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.7.bn2 folded, + layer2.7.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer2_7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -4244,15 +4314,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.7.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.7.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer2_7_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_7_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -4296,6 +4368,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer2.7.add: add.
@@ -4323,10 +4396,11 @@ extension Resnet152 {
     /// layer3.0.conv1: conv 512→256, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn1 folded, + layer3.0.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 512
@@ -4370,16 +4444,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4429,15 +4505,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4482,16 +4560,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet152.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 512
@@ -4541,6 +4621,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.add: add.
@@ -4568,10 +4649,11 @@ extension Resnet152 {
     /// layer3.1.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4616,16 +4698,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded, + layer3.1.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4675,15 +4759,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4727,6 +4813,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4755,10 +4842,11 @@ extension Resnet152 {
     /// layer3.2.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn1 folded, + layer3.2.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4803,16 +4891,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded, + layer3.2.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -4862,15 +4952,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -4914,6 +5006,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4942,10 +5035,11 @@ extension Resnet152 {
     /// layer3.3.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn1 folded, + layer3.3.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -4990,16 +5084,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded, + layer3.3.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5049,15 +5145,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5101,6 +5199,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5129,10 +5228,11 @@ extension Resnet152 {
     /// layer3.4.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn1 folded, + layer3.4.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5177,16 +5277,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded, + layer3.4.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5236,15 +5338,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5288,6 +5392,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5316,10 +5421,11 @@ extension Resnet152 {
     /// layer3.5.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn1 folded, + layer3.5.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5364,16 +5470,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded, + layer3.5.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5423,15 +5531,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5475,6 +5585,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5503,10 +5614,11 @@ extension Resnet152 {
     /// layer3.6.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.6.bn1 folded, + layer3.6.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5551,16 +5663,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.6.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.6.bn2 folded, + layer3.6.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5610,15 +5724,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.6.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.6.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_6_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_6_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5662,6 +5778,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5690,10 +5807,11 @@ extension Resnet152 {
     /// layer3.7.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.7.bn1 folded, + layer3.7.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5738,16 +5856,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.7.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.7.bn2 folded, + layer3.7.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5797,15 +5917,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.7.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.7.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_7_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_7_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -5849,6 +5971,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -5877,10 +6000,11 @@ extension Resnet152 {
     /// layer3.8.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.8.bn1 folded, + layer3.8.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -5925,16 +6049,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.8.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.8.bn2 folded, + layer3.8.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -5984,15 +6110,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.8.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.8.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_8_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_8_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6036,6 +6164,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6064,10 +6193,11 @@ extension Resnet152 {
     /// layer3.9.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.9.bn1 folded, + layer3.9.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6112,16 +6242,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.9.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.9.bn2 folded, + layer3.9.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6171,15 +6303,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.9.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.9.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_9_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_9_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6223,6 +6357,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6251,10 +6386,11 @@ extension Resnet152 {
     /// layer3.10.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.10.bn1 folded, + layer3.10.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6299,16 +6435,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.10.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.10.bn2 folded, + layer3.10.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6358,15 +6496,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.10.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.10.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_10_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_10_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6410,6 +6550,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6438,10 +6579,11 @@ extension Resnet152 {
     /// layer3.11.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.11.bn1 folded, + layer3.11.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6486,16 +6628,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.11.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.11.bn2 folded, + layer3.11.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6545,15 +6689,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.11.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.11.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_11_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_11_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6597,6 +6743,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6625,10 +6772,11 @@ extension Resnet152 {
     /// layer3.12.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.12.bn1 folded, + layer3.12.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6673,16 +6821,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.12.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.12.bn2 folded, + layer3.12.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6732,15 +6882,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.12.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.12.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_12_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_12_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6784,6 +6936,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6812,10 +6965,11 @@ extension Resnet152 {
     /// layer3.13.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.13.bn1 folded, + layer3.13.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -6860,16 +7014,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.13.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.13.bn2 folded, + layer3.13.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -6919,15 +7075,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.13.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.13.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_13_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_13_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -6971,6 +7129,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -6999,10 +7158,11 @@ extension Resnet152 {
     /// layer3.14.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.14.bn1 folded, + layer3.14.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7047,16 +7207,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.14.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.14.bn2 folded, + layer3.14.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7106,15 +7268,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.14.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.14.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_14_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_14_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7158,6 +7322,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7186,10 +7351,11 @@ extension Resnet152 {
     /// layer3.15.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.15.bn1 folded, + layer3.15.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7234,16 +7400,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.15.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.15.bn2 folded, + layer3.15.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7293,15 +7461,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.15.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.15.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_15_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_15_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7345,6 +7515,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7373,10 +7544,11 @@ extension Resnet152 {
     /// layer3.16.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.16.bn1 folded, + layer3.16.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7421,16 +7593,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.16.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.16.bn2 folded, + layer3.16.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7480,15 +7654,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.16.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.16.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_16_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_16_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7532,6 +7708,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7560,10 +7737,11 @@ extension Resnet152 {
     /// layer3.17.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.17.bn1 folded, + layer3.17.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7608,16 +7786,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.17.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.17.bn2 folded, + layer3.17.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7667,15 +7847,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.17.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.17.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_17_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_17_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7719,6 +7901,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7747,10 +7930,11 @@ extension Resnet152 {
     /// layer3.18.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.18.bn1 folded, + layer3.18.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7795,16 +7979,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.18.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.18.bn2 folded, + layer3.18.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -7854,15 +8040,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.18.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.18.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_18_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_18_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -7906,6 +8094,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -7934,10 +8123,11 @@ extension Resnet152 {
     /// layer3.19.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.19.bn1 folded, + layer3.19.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -7982,16 +8172,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.19.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.19.bn2 folded, + layer3.19.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -8041,15 +8233,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.19.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.19.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_19_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_19_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -8093,6 +8287,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -8121,10 +8316,11 @@ extension Resnet152 {
     /// layer3.20.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.20.bn1 folded, + layer3.20.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -8169,16 +8365,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.20.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.20.bn2 folded, + layer3.20.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -8228,15 +8426,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.20.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.20.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_20_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_20_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -8280,6 +8480,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -8308,10 +8509,11 @@ extension Resnet152 {
     /// layer3.21.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.21.bn1 folded, + layer3.21.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -8356,16 +8558,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.21.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.21.bn2 folded, + layer3.21.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -8415,15 +8619,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.21.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.21.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_21_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_21_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -8467,6 +8673,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -8495,10 +8702,11 @@ extension Resnet152 {
     /// layer3.22.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.22.bn1 folded, + layer3.22.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -8543,16 +8751,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.22.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.22.bn2 folded, + layer3.22.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -8602,15 +8812,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.22.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.22.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_22_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_22_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -8654,6 +8866,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -8682,10 +8895,11 @@ extension Resnet152 {
     /// layer3.23.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.23.bn1 folded, + layer3.23.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -8730,16 +8944,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.23.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.23.bn2 folded, + layer3.23.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -8789,15 +9005,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.23.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.23.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_23_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_23_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -8841,6 +9059,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -8869,10 +9088,11 @@ extension Resnet152 {
     /// layer3.24.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.24.bn1 folded, + layer3.24.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -8917,16 +9137,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.24.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.24.bn2 folded, + layer3.24.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -8976,15 +9198,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.24.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.24.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_24_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_24_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -9028,6 +9252,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -9056,10 +9281,11 @@ extension Resnet152 {
     /// layer3.25.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.25.bn1 folded, + layer3.25.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_25_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_25_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -9104,16 +9330,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.25.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.25.bn2 folded, + layer3.25.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_25_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_25_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -9163,15 +9391,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.25.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.25.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_25_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_25_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -9215,6 +9445,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -9243,10 +9474,11 @@ extension Resnet152 {
     /// layer3.26.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.26.bn1 folded, + layer3.26.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_26_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_26_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -9291,16 +9523,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.26.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.26.bn2 folded, + layer3.26.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_26_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_26_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -9350,15 +9584,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.26.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.26.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_26_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_26_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -9402,6 +9638,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -9430,10 +9667,11 @@ extension Resnet152 {
     /// layer3.27.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.27.bn1 folded, + layer3.27.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_27_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_27_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -9478,16 +9716,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.27.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.27.bn2 folded, + layer3.27.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_27_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_27_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -9537,15 +9777,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.27.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.27.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_27_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_27_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -9589,6 +9831,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -9617,10 +9860,11 @@ extension Resnet152 {
     /// layer3.28.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.28.bn1 folded, + layer3.28.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_28_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_28_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -9665,16 +9909,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.28.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.28.bn2 folded, + layer3.28.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_28_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_28_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -9724,15 +9970,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.28.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.28.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_28_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_28_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -9776,6 +10024,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -9804,10 +10053,11 @@ extension Resnet152 {
     /// layer3.29.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.29.bn1 folded, + layer3.29.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_29_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_29_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -9852,16 +10102,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.29.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.29.bn2 folded, + layer3.29.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_29_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_29_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -9911,15 +10163,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.29.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.29.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_29_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_29_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -9963,6 +10217,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -9991,10 +10246,11 @@ extension Resnet152 {
     /// layer3.30.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.30.bn1 folded, + layer3.30.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_30_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_30_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -10039,16 +10295,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.30.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.30.bn2 folded, + layer3.30.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_30_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_30_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -10098,15 +10356,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.30.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.30.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_30_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_30_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -10150,6 +10410,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -10178,10 +10439,11 @@ extension Resnet152 {
     /// layer3.31.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.31.bn1 folded, + layer3.31.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_31_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_31_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -10226,16 +10488,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.31.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.31.bn2 folded, + layer3.31.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_31_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_31_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -10285,15 +10549,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.31.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.31.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_31_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_31_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -10337,6 +10603,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -10365,10 +10632,11 @@ extension Resnet152 {
     /// layer3.32.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.32.bn1 folded, + layer3.32.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_32_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_32_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -10413,16 +10681,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.32.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.32.bn2 folded, + layer3.32.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_32_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_32_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -10472,15 +10742,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.32.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.32.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_32_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_32_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -10524,6 +10796,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -10552,10 +10825,11 @@ extension Resnet152 {
     /// layer3.33.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.33.bn1 folded, + layer3.33.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_33_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_33_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -10600,16 +10874,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.33.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.33.bn2 folded, + layer3.33.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_33_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_33_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -10659,15 +10935,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.33.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.33.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_33_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_33_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -10711,6 +10989,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -10739,10 +11018,11 @@ extension Resnet152 {
     /// layer3.34.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.34.bn1 folded, + layer3.34.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_34_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_34_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -10787,16 +11067,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.34.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.34.bn2 folded, + layer3.34.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_34_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_34_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -10846,15 +11128,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.34.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.34.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_34_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_34_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -10898,6 +11182,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -10926,10 +11211,11 @@ extension Resnet152 {
     /// layer3.35.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.35.bn1 folded, + layer3.35.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer3_35_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_35_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -10974,16 +11260,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.35.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.35.bn2 folded, + layer3.35.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer3_35_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_35_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -11033,15 +11321,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.35.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.35.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer3_35_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_35_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -11086,6 +11376,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer3.35.add: add.
@@ -11113,10 +11404,11 @@ extension Resnet152 {
     /// layer4.0.conv1: conv 1024→512, kernel 1×1, stride 1×1, padding 0, + layer4.0.bn1 folded, + layer4.0.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 1024
@@ -11161,16 +11453,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn2 folded, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -11220,15 +11514,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.0.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -11273,16 +11569,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet152.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
         Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 1024
@@ -11332,6 +11630,7 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.add: add.
@@ -11359,10 +11658,11 @@ extension Resnet152 {
     /// layer4.1.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
         // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 2048
@@ -11407,16 +11707,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded, + layer4.1.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -11466,15 +11768,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -11518,6 +11822,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -11546,10 +11851,11 @@ extension Resnet152 {
     /// layer4.2.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn1 folded, + layer4.2.relu fused.
     /// Generated from specs/resnet152.yaml:15:13.
     @inline(never)
-    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
         // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 2048
@@ -11594,16 +11900,18 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded, + layer4.2.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
     @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -11653,15 +11961,17 @@ extension Resnet152 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn3 folded.
     /// Generated from specs/resnet152.yaml:21:13.
     @inline(never)
-    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -11705,6 +12015,7 @@ extension Resnet152 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -11785,6 +12096,27 @@ extension Resnet152 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

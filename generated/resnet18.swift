@@ -273,7 +273,8 @@ public struct Resnet18: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -281,53 +282,53 @@ public struct Resnet18: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 1_003_520)
+                Self.conv1(x, w + 0, a + 0, a + 1_003_520, threads)
                 Self.maxpool(a + 0, a + 802_816)
-                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520)
-                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704, a + 1_003_520)
+                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704, a + 1_003_520, threads)
                 Self.layer1_0_add(a + 200_704, a + 802_816, a + 0)
                 Self.layer1_0_relu_1(a + 0, a + 200_704)
-                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520)
-                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408, a + 1_003_520)
+                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520, threads)
+                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408, a + 1_003_520, threads)
                 Self.layer1_1_add(a + 401_408, a + 200_704, a + 0)
                 Self.layer1_1_relu_1(a + 0, a + 200_704)
-                Self.layer2_0_conv1(a + 200_704, w + 157_184, a + 0, a + 1_003_520)
-                Self.layer2_0_conv2(a + 0, w + 231_040, a + 100_352, a + 1_003_520)
-                Self.layer2_0_downsample_0(a + 200_704, w + 378_624, a + 0, a + 1_003_520)
+                Self.layer2_0_conv1(a + 200_704, w + 157_184, a + 0, a + 1_003_520, threads)
+                Self.layer2_0_conv2(a + 0, w + 231_040, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_0_downsample_0(a + 200_704, w + 378_624, a + 0, a + 1_003_520, threads)
                 Self.layer2_0_add(a + 100_352, a + 0, a + 200_704)
                 Self.layer2_0_relu_1(a + 200_704, a + 0)
-                Self.layer2_1_conv1(a + 0, w + 386_944, a + 100_352, a + 1_003_520)
-                Self.layer2_1_conv2(a + 100_352, w + 534_528, a + 200_704, a + 1_003_520)
+                Self.layer2_1_conv1(a + 0, w + 386_944, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 100_352, w + 534_528, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_1_add(a + 200_704, a + 0, a + 100_352)
                 Self.layer2_1_relu_1(a + 100_352, a + 0)
-                Self.layer3_0_conv1(a + 0, w + 682_112, a + 100_352, a + 1_003_520)
-                Self.layer3_0_conv2(a + 100_352, w + 977_280, a + 150_528, a + 1_003_520)
-                Self.layer3_0_downsample_0(a + 0, w + 1_567_360, a + 100_352, a + 1_003_520)
+                Self.layer3_0_conv1(a + 0, w + 682_112, a + 100_352, a + 1_003_520, threads)
+                Self.layer3_0_conv2(a + 100_352, w + 977_280, a + 150_528, a + 1_003_520, threads)
+                Self.layer3_0_downsample_0(a + 0, w + 1_567_360, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_0_add(a + 150_528, a + 100_352, a + 0)
                 Self.layer3_0_relu_1(a + 0, a + 50_176)
-                Self.layer3_1_conv1(a + 50_176, w + 1_600_384, a + 0, a + 1_003_520)
-                Self.layer3_1_conv2(a + 0, w + 2_190_464, a + 100_352, a + 1_003_520)
+                Self.layer3_1_conv1(a + 50_176, w + 1_600_384, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, w + 2_190_464, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_1_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_1_relu_1(a + 0, a + 50_176)
-                Self.layer4_0_conv1(a + 50_176, w + 2_780_544, a + 0, a + 1_003_520)
-                Self.layer4_0_conv2(a + 0, w + 3_960_704, a + 25_088, a + 1_003_520)
-                Self.layer4_0_downsample_0(a + 50_176, w + 6_320_512, a + 0, a + 1_003_520)
+                Self.layer4_0_conv1(a + 50_176, w + 2_780_544, a + 0, a + 1_003_520, threads)
+                Self.layer4_0_conv2(a + 0, w + 3_960_704, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_0_downsample_0(a + 50_176, w + 6_320_512, a + 0, a + 1_003_520, threads)
                 Self.layer4_0_add(a + 25_088, a + 0, a + 50_176)
                 Self.layer4_0_relu_1(a + 50_176, a + 0)
-                Self.layer4_1_conv1(a + 0, w + 6_452_096, a + 25_088, a + 1_003_520)
-                Self.layer4_1_conv2(a + 25_088, w + 8_811_904, a + 50_176, a + 1_003_520)
+                Self.layer4_1_conv1(a + 0, w + 6_452_096, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_1_conv2(a + 25_088, w + 8_811_904, a + 50_176, a + 1_003_520, threads)
                 Self.layer4_1_add(a + 50_176, a + 0, a + 25_088)
                 Self.layer4_1_relu_1(a + 25_088, a + 0)
                 Self.avgpool(a + 0, a + 25_088)
@@ -342,11 +343,12 @@ extension Resnet18 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet18.yaml:22:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -396,6 +398,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -432,11 +435,12 @@ extension Resnet18 {
     /// layer1.0.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -486,16 +490,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -544,6 +550,7 @@ extension Resnet18 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -572,11 +579,12 @@ extension Resnet18 {
     /// layer1.1.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -626,16 +634,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -685,6 +695,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.add: add.
@@ -712,11 +723,12 @@ extension Resnet18 {
     /// layer2.0.conv1: conv 64→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn1 folded, + layer2.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -766,16 +778,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -825,16 +839,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -884,6 +900,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.add: add.
@@ -911,11 +928,12 @@ extension Resnet18 {
     /// layer2.1.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -965,16 +983,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1024,6 +1044,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.add: add.
@@ -1051,11 +1072,12 @@ extension Resnet18 {
     /// layer3.0.conv1: conv 128→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn1 folded, + layer3.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -1105,16 +1127,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -1164,16 +1188,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -1223,6 +1249,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.add: add.
@@ -1250,11 +1277,12 @@ extension Resnet18 {
     /// layer3.1.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -1304,16 +1332,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -1363,6 +1393,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.add: add.
@@ -1390,11 +1421,12 @@ extension Resnet18 {
     /// layer4.0.conv1: conv 256→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn1 folded, + layer4.0.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -1444,16 +1476,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.0.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1503,16 +1537,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -1562,6 +1598,7 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.add: add.
@@ -1589,11 +1626,12 @@ extension Resnet18 {
     /// layer4.1.conv1: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet18.yaml:14:13.
     @inline(never)
-    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1643,16 +1681,18 @@ extension Resnet18 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded.
     /// Generated from specs/resnet18.yaml:17:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1701,6 +1741,7 @@ extension Resnet18 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1781,6 +1822,27 @@ extension Resnet18 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

@@ -457,7 +457,8 @@ public struct Resnet34: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -465,85 +466,85 @@ public struct Resnet34: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 1_003_520)
+                Self.conv1(x, w + 0, a + 0, a + 1_003_520, threads)
                 Self.maxpool(a + 0, a + 802_816)
-                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520)
-                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704, a + 1_003_520)
+                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704, a + 1_003_520, threads)
                 Self.layer1_0_add(a + 200_704, a + 802_816, a + 0)
                 Self.layer1_0_relu_1(a + 0, a + 200_704)
-                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520)
-                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408, a + 1_003_520)
+                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520, threads)
+                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408, a + 1_003_520, threads)
                 Self.layer1_1_add(a + 401_408, a + 200_704, a + 0)
                 Self.layer1_1_relu_1(a + 0, a + 200_704)
-                Self.layer1_2_conv1(a + 200_704, w + 157_184, a + 0, a + 1_003_520)
-                Self.layer1_2_conv2(a + 0, w + 194_112, a + 401_408, a + 1_003_520)
+                Self.layer1_2_conv1(a + 200_704, w + 157_184, a + 0, a + 1_003_520, threads)
+                Self.layer1_2_conv2(a + 0, w + 194_112, a + 401_408, a + 1_003_520, threads)
                 Self.layer1_2_add(a + 401_408, a + 200_704, a + 0)
                 Self.layer1_2_relu_1(a + 0, a + 200_704)
-                Self.layer2_0_conv1(a + 200_704, w + 231_040, a + 0, a + 1_003_520)
-                Self.layer2_0_conv2(a + 0, w + 304_896, a + 100_352, a + 1_003_520)
-                Self.layer2_0_downsample_0(a + 200_704, w + 452_480, a + 0, a + 1_003_520)
+                Self.layer2_0_conv1(a + 200_704, w + 231_040, a + 0, a + 1_003_520, threads)
+                Self.layer2_0_conv2(a + 0, w + 304_896, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_0_downsample_0(a + 200_704, w + 452_480, a + 0, a + 1_003_520, threads)
                 Self.layer2_0_add(a + 100_352, a + 0, a + 200_704)
                 Self.layer2_0_relu_1(a + 200_704, a + 0)
-                Self.layer2_1_conv1(a + 0, w + 460_800, a + 100_352, a + 1_003_520)
-                Self.layer2_1_conv2(a + 100_352, w + 608_384, a + 200_704, a + 1_003_520)
+                Self.layer2_1_conv1(a + 0, w + 460_800, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 100_352, w + 608_384, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_1_add(a + 200_704, a + 0, a + 100_352)
                 Self.layer2_1_relu_1(a + 100_352, a + 0)
-                Self.layer2_2_conv1(a + 0, w + 755_968, a + 100_352, a + 1_003_520)
-                Self.layer2_2_conv2(a + 100_352, w + 903_552, a + 200_704, a + 1_003_520)
+                Self.layer2_2_conv1(a + 0, w + 755_968, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_2_conv2(a + 100_352, w + 903_552, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_2_add(a + 200_704, a + 0, a + 100_352)
                 Self.layer2_2_relu_1(a + 100_352, a + 0)
-                Self.layer2_3_conv1(a + 0, w + 1_051_136, a + 100_352, a + 1_003_520)
-                Self.layer2_3_conv2(a + 100_352, w + 1_198_720, a + 200_704, a + 1_003_520)
+                Self.layer2_3_conv1(a + 0, w + 1_051_136, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_3_conv2(a + 100_352, w + 1_198_720, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_3_add(a + 200_704, a + 0, a + 100_352)
                 Self.layer2_3_relu_1(a + 100_352, a + 0)
-                Self.layer3_0_conv1(a + 0, w + 1_346_304, a + 100_352, a + 1_003_520)
-                Self.layer3_0_conv2(a + 100_352, w + 1_641_472, a + 150_528, a + 1_003_520)
-                Self.layer3_0_downsample_0(a + 0, w + 2_231_552, a + 100_352, a + 1_003_520)
+                Self.layer3_0_conv1(a + 0, w + 1_346_304, a + 100_352, a + 1_003_520, threads)
+                Self.layer3_0_conv2(a + 100_352, w + 1_641_472, a + 150_528, a + 1_003_520, threads)
+                Self.layer3_0_downsample_0(a + 0, w + 2_231_552, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_0_add(a + 150_528, a + 100_352, a + 0)
                 Self.layer3_0_relu_1(a + 0, a + 50_176)
-                Self.layer3_1_conv1(a + 50_176, w + 2_264_576, a + 0, a + 1_003_520)
-                Self.layer3_1_conv2(a + 0, w + 2_854_656, a + 100_352, a + 1_003_520)
+                Self.layer3_1_conv1(a + 50_176, w + 2_264_576, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, w + 2_854_656, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_1_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_1_relu_1(a + 0, a + 50_176)
-                Self.layer3_2_conv1(a + 50_176, w + 3_444_736, a + 0, a + 1_003_520)
-                Self.layer3_2_conv2(a + 0, w + 4_034_816, a + 100_352, a + 1_003_520)
+                Self.layer3_2_conv1(a + 50_176, w + 3_444_736, a + 0, a + 1_003_520, threads)
+                Self.layer3_2_conv2(a + 0, w + 4_034_816, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_2_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_2_relu_1(a + 0, a + 50_176)
-                Self.layer3_3_conv1(a + 50_176, w + 4_624_896, a + 0, a + 1_003_520)
-                Self.layer3_3_conv2(a + 0, w + 5_214_976, a + 100_352, a + 1_003_520)
+                Self.layer3_3_conv1(a + 50_176, w + 4_624_896, a + 0, a + 1_003_520, threads)
+                Self.layer3_3_conv2(a + 0, w + 5_214_976, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_3_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_3_relu_1(a + 0, a + 50_176)
-                Self.layer3_4_conv1(a + 50_176, w + 5_805_056, a + 0, a + 1_003_520)
-                Self.layer3_4_conv2(a + 0, w + 6_395_136, a + 100_352, a + 1_003_520)
+                Self.layer3_4_conv1(a + 50_176, w + 5_805_056, a + 0, a + 1_003_520, threads)
+                Self.layer3_4_conv2(a + 0, w + 6_395_136, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_4_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_4_relu_1(a + 0, a + 50_176)
-                Self.layer3_5_conv1(a + 50_176, w + 6_985_216, a + 0, a + 1_003_520)
-                Self.layer3_5_conv2(a + 0, w + 7_575_296, a + 100_352, a + 1_003_520)
+                Self.layer3_5_conv1(a + 50_176, w + 6_985_216, a + 0, a + 1_003_520, threads)
+                Self.layer3_5_conv2(a + 0, w + 7_575_296, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_5_add(a + 100_352, a + 50_176, a + 0)
                 Self.layer3_5_relu_1(a + 0, a + 50_176)
-                Self.layer4_0_conv1(a + 50_176, w + 8_165_376, a + 0, a + 1_003_520)
-                Self.layer4_0_conv2(a + 0, w + 9_345_536, a + 25_088, a + 1_003_520)
-                Self.layer4_0_downsample_0(a + 50_176, w + 11_705_344, a + 0, a + 1_003_520)
+                Self.layer4_0_conv1(a + 50_176, w + 8_165_376, a + 0, a + 1_003_520, threads)
+                Self.layer4_0_conv2(a + 0, w + 9_345_536, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_0_downsample_0(a + 50_176, w + 11_705_344, a + 0, a + 1_003_520, threads)
                 Self.layer4_0_add(a + 25_088, a + 0, a + 50_176)
                 Self.layer4_0_relu_1(a + 50_176, a + 0)
-                Self.layer4_1_conv1(a + 0, w + 11_836_928, a + 25_088, a + 1_003_520)
-                Self.layer4_1_conv2(a + 25_088, w + 14_196_736, a + 50_176, a + 1_003_520)
+                Self.layer4_1_conv1(a + 0, w + 11_836_928, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_1_conv2(a + 25_088, w + 14_196_736, a + 50_176, a + 1_003_520, threads)
                 Self.layer4_1_add(a + 50_176, a + 0, a + 25_088)
                 Self.layer4_1_relu_1(a + 25_088, a + 0)
-                Self.layer4_2_conv1(a + 0, w + 16_556_544, a + 25_088, a + 1_003_520)
-                Self.layer4_2_conv2(a + 25_088, w + 18_916_352, a + 50_176, a + 1_003_520)
+                Self.layer4_2_conv1(a + 0, w + 16_556_544, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_2_conv2(a + 25_088, w + 18_916_352, a + 50_176, a + 1_003_520, threads)
                 Self.layer4_2_add(a + 50_176, a + 0, a + 25_088)
                 Self.layer4_2_relu_1(a + 25_088, a + 0)
                 Self.avgpool(a + 0, a + 25_088)
@@ -558,11 +559,12 @@ extension Resnet34 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet34.yaml:22:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -612,6 +614,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -648,11 +651,12 @@ extension Resnet34 {
     /// layer1.0.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -702,16 +706,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -760,6 +766,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -788,11 +795,12 @@ extension Resnet34 {
     /// layer1.1.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -842,16 +850,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -900,6 +910,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -928,11 +939,12 @@ extension Resnet34 {
     /// layer1.2.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn1 folded, + layer1.2.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -982,16 +994,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -1041,6 +1055,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.add: add.
@@ -1068,11 +1083,12 @@ extension Resnet34 {
     /// layer2.0.conv1: conv 64→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn1 folded, + layer2.0.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -1122,16 +1138,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.0.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1181,16 +1199,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -1240,6 +1260,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.add: add.
@@ -1267,11 +1288,12 @@ extension Resnet34 {
     /// layer2.1.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1321,16 +1343,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1379,6 +1403,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1407,11 +1432,12 @@ extension Resnet34 {
     /// layer2.2.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn1 folded, + layer2.2.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1461,16 +1487,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1519,6 +1547,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1547,11 +1576,12 @@ extension Resnet34 {
     /// layer2.3.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn1 folded, + layer2.3.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1601,16 +1631,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1660,6 +1692,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.add: add.
@@ -1687,11 +1720,12 @@ extension Resnet34 {
     /// layer3.0.conv1: conv 128→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn1 folded, + layer3.0.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -1741,16 +1775,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.0.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -1800,16 +1836,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -1859,6 +1897,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.add: add.
@@ -1886,11 +1925,12 @@ extension Resnet34 {
     /// layer3.1.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -1940,16 +1980,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -1998,6 +2040,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2026,11 +2069,12 @@ extension Resnet34 {
     /// layer3.2.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn1 folded, + layer3.2.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2080,16 +2124,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2138,6 +2184,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2166,11 +2213,12 @@ extension Resnet34 {
     /// layer3.3.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn1 folded, + layer3.3.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2220,16 +2268,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2278,6 +2328,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2306,11 +2357,12 @@ extension Resnet34 {
     /// layer3.4.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn1 folded, + layer3.4.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2360,16 +2412,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2418,6 +2472,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2446,11 +2501,12 @@ extension Resnet34 {
     /// layer3.5.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn1 folded, + layer3.5.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2500,16 +2556,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2559,6 +2617,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.add: add.
@@ -2586,11 +2645,12 @@ extension Resnet34 {
     /// layer4.0.conv1: conv 256→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn1 folded, + layer4.0.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -2640,16 +2700,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.0.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -2699,16 +2761,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -2758,6 +2822,7 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.add: add.
@@ -2785,11 +2850,12 @@ extension Resnet34 {
     /// layer4.1.conv1: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -2839,16 +2905,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -2897,6 +2965,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2925,11 +2994,12 @@ extension Resnet34 {
     /// layer4.2.conv1: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn1 folded, + layer4.2.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
     @inline(never)
-    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -2979,16 +3049,18 @@ extension Resnet34 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded.
     /// Generated from specs/resnet34.yaml:17:13.
     @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -3037,6 +3109,7 @@ extension Resnet34 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3117,6 +3190,27 @@ extension Resnet34 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

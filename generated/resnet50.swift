@@ -643,7 +643,8 @@ public struct Resnet50: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -651,102 +652,102 @@ public struct Resnet50: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 2_809_856)
+                Self.conv1(x, w + 0, a + 0, a + 2_809_856, threads)
                 Self.maxpool(a + 0, a + 802_816)
-                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0)
-                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856)
-                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520)
-                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0)
+                Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
+                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856, threads)
+                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
+                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0, threads)
                 Self.layer1_0_add(a + 1_003_520, a + 0, a + 1_806_336)
                 Self.layer1_0_relu_2(a + 1_806_336, a + 0)
-                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816)
-                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856)
-                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224)
+                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816, threads)
+                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856, threads)
+                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224, threads)
                 Self.layer1_1_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_1_relu_2(a + 2_007_040, a + 0)
-                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816)
-                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856)
-                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224)
+                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816, threads)
+                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856, threads)
+                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224, threads)
                 Self.layer1_2_add(a + 1_204_224, a + 0, a + 2_007_040)
                 Self.layer1_2_relu_2(a + 2_007_040, a + 0)
-                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816)
-                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856)
-                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816)
-                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856)
+                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816, threads)
+                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856, threads)
+                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816, threads)
+                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856, threads)
                 Self.layer2_0_add(a + 802_816, a + 1_204_224, a + 0)
                 Self.layer2_0_relu_2(a + 0, a + 401_408)
-                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856)
-                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816)
+                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816, threads)
                 Self.layer2_1_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_1_relu_2(a + 0, a + 401_408)
-                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0)
-                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856)
-                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816)
+                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0, threads)
+                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816, threads)
                 Self.layer2_2_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_2_relu_2(a + 0, a + 401_408)
-                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0)
-                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856)
-                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816)
+                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0, threads)
+                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856, threads)
+                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816, threads)
                 Self.layer2_3_add(a + 802_816, a + 401_408, a + 0)
                 Self.layer2_3_relu_2(a + 0, a + 401_408)
-                Self.layer3_0_conv1(a + 401_408, w + 1_439_872, a + 0)
-                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704, a + 2_809_856)
-                Self.layer3_0_conv3(a + 200_704, w + 2_161_280, a + 0)
-                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704, a + 2_809_856)
+                Self.layer3_0_conv1(a + 401_408, w + 1_439_872, a + 0, threads)
+                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704, a + 2_809_856, threads)
+                Self.layer3_0_conv3(a + 200_704, w + 2_161_280, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704, a + 2_809_856, threads)
                 Self.layer3_0_add(a + 0, a + 200_704, a + 401_408)
                 Self.layer3_0_relu_2(a + 401_408, a + 0)
-                Self.layer3_1_conv1(a + 0, w + 2_949_760, a + 200_704)
-                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880, a + 2_809_856)
-                Self.layer3_1_conv3(a + 250_880, w + 3_802_240, a + 301_056)
+                Self.layer3_1_conv1(a + 0, w + 2_949_760, a + 200_704, threads)
+                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_1_conv3(a + 250_880, w + 3_802_240, a + 301_056, threads)
                 Self.layer3_1_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_1_relu_2(a + 501_760, a + 0)
-                Self.layer3_2_conv1(a + 0, w + 4_065_408, a + 200_704)
-                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880, a + 2_809_856)
-                Self.layer3_2_conv3(a + 250_880, w + 4_917_888, a + 301_056)
+                Self.layer3_2_conv1(a + 0, w + 4_065_408, a + 200_704, threads)
+                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_2_conv3(a + 250_880, w + 4_917_888, a + 301_056, threads)
                 Self.layer3_2_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_2_relu_2(a + 501_760, a + 0)
-                Self.layer3_3_conv1(a + 0, w + 5_181_056, a + 200_704)
-                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880, a + 2_809_856)
-                Self.layer3_3_conv3(a + 250_880, w + 6_033_536, a + 301_056)
+                Self.layer3_3_conv1(a + 0, w + 5_181_056, a + 200_704, threads)
+                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_3_conv3(a + 250_880, w + 6_033_536, a + 301_056, threads)
                 Self.layer3_3_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_3_relu_2(a + 501_760, a + 0)
-                Self.layer3_4_conv1(a + 0, w + 6_296_704, a + 200_704)
-                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880, a + 2_809_856)
-                Self.layer3_4_conv3(a + 250_880, w + 7_149_184, a + 301_056)
+                Self.layer3_4_conv1(a + 0, w + 6_296_704, a + 200_704, threads)
+                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_4_conv3(a + 250_880, w + 7_149_184, a + 301_056, threads)
                 Self.layer3_4_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_4_relu_2(a + 501_760, a + 0)
-                Self.layer3_5_conv1(a + 0, w + 7_412_352, a + 200_704)
-                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880, a + 2_809_856)
-                Self.layer3_5_conv3(a + 250_880, w + 8_264_832, a + 301_056)
+                Self.layer3_5_conv1(a + 0, w + 7_412_352, a + 200_704, threads)
+                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880, a + 2_809_856, threads)
+                Self.layer3_5_conv3(a + 250_880, w + 8_264_832, a + 301_056, threads)
                 Self.layer3_5_add(a + 301_056, a + 0, a + 501_760)
                 Self.layer3_5_relu_2(a + 501_760, a + 0)
-                Self.layer4_0_conv1(a + 0, w + 8_528_000, a + 200_704)
-                Self.layer4_0_conv2(a + 200_704, w + 9_052_800, a + 301_056, a + 2_809_856)
-                Self.layer4_0_conv3(a + 301_056, w + 11_412_608, a + 200_704)
-                Self.layer4_0_downsample_0(a + 0, w + 12_463_232, a + 301_056, a + 2_809_856)
+                Self.layer4_0_conv1(a + 0, w + 8_528_000, a + 200_704, threads)
+                Self.layer4_0_conv2(a + 200_704, w + 9_052_800, a + 301_056, a + 2_809_856, threads)
+                Self.layer4_0_conv3(a + 301_056, w + 11_412_608, a + 200_704, threads)
+                Self.layer4_0_downsample_0(a + 0, w + 12_463_232, a + 301_056, a + 2_809_856, threads)
                 Self.layer4_0_add(a + 200_704, a + 301_056, a + 0)
                 Self.layer4_0_relu_2(a + 0, a + 100_352)
-                Self.layer4_1_conv1(a + 100_352, w + 14_562_432, a + 0)
-                Self.layer4_1_conv2(a + 0, w + 15_611_520, a + 25_088, a + 2_809_856)
-                Self.layer4_1_conv3(a + 25_088, w + 17_971_328, a + 200_704)
+                Self.layer4_1_conv1(a + 100_352, w + 14_562_432, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 15_611_520, a + 25_088, a + 2_809_856, threads)
+                Self.layer4_1_conv3(a + 25_088, w + 17_971_328, a + 200_704, threads)
                 Self.layer4_1_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_1_relu_2(a + 0, a + 100_352)
-                Self.layer4_2_conv1(a + 100_352, w + 19_021_952, a + 0)
-                Self.layer4_2_conv2(a + 0, w + 20_071_040, a + 25_088, a + 2_809_856)
-                Self.layer4_2_conv3(a + 25_088, w + 22_430_848, a + 200_704)
+                Self.layer4_2_conv1(a + 100_352, w + 19_021_952, a + 0, threads)
+                Self.layer4_2_conv2(a + 0, w + 20_071_040, a + 25_088, a + 2_809_856, threads)
+                Self.layer4_2_conv3(a + 25_088, w + 22_430_848, a + 200_704, threads)
                 Self.layer4_2_add(a + 200_704, a + 100_352, a + 0)
                 Self.layer4_2_relu_2(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
@@ -761,11 +762,12 @@ extension Resnet50 {
     /// conv1: conv 3→64, kernel 7×7, stride 2×2, padding 3, + bn1 folded, + relu fused.
     /// Generated from specs/resnet50.yaml:26:5.
     @inline(never)
-    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -815,6 +817,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -851,10 +854,11 @@ extension Resnet50 {
     /// layer1.0.conv1: conv 64→64, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -898,16 +902,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -957,15 +963,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1009,15 +1017,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1060,6 +1070,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1088,10 +1099,11 @@ extension Resnet50 {
     /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -1135,16 +1147,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -1194,15 +1208,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.1.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1245,6 +1261,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1273,10 +1290,11 @@ extension Resnet50 {
     /// layer1.2.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn1 folded, + layer1.2.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 256
@@ -1320,16 +1338,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded, + layer1.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -1379,15 +1399,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 64
@@ -1431,6 +1453,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer1.2.add: add.
@@ -1458,10 +1481,11 @@ extension Resnet50 {
     /// layer2.0.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn1 folded, + layer2.0.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 256
@@ -1505,16 +1529,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn2 folded, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1564,15 +1590,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -1616,16 +1644,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 512×28×28
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -1675,6 +1705,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.0.add: add.
@@ -1702,10 +1733,11 @@ extension Resnet50 {
     /// layer2.1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -1749,16 +1781,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1808,15 +1842,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.1.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -1859,6 +1895,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1887,10 +1924,11 @@ extension Resnet50 {
     /// layer2.2.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn1 folded, + layer2.2.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -1934,16 +1972,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded, + layer2.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -1993,15 +2033,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.2.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2044,6 +2086,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2072,10 +2115,11 @@ extension Resnet50 {
     /// layer2.3.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn1 folded, + layer2.3.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 512
@@ -2119,16 +2163,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded, + layer2.3.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -2178,15 +2224,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 128
@@ -2230,6 +2278,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer2.3.add: add.
@@ -2257,10 +2306,11 @@ extension Resnet50 {
     /// layer3.0.conv1: conv 512→256, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn1 folded, + layer3.0.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 512
@@ -2304,16 +2354,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2363,15 +2415,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -2416,16 +2470,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 512
@@ -2475,6 +2531,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.0.add: add.
@@ -2502,10 +2559,11 @@ extension Resnet50 {
     /// layer3.1.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -2550,16 +2608,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded, + layer3.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2609,15 +2669,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.1.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -2661,6 +2723,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2689,10 +2752,11 @@ extension Resnet50 {
     /// layer3.2.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn1 folded, + layer3.2.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -2737,16 +2801,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded, + layer3.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2796,15 +2862,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.2.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -2848,6 +2916,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -2876,10 +2945,11 @@ extension Resnet50 {
     /// layer3.3.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn1 folded, + layer3.3.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -2924,16 +2994,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded, + layer3.3.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -2983,15 +3055,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.3.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3035,6 +3109,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3063,10 +3138,11 @@ extension Resnet50 {
     /// layer3.4.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn1 folded, + layer3.4.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3111,16 +3187,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded, + layer3.4.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3170,15 +3248,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.4.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3222,6 +3302,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3250,10 +3331,11 @@ extension Resnet50 {
     /// layer3.5.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn1 folded, + layer3.5.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
         // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 1024
@@ -3298,16 +3380,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded, + layer3.5.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -3357,15 +3441,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        for block in 0..<128 {
+        Self.parallel(128, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
             let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
             let firstChannel: Int = (block / 128) &* 256
@@ -3410,6 +3496,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer3.5.add: add.
@@ -3437,10 +3524,11 @@ extension Resnet50 {
     /// layer4.0.conv1: conv 1024→512, kernel 1×1, stride 1×1, padding 0, + layer4.0.bn1 folded, + layer4.0.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
         // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 1024
@@ -3485,16 +3573,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn2 folded, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -3544,15 +3634,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.0.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -3597,16 +3689,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
         Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 1024
@@ -3656,6 +3750,7 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.0.add: add.
@@ -3683,10 +3778,11 @@ extension Resnet50 {
     /// layer4.1.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
         // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 2048
@@ -3731,16 +3827,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded, + layer4.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -3790,15 +3888,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.1.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -3842,6 +3942,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -3870,10 +3971,11 @@ extension Resnet50 {
     /// layer4.2.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn1 folded, + layer4.2.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
     @inline(never)
-    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
         // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 2048
@@ -3918,16 +4020,18 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded, + layer4.2.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
     @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -3977,15 +4081,17 @@ extension Resnet50 {
                 }
             }
         }
+        }
     }
 
     /// layer4.2.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn3 folded.
     /// Generated from specs/resnet50.yaml:21:13.
     @inline(never)
-    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        for block in 0..<256 {
+        Self.parallel(256, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
             let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
             let firstChannel: Int = (block / 256) &* 512
@@ -4029,6 +4135,7 @@ extension Resnet50 {
                     if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -4109,6 +4216,27 @@ extension Resnet50 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

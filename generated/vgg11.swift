@@ -122,7 +122,8 @@ public struct Vgg11: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -130,30 +131,30 @@ public struct Vgg11: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0, a + 4_014_080)
+                Self.features_0(x, w + 0, a + 0, a + 4_014_080, threads)
                 Self.features_2(a + 0, a + 3_211_264)
-                Self.features_3(a + 3_211_264, w + 1792, a + 0, a + 4_014_080)
+                Self.features_3(a + 3_211_264, w + 1792, a + 0, a + 4_014_080, threads)
                 Self.features_5(a + 0, a + 1_605_632)
-                Self.features_6(a + 1_605_632, w + 75_648, a + 0, a + 4_014_080)
-                Self.features_8(a + 0, w + 370_816, a + 802_816, a + 4_014_080)
+                Self.features_6(a + 1_605_632, w + 75_648, a + 0, a + 4_014_080, threads)
+                Self.features_8(a + 0, w + 370_816, a + 802_816, a + 4_014_080, threads)
                 Self.features_10(a + 802_816, a + 0)
-                Self.features_11(a + 0, w + 960_896, a + 200_704, a + 4_014_080)
-                Self.features_13(a + 200_704, w + 2_141_056, a + 602_112, a + 4_014_080)
+                Self.features_11(a + 0, w + 960_896, a + 200_704, a + 4_014_080, threads)
+                Self.features_13(a + 200_704, w + 2_141_056, a + 602_112, a + 4_014_080, threads)
                 Self.features_15(a + 602_112, a + 0)
-                Self.features_16(a + 0, w + 4_500_864, a + 100_352, a + 4_014_080)
-                Self.features_18(a + 100_352, w + 6_860_672, a + 0, a + 4_014_080)
+                Self.features_16(a + 0, w + 4_500_864, a + 100_352, a + 4_014_080, threads)
+                Self.features_18(a + 100_352, w + 6_860_672, a + 0, a + 4_014_080, threads)
                 Self.features_20(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
                 Self.classifier_0(a + 0, w + 9_220_480, a + 25_088)
@@ -169,11 +170,12 @@ extension Vgg11 {
     /// features.0: conv 3→64, kernel 3×3, stride 1×1, padding 1, + features.1 fused.
     /// Generated from specs/vgg11.yaml:14:11.
     @inline(never)
-    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 3, 8)   bias: w[1728..<1792]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -223,6 +225,7 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.2: max_pool 2×2, stride 2×2, padding 0.
@@ -259,11 +262,12 @@ extension Vgg11 {
     /// features.3: conv 64→128, kernel 3×3, stride 1×1, padding 1, + features.4 fused.
     /// Generated from specs/vgg11.yaml:17:11.
     @inline(never)
-    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
         Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -313,6 +317,7 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.5: max_pool 2×2, stride 2×2, padding 0.
@@ -349,11 +354,12 @@ extension Vgg11 {
     /// features.6: conv 128→256, kernel 3×3, stride 1×1, padding 1, + features.7 fused.
     /// Generated from specs/vgg11.yaml:20:40.
     @inline(never)
-    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -403,16 +409,18 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.8: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.9 fused.
     /// Generated from specs/vgg11.yaml:20:40.
     @inline(never)
-    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -462,6 +470,7 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.10: max_pool 2×2, stride 2×2, padding 0.
@@ -498,11 +507,12 @@ extension Vgg11 {
     /// features.11: conv 256→512, kernel 3×3, stride 1×1, padding 1, + features.12 fused.
     /// Generated from specs/vgg11.yaml:22:40.
     @inline(never)
-    static func features_11(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_11(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -552,16 +562,18 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.13: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.14 fused.
     /// Generated from specs/vgg11.yaml:22:40.
     @inline(never)
-    static func features_13(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_13(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -611,6 +623,7 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.15: max_pool 2×2, stride 2×2, padding 0.
@@ -647,11 +660,12 @@ extension Vgg11 {
     /// features.16: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.17 fused.
     /// Generated from specs/vgg11.yaml:24:40.
     @inline(never)
-    static func features_16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -701,16 +715,18 @@ extension Vgg11 {
                 }
             }
         }
+        }
     }
 
     /// features.18: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.19 fused.
     /// Generated from specs/vgg11.yaml:24:40.
     @inline(never)
-    static func features_18(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_18(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -759,6 +775,7 @@ extension Vgg11 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -878,6 +895,27 @@ extension Vgg11 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

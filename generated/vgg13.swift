@@ -136,7 +136,8 @@ public struct Vgg13: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -144,32 +145,32 @@ public struct Vgg13: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0, a + 6_422_528)
-                Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528)
+                Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
+                Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
                 Self.features_4(a + 3_211_264, a + 0)
-                Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528)
-                Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528)
+                Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528, threads)
+                Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528, threads)
                 Self.features_9(a + 2_408_448, a + 0)
-                Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528)
-                Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528)
+                Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528, threads)
+                Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528, threads)
                 Self.features_14(a + 1_204_224, a + 0)
-                Self.features_15(a + 0, w + 1_145_408, a + 200_704, a + 6_422_528)
-                Self.features_17(a + 200_704, w + 2_325_568, a + 602_112, a + 6_422_528)
+                Self.features_15(a + 0, w + 1_145_408, a + 200_704, a + 6_422_528, threads)
+                Self.features_17(a + 200_704, w + 2_325_568, a + 602_112, a + 6_422_528, threads)
                 Self.features_19(a + 602_112, a + 0)
-                Self.features_20(a + 0, w + 4_685_376, a + 100_352, a + 6_422_528)
-                Self.features_22(a + 100_352, w + 7_045_184, a + 0, a + 6_422_528)
+                Self.features_20(a + 0, w + 4_685_376, a + 100_352, a + 6_422_528, threads)
+                Self.features_22(a + 100_352, w + 7_045_184, a + 0, a + 6_422_528, threads)
                 Self.features_24(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
                 Self.classifier_0(a + 0, w + 9_404_992, a + 25_088)
@@ -185,11 +186,12 @@ extension Vgg13 {
     /// features.0: conv 3→64, kernel 3×3, stride 1×1, padding 1, + features.1 fused.
     /// Generated from specs/vgg13.yaml:14:40.
     @inline(never)
-    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 3, 8)   bias: w[1728..<1792]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -239,16 +241,18 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + features.3 fused.
     /// Generated from specs/vgg13.yaml:14:40.
     @inline(never)
-    static func features_2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -298,6 +302,7 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.4: max_pool 2×2, stride 2×2, padding 0.
@@ -334,11 +339,12 @@ extension Vgg13 {
     /// features.5: conv 64→128, kernel 3×3, stride 1×1, padding 1, + features.6 fused.
     /// Generated from specs/vgg13.yaml:16:40.
     @inline(never)
-    static func features_5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
         Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -388,16 +394,18 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.7: conv 128→128, kernel 3×3, stride 1×1, padding 1, + features.8 fused.
     /// Generated from specs/vgg13.yaml:16:40.
     @inline(never)
-    static func features_7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -447,6 +455,7 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.9: max_pool 2×2, stride 2×2, padding 0.
@@ -483,11 +492,12 @@ extension Vgg13 {
     /// features.10: conv 128→256, kernel 3×3, stride 1×1, padding 1, + features.11 fused.
     /// Generated from specs/vgg13.yaml:18:40.
     @inline(never)
-    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -537,16 +547,18 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.12: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.13 fused.
     /// Generated from specs/vgg13.yaml:18:40.
     @inline(never)
-    static func features_12(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_12(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -596,6 +608,7 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.14: max_pool 2×2, stride 2×2, padding 0.
@@ -632,11 +645,12 @@ extension Vgg13 {
     /// features.15: conv 256→512, kernel 3×3, stride 1×1, padding 1, + features.16 fused.
     /// Generated from specs/vgg13.yaml:20:40.
     @inline(never)
-    static func features_15(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_15(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -686,16 +700,18 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.17: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.18 fused.
     /// Generated from specs/vgg13.yaml:20:40.
     @inline(never)
-    static func features_17(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_17(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -745,6 +761,7 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.19: max_pool 2×2, stride 2×2, padding 0.
@@ -781,11 +798,12 @@ extension Vgg13 {
     /// features.20: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.21 fused.
     /// Generated from specs/vgg13.yaml:22:40.
     @inline(never)
-    static func features_20(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_20(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -835,16 +853,18 @@ extension Vgg13 {
                 }
             }
         }
+        }
     }
 
     /// features.22: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.23 fused.
     /// Generated from specs/vgg13.yaml:22:40.
     @inline(never)
-    static func features_22(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_22(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -893,6 +913,7 @@ extension Vgg13 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1012,6 +1033,27 @@ extension Vgg13 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

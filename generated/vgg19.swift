@@ -178,7 +178,8 @@ public struct Vgg19: Sendable {
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
-    public func predict(_ input: [Float]) throws -> [Float] {
+    /// `threads` splits each convolution's output channels over that many threads.
+    public func predict(_ input: [Float], threads: Int = 1) throws -> [Float] {
         guard !input.isEmpty, input.count % Self.inputCount == 0 else {
             throw WeightError("the input has \(input.count) values; the network takes a multiple of \(Self.inputCount) (\(Self.inputShape.map(String.init).joined(separator: "×")) per sample)")
         }
@@ -186,38 +187,38 @@ public struct Vgg19: Sendable {
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         var arena = [Float](repeating: 0, count: Self.arenaFloats)
         input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
         } } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
     /// (at least `arenaFloats` floats) for the activations.
-    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>) {
+    public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         storage.withUnsafeBufferPointer { buffer in
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0, a + 6_422_528)
-                Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528)
+                Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
+                Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
                 Self.features_4(a + 3_211_264, a + 0)
-                Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528)
-                Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528)
+                Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528, threads)
+                Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528, threads)
                 Self.features_9(a + 2_408_448, a + 0)
-                Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528)
-                Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528)
-                Self.features_14(a + 1_204_224, w + 1_145_408, a + 0, a + 6_422_528)
-                Self.features_16(a + 0, w + 1_735_488, a + 802_816, a + 6_422_528)
+                Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528, threads)
+                Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528, threads)
+                Self.features_14(a + 1_204_224, w + 1_145_408, a + 0, a + 6_422_528, threads)
+                Self.features_16(a + 0, w + 1_735_488, a + 802_816, a + 6_422_528, threads)
                 Self.features_18(a + 802_816, a + 0)
-                Self.features_19(a + 0, w + 2_325_568, a + 200_704, a + 6_422_528)
-                Self.features_21(a + 200_704, w + 3_505_728, a + 602_112, a + 6_422_528)
-                Self.features_23(a + 602_112, w + 5_865_536, a + 0, a + 6_422_528)
-                Self.features_25(a + 0, w + 8_225_344, a + 401_408, a + 6_422_528)
+                Self.features_19(a + 0, w + 2_325_568, a + 200_704, a + 6_422_528, threads)
+                Self.features_21(a + 200_704, w + 3_505_728, a + 602_112, a + 6_422_528, threads)
+                Self.features_23(a + 602_112, w + 5_865_536, a + 0, a + 6_422_528, threads)
+                Self.features_25(a + 0, w + 8_225_344, a + 401_408, a + 6_422_528, threads)
                 Self.features_27(a + 401_408, a + 0)
-                Self.features_28(a + 0, w + 10_585_152, a + 100_352, a + 6_422_528)
-                Self.features_30(a + 100_352, w + 12_944_960, a + 0, a + 6_422_528)
-                Self.features_32(a + 0, w + 15_304_768, a + 100_352, a + 6_422_528)
-                Self.features_34(a + 100_352, w + 17_664_576, a + 0, a + 6_422_528)
+                Self.features_28(a + 0, w + 10_585_152, a + 100_352, a + 6_422_528, threads)
+                Self.features_30(a + 100_352, w + 12_944_960, a + 0, a + 6_422_528, threads)
+                Self.features_32(a + 0, w + 15_304_768, a + 100_352, a + 6_422_528, threads)
+                Self.features_34(a + 100_352, w + 17_664_576, a + 0, a + 6_422_528, threads)
                 Self.features_36(a + 0, a + 100_352)
                 Self.avgpool(a + 100_352, a + 0)
                 Self.classifier_0(a + 0, w + 20_024_384, a + 25_088)
@@ -233,11 +234,12 @@ extension Vgg19 {
     /// features.0: conv 3→64, kernel 3×3, stride 1×1, padding 1, + features.1 fused.
     /// Generated from specs/vgg19.yaml:14:40.
     @inline(never)
-    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 3, 8)   bias: w[1728..<1792]
         Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 3
@@ -287,16 +289,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + features.3 fused.
     /// Generated from specs/vgg19.yaml:14:40.
     @inline(never)
-    static func features_2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         Self.pad(x, channels: 64, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
-        for block in 0..<8 {
+        Self.parallel(8, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
             let firstChannel: Int = (block / 8) &* 64
@@ -346,6 +350,7 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.4: max_pool 2×2, stride 2×2, padding 0.
@@ -382,11 +387,12 @@ extension Vgg19 {
     /// features.5: conv 64→128, kernel 3×3, stride 1×1, padding 1, + features.6 fused.
     /// Generated from specs/vgg19.yaml:16:40.
     @inline(never)
-    static func features_5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
         Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 64
@@ -436,16 +442,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.7: conv 128→128, kernel 3×3, stride 1×1, padding 1, + features.8 fused.
     /// Generated from specs/vgg19.yaml:16:40.
     @inline(never)
-    static func features_7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         Self.pad(x, channels: 128, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
-        for block in 0..<16 {
+        Self.parallel(16, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
             let firstChannel: Int = (block / 16) &* 128
@@ -495,6 +503,7 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.9: max_pool 2×2, stride 2×2, padding 0.
@@ -531,11 +540,12 @@ extension Vgg19 {
     /// features.10: conv 128→256, kernel 3×3, stride 1×1, padding 1, + features.11 fused.
     /// Generated from specs/vgg19.yaml:18:40.
     @inline(never)
-    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 128
@@ -585,16 +595,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.12: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.13 fused.
     /// Generated from specs/vgg19.yaml:18:40.
     @inline(never)
-    static func features_12(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_12(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -643,17 +655,19 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.14: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.15 fused.
     /// Generated from specs/vgg19.yaml:18:40.
     @inline(never)
-    static func features_14(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_14(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -703,16 +717,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.16: conv 256→256, kernel 3×3, stride 1×1, padding 1, + features.17 fused.
     /// Generated from specs/vgg19.yaml:18:40.
     @inline(never)
-    static func features_16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        for block in 0..<32 {
+        Self.parallel(32, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
             let firstChannel: Int = (block / 32) &* 256
@@ -761,6 +777,7 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -798,11 +815,12 @@ extension Vgg19 {
     /// features.19: conv 256→512, kernel 3×3, stride 1×1, padding 1, + features.20 fused.
     /// Generated from specs/vgg19.yaml:20:40.
     @inline(never)
-    static func features_19(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_19(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 256
@@ -852,16 +870,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.21: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.22 fused.
     /// Generated from specs/vgg19.yaml:20:40.
     @inline(never)
-    static func features_21(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_21(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -910,17 +930,19 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.23: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.24 fused.
     /// Generated from specs/vgg19.yaml:20:40.
     @inline(never)
-    static func features_23(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_23(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -970,16 +992,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.25: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.26 fused.
     /// Generated from specs/vgg19.yaml:20:40.
     @inline(never)
-    static func features_25(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_25(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1028,6 +1052,7 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1065,11 +1090,12 @@ extension Vgg19 {
     /// features.28: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.29 fused.
     /// Generated from specs/vgg19.yaml:22:40.
     @inline(never)
-    static func features_28(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_28(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1118,17 +1144,19 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.30: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.31 fused.
     /// Generated from specs/vgg19.yaml:22:40.
     @inline(never)
-    static func features_30(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_30(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1177,17 +1205,19 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
     /// features.32: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.33 fused.
     /// Generated from specs/vgg19.yaml:22:40.
     @inline(never)
-    static func features_32(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_32(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1237,16 +1267,18 @@ extension Vgg19 {
                 }
             }
         }
+        }
     }
 
     /// features.34: conv 512→512, kernel 3×3, stride 1×1, padding 1, + features.35 fused.
     /// Generated from specs/vgg19.yaml:22:40.
     @inline(never)
-    static func features_34(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_34(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        for block in 0..<64 {
+        Self.parallel(64, threads: threads) { blocks in
+        for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
             let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
             let firstChannel: Int = (block / 64) &* 512
@@ -1295,6 +1327,7 @@ extension Vgg19 {
                     if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
+        }
         }
     }
 
@@ -1414,6 +1447,27 @@ extension Vgg19 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
+    struct Unchecked<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    /// Runs `body` over 0 ..< count split into `threads` parts, in parallel when there is more than one.
+    @inline(__always)
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = Unchecked(value: body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value((count * part / parts)..<(count * (part + 1) / parts))
+            }
+        }
     }
 
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.

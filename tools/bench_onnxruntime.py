@@ -3,8 +3,8 @@
 same network and weights in one run, and prints the ratios to ONNX Runtime.
 
 Usage: tools/bench_onnxruntime.py SPEC [SPEC...] [--threads 1 2] [--runs 30] [--emitted]
-The emitted code runs on one thread (it is single-threaded for now), timed by `convc verify`, which compiles it with
-swiftc -O -target-cpu native and also checks it against the interpreter.
+The emitted code is timed by `convc verify --threads T`, which compiles it with swiftc -O -target-cpu native
+-DCONVC_FMA and also checks it against the interpreter.
 Environment: CONVC (default .build/release/convc; build it with
   swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DCONVC_FMA).
 Both use seeded weights from `convc init --seed 0` and batch 1. ONNX Runtime runs with all graph optimisations
@@ -71,17 +71,15 @@ def main():
             subprocess.run([CONVC, "init", spec, "-o", weights, "--seed", "0"], check=True, capture_output=True)
             model = onnx_reference.build(graph, onnx_reference.read_safetensors(weights))
             x = np.random.default_rng(0).standard_normal([1] + graph["input_shape"]).astype(np.float32)
-            emitted_ms = None
-            if args.emitted:
-                out = subprocess.run([CONVC, "verify", spec, "--runs", str(args.runs)], check=True, capture_output=True,
-                                     text=True).stdout
-                emitted_ms = float(re.search(r"emitted ([0-9.]+) ms", out).group(1))
             for threads in args.threads:
                 ort_ms = time_onnxruntime(model, x, threads, args.runs)
                 convc_ms = time_convc(spec, weights, threads, args.runs)
                 line = (f"{graph['model']:<16} {threads:>7} {ort_ms:>9.3f} {convc_ms:>9.3f} {convc_ms / ort_ms:>9.2f} "
                         f"{macs / 1e9:>7.3f}")
-                if emitted_ms is not None and threads == 1:
+                if args.emitted:
+                    out = subprocess.run([CONVC, "verify", spec, "--runs", str(args.runs), "--threads", str(threads)],
+                                         check=True, capture_output=True, text=True).stdout
+                    emitted_ms = float(re.search(r"emitted ([0-9.]+) ms", out).group(1))
                     line += f" {emitted_ms:>10.3f} {emitted_ms / ort_ms:>11.2f}"
                 print(line, flush=True)
 

@@ -265,7 +265,8 @@ struct Emitter {
 
     func renderPredict(_ w: inout SwiftWriter, access: String) {
         w.doc("Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.")
-        w.block("\(access)func predict(_ input: [Float]) throws -> [Float]") { w in
+        w.doc("`threads` splits each convolution's output channels over that many threads.")
+        w.block("\(access)func predict(_ input: [Float], threads: Int = 1) throws -> [Float]") { w in
             w.block("guard !input.isEmpty, input.count % Self.inputCount == 0 else") { w in
                 w.line("throw WeightError(\"the input has \\(input.count) values; the network takes a multiple of \\(Self.inputCount) (\\(Self.inputShape.map(String.init).joined(separator: \"×\")) per sample)\")")
             }
@@ -273,14 +274,14 @@ struct Emitter {
             w.line("var output = [Float](repeating: 0, count: batch * Self.outputCount)")
             w.line("var arena = [Float](repeating: 0, count: Self.arenaFloats)")
             w.line("input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in")
-            w.line("    predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!)")
+            w.line("    predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)")
             w.line("} } }")
             w.line("return output")
         }
         w.line()
         w.doc("Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`")
         w.doc("(at least `arenaFloats` floats) for the activations.")
-        w.block("\(access)func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>)") { w in
+        w.block("\(access)func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1)") { w in
             w.block("storage.withUnsafeBufferPointer", opening: " { buffer in") { w in
                 w.line("let w = buffer.baseAddress!")
                 w.block("for n in 0..<batch") { w in
@@ -292,8 +293,9 @@ struct Emitter {
                         }
                         if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
                         arguments.append("a + \(literal(step.outputOffset))")
-                        if case .conv(let c) = layer(step.layer).op, convolutionKind(c) != .pointwise {
-                            arguments.append("a + \(literal(plan.arenaFloats))")
+                        if case .conv(let c) = layer(step.layer).op {
+                            if convolutionKind(c) != .pointwise { arguments.append("a + \(literal(plan.arenaFloats))") }
+                            arguments.append("threads")
                         }
                         if plan.indexedPools.contains(step.layer) {
                             arguments.append("a + \(literal(plan.offsets[step.layer * -1 - 1]!))")

@@ -28,11 +28,15 @@ struct Verify: ParsableCommand {
     @Option(help: "Timed runs of each implementation.")
     var runs: Int = 5
 
+    @Option(help: "Threads for both implementations.")
+    var threads: Int = 1
+
     @Option(help: "The Swift compiler to use.")
     var swiftc: String = "swiftc"
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
@@ -57,7 +61,8 @@ struct Verify: ParsableCommand {
             throw fail("the emitted Swift for '\(spec)' does not compile:\n\(compile.output)")
         }
         let compileSeconds = Date().timeIntervalSince(compileStart)
-        let execution = try runProcess(path("model"), [path("weights.safetensors"), path("input.npy"), path("output.npy")])
+        let execution = try runProcess(
+            path("model"), [path("weights.safetensors"), path("input.npy"), path("output.npy"), String(threads)])
         guard execution.status == 0 else {
             throw fail("the compiled model failed (exit status \(execution.status)):\n\(execution.output)")
         }
@@ -66,7 +71,7 @@ struct Verify: ParsableCommand {
 
         var stored: [String: StoredTensor] = [:]
         for (name, tensor) in tensors { stored[name] = tensor }
-        let interpreter = Interpreter(model: model, weights: try WeightSet(model: model, tensors: stored), threads: 1)
+        let interpreter = Interpreter(model: model, weights: try WeightSet(model: model, tensors: stored), threads: threads)
         var expected = try interpreter.run(input)
         var times: [Double] = []
         for _ in 0..<runs {
@@ -91,7 +96,7 @@ struct Verify: ParsableCommand {
         let allowed = unpools ? emitted.count / 1000 : 0
         print("\(model.name): compiled in \(String(format: "%.1f", compileSeconds)) s")
         print("max abs difference \(format(worst)), max rel difference \(format(worst / scale)), \(differing) of \(emitted.count) outputs beyond 1e-4")
-        print("latency (1 thread, batch 1, median of \(runs)): emitted \(String(format: "%.3f", emittedMilliseconds)) ms, interpreter \(String(format: "%.3f", interpreterMilliseconds)) ms")
+        print("latency (\(threads) thread\(threads == 1 ? "" : "s"), batch 1, median of \(runs)): emitted \(String(format: "%.3f", emittedMilliseconds)) ms, interpreter \(String(format: "%.3f", interpreterMilliseconds)) ms")
         guard differing <= allowed else {
             throw fail("the emitted code and the interpreter disagree on \(differing) outputs (tolerance 1e-4 × \(format(scale)))")
         }
@@ -117,11 +122,12 @@ struct Verify: ParsableCommand {
         let arguments = CommandLine.arguments
         let model = try VerifiedModel(weights: URL(fileURLWithPath: arguments[1]))
         let input = try readArray(arguments[2])
-        var output = try model.predict(input)
+        let threads = Int(arguments[4]) ?? 1
+        var output = try model.predict(input, threads: threads)
         var times: [Double] = []
         for _ in 0..<\(runs) {
             let start = Date()
-            output = try model.predict(input)
+            output = try model.predict(input, threads: threads)
             times.append(Date().timeIntervalSince(start) * 1000)
         }
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\\(output.count),), }"

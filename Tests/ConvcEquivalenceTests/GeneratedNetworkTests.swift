@@ -12,29 +12,30 @@ import Testing
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// A generated network behind one signature: tensors by name, a batch of inputs → outputs.
+/// A generated network behind one signature: tensors by name, a batch of inputs → outputs (on two threads, so
+/// the parallel path is the one checked).
 typealias Forward = @Sendable ([String: [Float]], [Float]) throws -> [Float]
 
 /// Every generated type, by spec file.
 let generatedNetworks: [String: Forward] = [
-    "alexnet": { try Alexnet(tensors: $0).predict($1) },
-    "alexnet2012": { try Alexnet2012Groups2(tensors: $0).predict($1) },
-    "densenet121": { try Densenet121(tensors: $0).predict($1) },
-    "enet": { try EnetCamvid12(tensors: $0).predict($1) },
-    "googlenet": { try Googlenet(tensors: $0).predict($1) },
-    "lenet5": { try Lenet5(tensors: $0).predict($1) },
-    "mobilenet_v1": { try MobilenetV1(tensors: $0).predict($1) },
-    "nin_cifar10": { try NinCifar10(tensors: $0).predict($1) },
-    "resnet18": { try Resnet18(tensors: $0).predict($1) },
-    "resnet34": { try Resnet34(tensors: $0).predict($1) },
-    "resnet50": { try Resnet50(tensors: $0).predict($1) },
-    "resnet101": { try Resnet101(tensors: $0).predict($1) },
-    "resnet152": { try Resnet152(tensors: $0).predict($1) },
-    "vgg11": { try Vgg11(tensors: $0).predict($1) },
-    "vgg13": { try Vgg13(tensors: $0).predict($1) },
-    "vgg16": { try Vgg16(tensors: $0).predict($1) },
-    "vgg16_bn": { try Vgg16Bn(tensors: $0).predict($1) },
-    "vgg19": { try Vgg19(tensors: $0).predict($1) },
+    "alexnet": { try Alexnet(tensors: $0).predict($1, threads: 2) },
+    "alexnet2012": { try Alexnet2012Groups2(tensors: $0).predict($1, threads: 2) },
+    "densenet121": { try Densenet121(tensors: $0).predict($1, threads: 2) },
+    "enet": { try EnetCamvid12(tensors: $0).predict($1, threads: 2) },
+    "googlenet": { try Googlenet(tensors: $0).predict($1, threads: 2) },
+    "lenet5": { try Lenet5(tensors: $0).predict($1, threads: 2) },
+    "mobilenet_v1": { try MobilenetV1(tensors: $0).predict($1, threads: 2) },
+    "nin_cifar10": { try NinCifar10(tensors: $0).predict($1, threads: 2) },
+    "resnet18": { try Resnet18(tensors: $0).predict($1, threads: 2) },
+    "resnet34": { try Resnet34(tensors: $0).predict($1, threads: 2) },
+    "resnet50": { try Resnet50(tensors: $0).predict($1, threads: 2) },
+    "resnet101": { try Resnet101(tensors: $0).predict($1, threads: 2) },
+    "resnet152": { try Resnet152(tensors: $0).predict($1, threads: 2) },
+    "vgg11": { try Vgg11(tensors: $0).predict($1, threads: 2) },
+    "vgg13": { try Vgg13(tensors: $0).predict($1, threads: 2) },
+    "vgg16": { try Vgg16(tensors: $0).predict($1, threads: 2) },
+    "vgg16_bn": { try Vgg16Bn(tensors: $0).predict($1, threads: 2) },
+    "vgg19": { try Vgg19(tensors: $0).predict($1, threads: 2) },
 ]
 
 let specNames: [String] = {

@@ -55,6 +55,7 @@ extension Emitter {
         if case .conv(let c) = main.op, convolutionKind(c) != .pointwise {
             parameters.append("_ scratch: UnsafeMutablePointer<Float>")
         }
+        if case .conv = main.op { parameters.append("_ threads: Int") }
         w.line("@inline(never)")
         w.block("static func \(functionName(step))(\(parameters.joined(separator: ", ")))") { w in
             w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))   y: \(out)")
@@ -121,7 +122,9 @@ extension Emitter {
             rowStride = padded.columns
             planeStride = padded.rows * padded.columns
         }
-        w.block("for block in 0..<\(c.groups * blocksPerGroup)") { w in
+        // Blocks write disjoint output channels and only read the padded copy, so threads split them.
+        w.line("Self.parallel(\(c.groups * blocksPerGroup), threads: threads) { blocks in")
+        w.block("for block in blocks") { w in
             w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
             w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
             w.line("let firstChannel: Int = (block / \(blocksPerGroup)) &* \(inPerGroup)")
@@ -181,6 +184,7 @@ extension Emitter {
                 }
             }
         }
+        w.line("}")
     }
 
     /// One filter per channel: each output row in sixteen-pixel chunks, the kernel taps accumulated in a register.
@@ -190,7 +194,8 @@ extension Emitter {
         let taps = c.kernel.h * c.kernel.w
         w.comment("weight: (\(c.filters), 1, \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
-        w.block("for c in 0..<\(c.filters)") { w in
+        w.line("Self.parallel(\(c.filters), threads: threads) { channels in")
+        w.block("for c in channels") { w in
             w.line("let planeOffset: Int = c &* \(literal(padded.rows * padded.columns))")
             w.line("let kernelOffset: Int = c &* \(taps)")
             w.line("let k = w + kernelOffset")
@@ -214,6 +219,7 @@ extension Emitter {
                 }
             }
         }
+        w.line("}")
     }
 
     /// The output rows (or columns) whose tap `t` reads inside the input: oh·s − pad + t·d ∈ [0, size).
