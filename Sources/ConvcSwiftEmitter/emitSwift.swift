@@ -128,20 +128,35 @@ struct Emitter {
             slots[step.layer] = slot
             parameterFloats += slot.count
         }
+        nameFunctions()
     }
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
 
-    /// A Swift identifier for a step's function: `conv1`, `layer1_0_conv1`.
-    func functionName(_ step: PlannedStep) -> String {
-        let name = layer(step.layer).name
-        var result = ""
-        for scalar in name.unicodeScalars {
-            result.unicodeScalars.append(
-                (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) && scalar.isASCII ? scalar : "_")
+    /// The Swift identifier of each step's function, by step layer: `conv1`, `layer1_0_conv1`.
+    var functionNames: [Int: String] = [:]
+
+    func functionName(_ step: PlannedStep) -> String { functionNames[step.layer]! }
+
+    /// Names every step's function after its layer, with `_2`, `_3`, … where two paths spell the same identifier
+    /// (`a.b` and `a_b`).
+    mutating func nameFunctions() {
+        var used: Set<String> = []
+        for step in plan.steps {
+            var base = ""
+            for scalar in layer(step.layer).name.unicodeScalars {
+                base.unicodeScalars.append(
+                    (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) && scalar.isASCII ? scalar : "_")
+            }
+            if base.first?.isNumber ?? true { base = "layer_" + base }
+            var name = base
+            var suffix = 1
+            while !used.insert(name).inserted {
+                suffix += 1
+                name = "\(base)_\(suffix)"
+            }
+            functionNames[step.layer] = name
         }
-        if result.first?.isNumber ?? true { result = "layer_" + result }
-        return result
     }
 
     /// The arena expression of a buffer: `x` for the input, `a + offset` otherwise.

@@ -59,7 +59,8 @@ struct ReadError: Error, CustomStringConvertible {
 /// The largest spec convc reads; anything bigger is certainly not a hand-written network.
 let maximumSpecBytes = 64 << 20
 
-func readSpec(_ path: String) throws -> String {
+/// Reads a whole file, at most `limit` bytes; every failure is one sentence that names the file.
+func readFile(_ path: String, limit: Int? = nil) throws -> Data {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw ReadError(description: "cannot read '\(path)': no such file")
@@ -69,10 +70,15 @@ func readSpec(_ path: String) throws -> String {
         throw ReadError(description: "cannot read '\(path)': permission denied")
     }
     defer { try? handle.close() }
-    let data = try handle.read(upToCount: maximumSpecBytes + 1) ?? Data()
-    guard data.count <= maximumSpecBytes else {
-        throw ReadError(description: "'\(path)' is larger than \(maximumSpecBytes >> 20) MiB; is it a spec?")
+    let data = try (limit.map { try handle.read(upToCount: $0 + 1) } ?? handle.readToEnd()) ?? Data()
+    if let limit, data.count > limit {
+        throw ReadError(description: "'\(path)' is larger than \(limit >> 20) MiB; is it a spec?")
     }
+    return data
+}
+
+func readSpec(_ path: String) throws -> String {
+    let data = try readFile(path, limit: maximumSpecBytes)
     guard let text = String(data: data, encoding: .utf8) else {
         throw ReadError(description: "'\(path)' is not UTF-8 text")
     }

@@ -34,13 +34,11 @@ func warn(_ message: String) {
 
 /// Reads a whole file, with the failure as one sentence naming it.
 func readBytes(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw fail("cannot read '\(path)': no such file")
+    do {
+        return [UInt8](try readFile(path))
+    } catch let error as ReadError {
+        throw fail(error.description)
     }
-    guard !isDirectory.boolValue else { throw fail("cannot read '\(path)': it is a directory") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read '\(path)'") }
-    return [UInt8](data)
 }
 
 /// Writes a file atomically: the bytes go to a temporary file beside it, renamed into place only when complete,

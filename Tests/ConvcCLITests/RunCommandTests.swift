@@ -91,6 +91,20 @@ import Testing
         #expect(try convc("emit", "specs/lenet5.yaml", "--type-name", "1bad").status == 64)
     }
 
+    @Test func layerPathsThatSpellTheSameIdentifierGetDistinctFunctions() throws {
+        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("clash-\(UUID().uuidString).yaml")
+        try """
+            input: [1, 4, 4]
+            layers:
+              - conv: { name: a_b, filters: 1, kernel: 1 }
+              - group: { name: a, layers: [conv: { name: b, filters: 1, kernel: 1 }] }
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let run = try convc("verify", spec.path, "--runs", "1")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let source = try convc("emit", spec.path).stdout
+        #expect(source.contains("static func a_b(") && source.contains("static func a_b_2("))
+    }
+
     @Test func verifyCompilesRunsAndAgrees() throws {
         let run = try convc("verify", "specs/lenet5.yaml", "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")

@@ -281,15 +281,11 @@ struct Elaborator {
         blockStack.removeLast()
         if diagnostics.errorCount > errorsBefore {
             // Point from errors inside the block back to this instance.
-            annotateLastErrors(
-                since: errorsBefore, with: Note("in block '\(blockName)' instantiated here", at: item.kind.location))
+            diagnostics.appendNote(
+                Note("in block '\(blockName)' instantiated here", at: item.kind.location), toErrorsAfter: errorsBefore)
         }
         names[path.joined(separator: ".")] = output.layer
         return output
-    }
-
-    mutating func annotateLastErrors(since count: Int, with note: Note) {
-        diagnostics.appendNote(note, toErrorsAfter: count)
     }
 
     mutating func elaborateResidual(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow
