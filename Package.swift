@@ -51,7 +51,8 @@ let package = Package(
         .testTarget(
             name: "ConvcEquivalenceTests",
             dependencies: [
-                "ConvcFrontend", "ConvcIR", "ConvcTensorIO", "ConvcInterpreter", "ConvcSwiftEmitter", "ConvcGenerated",
+                "ConvcFrontend", "ConvcIR", "ConvcReport", "ConvcTensorIO", "ConvcInterpreter", "ConvcSwiftEmitter",
+                "ConvcGenerated",
             ]),
     ]
 )

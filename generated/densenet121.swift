@@ -13,9 +13,12 @@ public struct Densenet121: Sendable {
     public static let parameterCount = 7_978_856
     public static let nonTrainableParameterCount = 83_648
     public static let macs = 2_834_161_664
-    /// Floats of working memory: activations placed by liveness after fusion (2,207,744), then
-    /// scratch for zero-padded conv inputs (489,984).
-    public static let arenaFloats = 2_697_728
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 2_007_040
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 430_624
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
+    public static let arenaFloats = 2_437_664
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1457,253 +1460,195 @@ public struct Densenet121: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv0(x, w + 0, a + 0, a + 2_207_744, threads)
+                Self.features_conv0(x, w + 0, a + 0, a + 2_007_040, threads)
                 Self.features_pool0(a + 0, a + 802_816)
                 Self.features_denseblock1_denselayer1_norm1(a + 802_816, w + 9472, a + 0)
                 Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704, threads)
-                Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock1_denselayer1_concat(a + 802_816, a + 0, a + 100_352)
-                Self.features_denseblock1_denselayer2_norm1(a + 100_352, w + 54_816, a + 401_408)
-                Self.features_denseblock1_denselayer2_conv1(a + 401_408, w + 55_008, a + 702_464, threads)
-                Self.features_denseblock1_denselayer2_conv2(a + 702_464, w + 67_424, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock1_denselayer2_concat(a + 100_352, a + 0, a + 401_408)
-                Self.features_denseblock1_denselayer3_norm1(a + 401_408, w + 104_320, a + 0)
-                Self.features_denseblock1_denselayer3_conv1(a + 0, w + 104_576, a + 802_816, threads)
-                Self.features_denseblock1_denselayer3_conv2(a + 802_816, w + 121_088, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock1_denselayer3_concat(a + 401_408, a + 0, a + 802_816)
+                Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 1_003_520, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer2_norm1(a + 802_816, w + 54_816, a + 0)
+                Self.features_denseblock1_denselayer2_conv1(a + 0, w + 55_008, a + 301_056, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 301_056, w + 67_424, a + 1_103_872, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer3_norm1(a + 802_816, w + 104_320, a + 0)
+                Self.features_denseblock1_denselayer3_conv1(a + 0, w + 104_576, a + 401_408, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 401_408, w + 121_088, a + 1_204_224, a + 2_007_040, threads)
                 Self.features_denseblock1_denselayer4_norm1(a + 802_816, w + 157_984, a + 0)
-                Self.features_denseblock1_denselayer4_conv1(a + 0, w + 158_304, a + 1_304_576, threads)
-                Self.features_denseblock1_denselayer4_conv2(a + 1_304_576, w + 178_912, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock1_denselayer4_concat(a + 802_816, a + 0, a + 100_352)
-                Self.features_denseblock1_denselayer5_norm1(a + 100_352, w + 215_808, a + 702_464)
-                Self.features_denseblock1_denselayer5_conv1(a + 702_464, w + 216_192, a + 1_304_576, threads)
-                Self.features_denseblock1_denselayer5_conv2(a + 1_304_576, w + 240_896, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock1_denselayer5_concat(a + 100_352, a + 0, a + 702_464)
-                Self.features_denseblock1_denselayer6_norm1(a + 702_464, w + 277_792, a + 0)
-                Self.features_denseblock1_denselayer6_conv1(a + 0, w + 278_240, a + 1_404_928, threads)
-                Self.features_denseblock1_denselayer6_conv2(a + 1_404_928, w + 307_040, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock1_denselayer6_concat(a + 702_464, a + 0, a + 1_404_928)
-                Self.features_transition1_norm(a + 1_404_928, w + 343_936, a + 0)
+                Self.features_denseblock1_denselayer4_conv1(a + 0, w + 158_304, a + 1_605_632, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 178_912, a + 1_304_576, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer5_norm1(a + 802_816, w + 215_808, a + 0)
+                Self.features_denseblock1_denselayer5_conv1(a + 0, w + 216_192, a + 1_605_632, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 240_896, a + 1_404_928, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer6_norm1(a + 802_816, w + 277_792, a + 0)
+                Self.features_denseblock1_denselayer6_conv1(a + 0, w + 278_240, a + 1_605_632, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 307_040, a + 1_505_280, a + 2_007_040, threads)
+                Self.features_transition1_norm(a + 802_816, w + 343_936, a + 0)
                 Self.features_transition1_conv(a + 0, w + 344_448, a + 802_816, threads)
                 Self.features_transition1_pool(a + 802_816, a + 0)
-                Self.features_denseblock2_denselayer1_norm1(a + 0, w + 377_344, a + 100_352)
-                Self.features_denseblock2_denselayer1_conv1(a + 100_352, w + 377_600, a + 200_704, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 200_704, w + 394_112, a + 100_352, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer1_concat(a + 0, a + 100_352, a + 125_440)
-                Self.features_denseblock2_denselayer2_norm1(a + 125_440, w + 431_008, a + 0)
-                Self.features_denseblock2_denselayer2_conv1(a + 0, w + 431_328, a + 250_880, threads)
-                Self.features_denseblock2_denselayer2_conv2(a + 250_880, w + 451_936, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer2_concat(a + 125_440, a + 0, a + 250_880)
-                Self.features_denseblock2_denselayer3_norm1(a + 250_880, w + 488_832, a + 0)
-                Self.features_denseblock2_denselayer3_conv1(a + 0, w + 489_216, a + 150_528, threads)
-                Self.features_denseblock2_denselayer3_conv2(a + 150_528, w + 513_920, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer3_concat(a + 250_880, a + 0, a + 25_088)
-                Self.features_denseblock2_denselayer4_norm1(a + 25_088, w + 550_816, a + 200_704)
-                Self.features_denseblock2_denselayer4_conv1(a + 200_704, w + 551_264, a + 376_320, threads)
-                Self.features_denseblock2_denselayer4_conv2(a + 376_320, w + 580_064, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer4_concat(a + 25_088, a + 0, a + 200_704)
-                Self.features_denseblock2_denselayer5_norm1(a + 200_704, w + 616_960, a + 0)
-                Self.features_denseblock2_denselayer5_conv1(a + 0, w + 617_472, a + 401_408, threads)
-                Self.features_denseblock2_denselayer5_conv2(a + 401_408, w + 650_368, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer5_concat(a + 200_704, a + 0, a + 401_408)
-                Self.features_denseblock2_denselayer6_norm1(a + 401_408, w + 687_264, a + 0)
-                Self.features_denseblock2_denselayer6_conv1(a + 0, w + 687_840, a + 225_792, threads)
-                Self.features_denseblock2_denselayer6_conv2(a + 225_792, w + 724_832, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer6_concat(a + 401_408, a + 0, a + 25_088)
-                Self.features_denseblock2_denselayer7_norm1(a + 25_088, w + 761_728, a + 275_968)
-                Self.features_denseblock2_denselayer7_conv1(a + 275_968, w + 762_368, a + 526_848, threads)
-                Self.features_denseblock2_denselayer7_conv2(a + 526_848, w + 803_456, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer7_concat(a + 25_088, a + 0, a + 275_968)
-                Self.features_denseblock2_denselayer8_norm1(a + 275_968, w + 840_352, a + 0)
-                Self.features_denseblock2_denselayer8_conv1(a + 0, w + 841_056, a + 551_936, threads)
-                Self.features_denseblock2_denselayer8_conv2(a + 551_936, w + 886_240, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer8_concat(a + 275_968, a + 0, a + 551_936)
-                Self.features_denseblock2_denselayer9_norm1(a + 551_936, w + 923_136, a + 0)
-                Self.features_denseblock2_denselayer9_conv1(a + 0, w + 923_904, a + 301_056, threads)
-                Self.features_denseblock2_denselayer9_conv2(a + 301_056, w + 973_184, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer9_concat(a + 551_936, a + 0, a + 25_088)
-                Self.features_denseblock2_denselayer10_norm1(a + 25_088, w + 1_010_080, a + 351_232)
-                Self.features_denseblock2_denselayer10_conv1(a + 351_232, w + 1_010_912, a + 677_376, threads)
-                Self.features_denseblock2_denselayer10_conv2(a + 677_376, w + 1_064_288, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer10_concat(a + 25_088, a + 0, a + 351_232)
-                Self.features_denseblock2_denselayer11_norm1(a + 351_232, w + 1_101_184, a + 0)
-                Self.features_denseblock2_denselayer11_conv1(a + 0, w + 1_102_080, a + 702_464, threads)
-                Self.features_denseblock2_denselayer11_conv2(a + 702_464, w + 1_159_552, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer11_concat(a + 351_232, a + 0, a + 702_464)
-                Self.features_denseblock2_denselayer12_norm1(a + 702_464, w + 1_196_448, a + 0)
-                Self.features_denseblock2_denselayer12_conv1(a + 0, w + 1_197_408, a + 376_320, threads)
-                Self.features_denseblock2_denselayer12_conv2(a + 376_320, w + 1_258_976, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock2_denselayer12_concat(a + 702_464, a + 0, a + 25_088)
-                Self.features_transition2_norm(a + 25_088, w + 1_295_872, a + 426_496)
-                Self.features_transition2_conv(a + 426_496, w + 1_296_896, a + 0, threads)
+                Self.features_denseblock2_denselayer1_norm1(a + 0, w + 377_344, a + 401_408)
+                Self.features_denseblock2_denselayer1_conv1(a + 401_408, w + 377_600, a + 501_760, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 501_760, w + 394_112, a + 100_352, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer2_norm1(a + 0, w + 431_008, a + 401_408)
+                Self.features_denseblock2_denselayer2_conv1(a + 401_408, w + 431_328, a + 526_848, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 526_848, w + 451_936, a + 125_440, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer3_norm1(a + 0, w + 488_832, a + 401_408)
+                Self.features_denseblock2_denselayer3_conv1(a + 401_408, w + 489_216, a + 551_936, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 551_936, w + 513_920, a + 150_528, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer4_norm1(a + 0, w + 550_816, a + 401_408)
+                Self.features_denseblock2_denselayer4_conv1(a + 401_408, w + 551_264, a + 577_024, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 577_024, w + 580_064, a + 175_616, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer5_norm1(a + 0, w + 616_960, a + 401_408)
+                Self.features_denseblock2_denselayer5_conv1(a + 401_408, w + 617_472, a + 602_112, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 602_112, w + 650_368, a + 200_704, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer6_norm1(a + 0, w + 687_264, a + 401_408)
+                Self.features_denseblock2_denselayer6_conv1(a + 401_408, w + 687_840, a + 627_200, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 627_200, w + 724_832, a + 225_792, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer7_norm1(a + 0, w + 761_728, a + 401_408)
+                Self.features_denseblock2_denselayer7_conv1(a + 401_408, w + 762_368, a + 652_288, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 652_288, w + 803_456, a + 250_880, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer8_norm1(a + 0, w + 840_352, a + 401_408)
+                Self.features_denseblock2_denselayer8_conv1(a + 401_408, w + 841_056, a + 677_376, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 677_376, w + 886_240, a + 275_968, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer9_norm1(a + 0, w + 923_136, a + 401_408)
+                Self.features_denseblock2_denselayer9_conv1(a + 401_408, w + 923_904, a + 702_464, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 702_464, w + 973_184, a + 301_056, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer10_norm1(a + 0, w + 1_010_080, a + 401_408)
+                Self.features_denseblock2_denselayer10_conv1(a + 401_408, w + 1_010_912, a + 727_552, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 727_552, w + 1_064_288, a + 326_144, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer11_norm1(a + 0, w + 1_101_184, a + 401_408)
+                Self.features_denseblock2_denselayer11_conv1(a + 401_408, w + 1_102_080, a + 752_640, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 752_640, w + 1_159_552, a + 351_232, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer12_norm1(a + 0, w + 1_196_448, a + 401_408)
+                Self.features_denseblock2_denselayer12_conv1(a + 401_408, w + 1_197_408, a + 777_728, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 777_728, w + 1_258_976, a + 376_320, a + 2_007_040, threads)
+                Self.features_transition2_norm(a + 0, w + 1_295_872, a + 401_408)
+                Self.features_transition2_conv(a + 401_408, w + 1_296_896, a + 0, threads)
                 Self.features_transition2_pool(a + 0, a + 200_704)
                 Self.features_denseblock3_denselayer1_norm1(a + 200_704, w + 1_428_224, a + 0)
                 Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_428_736, a + 50_176, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer1_concat(a + 200_704, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer2_norm1(a + 6272, w + 1_498_528, a + 62_720)
-                Self.features_denseblock3_denselayer2_conv1(a + 62_720, w + 1_499_104, a + 119_168, threads)
-                Self.features_denseblock3_denselayer2_conv2(a + 119_168, w + 1_536_096, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer2_concat(a + 6272, a + 0, a + 62_720)
-                Self.features_denseblock3_denselayer3_norm1(a + 62_720, w + 1_572_992, a + 0)
-                Self.features_denseblock3_denselayer3_conv1(a + 0, w + 1_573_632, a + 125_440, threads)
-                Self.features_denseblock3_denselayer3_conv2(a + 125_440, w + 1_614_720, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer3_concat(a + 62_720, a + 0, a + 125_440)
-                Self.features_denseblock3_denselayer4_norm1(a + 125_440, w + 1_651_616, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 250_880, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer2_norm1(a + 200_704, w + 1_498_528, a + 0)
+                Self.features_denseblock3_denselayer2_conv1(a + 0, w + 1_499_104, a + 56_448, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 56_448, w + 1_536_096, a + 257_152, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer3_norm1(a + 200_704, w + 1_572_992, a + 0)
+                Self.features_denseblock3_denselayer3_conv1(a + 0, w + 1_573_632, a + 62_720, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 62_720, w + 1_614_720, a + 263_424, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer4_norm1(a + 200_704, w + 1_651_616, a + 0)
                 Self.features_denseblock3_denselayer4_conv1(a + 0, w + 1_652_320, a + 68_992, threads)
-                Self.features_denseblock3_denselayer4_conv2(a + 68_992, w + 1_697_504, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer4_concat(a + 125_440, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer5_norm1(a + 6272, w + 1_734_400, a + 81_536)
-                Self.features_denseblock3_denselayer5_conv1(a + 81_536, w + 1_735_168, a + 156_800, threads)
-                Self.features_denseblock3_denselayer5_conv2(a + 156_800, w + 1_784_448, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer5_concat(a + 6272, a + 0, a + 81_536)
-                Self.features_denseblock3_denselayer6_norm1(a + 81_536, w + 1_821_344, a + 0)
-                Self.features_denseblock3_denselayer6_conv1(a + 0, w + 1_822_176, a + 163_072, threads)
-                Self.features_denseblock3_denselayer6_conv2(a + 163_072, w + 1_875_552, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer6_concat(a + 81_536, a + 0, a + 163_072)
-                Self.features_denseblock3_denselayer7_norm1(a + 163_072, w + 1_912_448, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 68_992, w + 1_697_504, a + 269_696, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer5_norm1(a + 200_704, w + 1_734_400, a + 0)
+                Self.features_denseblock3_denselayer5_conv1(a + 0, w + 1_735_168, a + 75_264, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 75_264, w + 1_784_448, a + 275_968, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer6_norm1(a + 200_704, w + 1_821_344, a + 0)
+                Self.features_denseblock3_denselayer6_conv1(a + 0, w + 1_822_176, a + 81_536, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 81_536, w + 1_875_552, a + 282_240, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer7_norm1(a + 200_704, w + 1_912_448, a + 0)
                 Self.features_denseblock3_denselayer7_conv1(a + 0, w + 1_913_344, a + 87_808, threads)
-                Self.features_denseblock3_denselayer7_conv2(a + 87_808, w + 1_970_816, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer7_concat(a + 163_072, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer8_norm1(a + 6272, w + 2_007_712, a + 100_352)
-                Self.features_denseblock3_denselayer8_conv1(a + 100_352, w + 2_008_672, a + 194_432, threads)
-                Self.features_denseblock3_denselayer8_conv2(a + 194_432, w + 2_070_240, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer8_concat(a + 6272, a + 0, a + 100_352)
-                Self.features_denseblock3_denselayer9_norm1(a + 100_352, w + 2_107_136, a + 0)
-                Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_108_160, a + 200_704, threads)
-                Self.features_denseblock3_denselayer9_conv2(a + 200_704, w + 2_173_824, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer9_concat(a + 100_352, a + 0, a + 200_704)
+                Self.features_denseblock3_denselayer1_conv2(a + 87_808, w + 1_970_816, a + 288_512, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer8_norm1(a + 200_704, w + 2_007_712, a + 0)
+                Self.features_denseblock3_denselayer8_conv1(a + 0, w + 2_008_672, a + 94_080, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 94_080, w + 2_070_240, a + 294_784, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer9_norm1(a + 200_704, w + 2_107_136, a + 0)
+                Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_108_160, a + 100_352, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 100_352, w + 2_173_824, a + 301_056, a + 2_007_040, threads)
                 Self.features_denseblock3_denselayer10_norm1(a + 200_704, w + 2_210_720, a + 0)
                 Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_211_808, a + 106_624, threads)
-                Self.features_denseblock3_denselayer10_conv2(a + 106_624, w + 2_281_568, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer10_concat(a + 200_704, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer11_norm1(a + 6272, w + 2_318_464, a + 119_168)
-                Self.features_denseblock3_denselayer11_conv1(a + 119_168, w + 2_319_616, a + 232_064, threads)
-                Self.features_denseblock3_denselayer11_conv2(a + 232_064, w + 2_393_472, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer11_concat(a + 6272, a + 0, a + 119_168)
-                Self.features_denseblock3_denselayer12_norm1(a + 119_168, w + 2_430_368, a + 0)
-                Self.features_denseblock3_denselayer12_conv1(a + 0, w + 2_431_584, a + 238_336, threads)
-                Self.features_denseblock3_denselayer12_conv2(a + 238_336, w + 2_509_536, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer12_concat(a + 119_168, a + 0, a + 238_336)
-                Self.features_denseblock3_denselayer13_norm1(a + 238_336, w + 2_546_432, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 106_624, w + 2_281_568, a + 307_328, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer11_norm1(a + 200_704, w + 2_318_464, a + 0)
+                Self.features_denseblock3_denselayer11_conv1(a + 0, w + 2_319_616, a + 112_896, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 112_896, w + 2_393_472, a + 313_600, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer12_norm1(a + 200_704, w + 2_430_368, a + 0)
+                Self.features_denseblock3_denselayer12_conv1(a + 0, w + 2_431_584, a + 119_168, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 119_168, w + 2_509_536, a + 319_872, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer13_norm1(a + 200_704, w + 2_546_432, a + 0)
                 Self.features_denseblock3_denselayer13_conv1(a + 0, w + 2_547_712, a + 125_440, threads)
-                Self.features_denseblock3_denselayer13_conv2(a + 125_440, w + 2_629_760, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer13_concat(a + 238_336, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer14_norm1(a + 6272, w + 2_666_656, a + 137_984)
-                Self.features_denseblock3_denselayer14_conv1(a + 137_984, w + 2_668_000, a + 269_696, threads)
-                Self.features_denseblock3_denselayer14_conv2(a + 269_696, w + 2_754_144, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer14_concat(a + 6272, a + 0, a + 137_984)
-                Self.features_denseblock3_denselayer15_norm1(a + 137_984, w + 2_791_040, a + 0)
-                Self.features_denseblock3_denselayer15_conv1(a + 0, w + 2_792_448, a + 275_968, threads)
-                Self.features_denseblock3_denselayer15_conv2(a + 275_968, w + 2_882_688, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer15_concat(a + 137_984, a + 0, a + 275_968)
-                Self.features_denseblock3_denselayer16_norm1(a + 275_968, w + 2_919_584, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 125_440, w + 2_629_760, a + 326_144, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer14_norm1(a + 200_704, w + 2_666_656, a + 0)
+                Self.features_denseblock3_denselayer14_conv1(a + 0, w + 2_668_000, a + 131_712, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 131_712, w + 2_754_144, a + 332_416, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer15_norm1(a + 200_704, w + 2_791_040, a + 0)
+                Self.features_denseblock3_denselayer15_conv1(a + 0, w + 2_792_448, a + 137_984, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 137_984, w + 2_882_688, a + 338_688, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer16_norm1(a + 200_704, w + 2_919_584, a + 0)
                 Self.features_denseblock3_denselayer16_conv1(a + 0, w + 2_921_056, a + 144_256, threads)
-                Self.features_denseblock3_denselayer16_conv2(a + 144_256, w + 3_015_392, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer16_concat(a + 275_968, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer17_norm1(a + 6272, w + 3_052_288, a + 156_800)
-                Self.features_denseblock3_denselayer17_conv1(a + 156_800, w + 3_053_824, a + 307_328, threads)
-                Self.features_denseblock3_denselayer17_conv2(a + 307_328, w + 3_152_256, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer17_concat(a + 6272, a + 0, a + 156_800)
-                Self.features_denseblock3_denselayer18_norm1(a + 156_800, w + 3_189_152, a + 0)
-                Self.features_denseblock3_denselayer18_conv1(a + 0, w + 3_190_752, a + 313_600, threads)
-                Self.features_denseblock3_denselayer18_conv2(a + 313_600, w + 3_293_280, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer18_concat(a + 156_800, a + 0, a + 313_600)
-                Self.features_denseblock3_denselayer19_norm1(a + 313_600, w + 3_330_176, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 144_256, w + 3_015_392, a + 344_960, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer17_norm1(a + 200_704, w + 3_052_288, a + 0)
+                Self.features_denseblock3_denselayer17_conv1(a + 0, w + 3_053_824, a + 150_528, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 150_528, w + 3_152_256, a + 351_232, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer18_norm1(a + 200_704, w + 3_189_152, a + 0)
+                Self.features_denseblock3_denselayer18_conv1(a + 0, w + 3_190_752, a + 156_800, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 156_800, w + 3_293_280, a + 357_504, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer19_norm1(a + 200_704, w + 3_330_176, a + 0)
                 Self.features_denseblock3_denselayer19_conv1(a + 0, w + 3_331_840, a + 163_072, threads)
-                Self.features_denseblock3_denselayer19_conv2(a + 163_072, w + 3_438_464, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer19_concat(a + 313_600, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer20_norm1(a + 6272, w + 3_475_360, a + 175_616)
-                Self.features_denseblock3_denselayer20_conv1(a + 175_616, w + 3_477_088, a + 344_960, threads)
-                Self.features_denseblock3_denselayer20_conv2(a + 344_960, w + 3_587_808, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer20_concat(a + 6272, a + 0, a + 175_616)
-                Self.features_denseblock3_denselayer21_norm1(a + 175_616, w + 3_624_704, a + 0)
-                Self.features_denseblock3_denselayer21_conv1(a + 0, w + 3_626_496, a + 351_232, threads)
-                Self.features_denseblock3_denselayer21_conv2(a + 351_232, w + 3_741_312, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer21_concat(a + 175_616, a + 0, a + 351_232)
-                Self.features_denseblock3_denselayer22_norm1(a + 351_232, w + 3_778_208, a + 0)
-                Self.features_denseblock3_denselayer22_conv1(a + 0, w + 3_780_064, a + 181_888, threads)
-                Self.features_denseblock3_denselayer22_conv2(a + 181_888, w + 3_898_976, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer22_concat(a + 351_232, a + 0, a + 6272)
-                Self.features_denseblock3_denselayer23_norm1(a + 6272, w + 3_935_872, a + 194_432)
-                Self.features_denseblock3_denselayer23_conv1(a + 194_432, w + 3_937_792, a + 382_592, threads)
-                Self.features_denseblock3_denselayer23_conv2(a + 382_592, w + 4_060_800, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer23_concat(a + 6272, a + 0, a + 194_432)
-                Self.features_denseblock3_denselayer24_norm1(a + 194_432, w + 4_097_696, a + 0)
-                Self.features_denseblock3_denselayer24_conv1(a + 0, w + 4_099_680, a + 388_864, threads)
-                Self.features_denseblock3_denselayer24_conv2(a + 388_864, w + 4_226_784, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock3_denselayer24_concat(a + 194_432, a + 0, a + 388_864)
-                Self.features_transition3_norm(a + 388_864, w + 4_263_680, a + 0)
+                Self.features_denseblock3_denselayer1_conv2(a + 163_072, w + 3_438_464, a + 363_776, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer20_norm1(a + 200_704, w + 3_475_360, a + 0)
+                Self.features_denseblock3_denselayer20_conv1(a + 0, w + 3_477_088, a + 169_344, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 169_344, w + 3_587_808, a + 370_048, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer21_norm1(a + 200_704, w + 3_624_704, a + 0)
+                Self.features_denseblock3_denselayer21_conv1(a + 0, w + 3_626_496, a + 175_616, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 175_616, w + 3_741_312, a + 376_320, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer22_norm1(a + 200_704, w + 3_778_208, a + 0)
+                Self.features_denseblock3_denselayer22_conv1(a + 0, w + 3_780_064, a + 401_408, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 3_898_976, a + 382_592, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer23_norm1(a + 200_704, w + 3_935_872, a + 0)
+                Self.features_denseblock3_denselayer23_conv1(a + 0, w + 3_937_792, a + 401_408, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 4_060_800, a + 388_864, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer24_norm1(a + 200_704, w + 4_097_696, a + 0)
+                Self.features_denseblock3_denselayer24_conv1(a + 0, w + 4_099_680, a + 401_408, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 4_226_784, a + 395_136, a + 2_007_040, threads)
+                Self.features_transition3_norm(a + 200_704, w + 4_263_680, a + 0)
                 Self.features_transition3_conv(a + 0, w + 4_265_728, a + 200_704, threads)
                 Self.features_transition3_pool(a + 200_704, a + 0)
-                Self.features_denseblock4_denselayer1_norm1(a + 0, w + 4_790_528, a + 25_088)
-                Self.features_denseblock4_denselayer1_conv1(a + 25_088, w + 4_791_552, a + 50_176, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 50_176, w + 4_857_216, a + 25_088, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer1_concat(a + 0, a + 25_088, a + 26_656)
-                Self.features_denseblock4_denselayer2_norm1(a + 26_656, w + 4_894_112, a + 0)
-                Self.features_denseblock4_denselayer2_conv1(a + 0, w + 4_895_200, a + 53_312, threads)
-                Self.features_denseblock4_denselayer2_conv2(a + 53_312, w + 4_964_960, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer2_concat(a + 26_656, a + 0, a + 53_312)
-                Self.features_denseblock4_denselayer3_norm1(a + 53_312, w + 5_001_856, a + 0)
-                Self.features_denseblock4_denselayer3_conv1(a + 0, w + 5_003_008, a + 28_224, threads)
-                Self.features_denseblock4_denselayer3_conv2(a + 28_224, w + 5_076_864, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer3_concat(a + 53_312, a + 0, a + 1568)
-                Self.features_denseblock4_denselayer4_norm1(a + 1568, w + 5_113_760, a + 31_360)
-                Self.features_denseblock4_denselayer4_conv1(a + 31_360, w + 5_114_976, a + 61_152, threads)
-                Self.features_denseblock4_denselayer4_conv2(a + 61_152, w + 5_192_928, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer4_concat(a + 1568, a + 0, a + 31_360)
-                Self.features_denseblock4_denselayer5_norm1(a + 31_360, w + 5_229_824, a + 0)
-                Self.features_denseblock4_denselayer5_conv1(a + 0, w + 5_231_104, a + 62_720, threads)
-                Self.features_denseblock4_denselayer5_conv2(a + 62_720, w + 5_313_152, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer5_concat(a + 31_360, a + 0, a + 62_720)
-                Self.features_denseblock4_denselayer6_norm1(a + 62_720, w + 5_350_048, a + 0)
-                Self.features_denseblock4_denselayer6_conv1(a + 0, w + 5_351_392, a + 32_928, threads)
-                Self.features_denseblock4_denselayer6_conv2(a + 32_928, w + 5_437_536, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer6_concat(a + 62_720, a + 0, a + 1568)
-                Self.features_denseblock4_denselayer7_norm1(a + 1568, w + 5_474_432, a + 36_064)
-                Self.features_denseblock4_denselayer7_conv1(a + 36_064, w + 5_475_840, a + 70_560, threads)
-                Self.features_denseblock4_denselayer7_conv2(a + 70_560, w + 5_566_080, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer7_concat(a + 1568, a + 0, a + 36_064)
-                Self.features_denseblock4_denselayer8_norm1(a + 36_064, w + 5_602_976, a + 0)
-                Self.features_denseblock4_denselayer8_conv1(a + 0, w + 5_604_448, a + 72_128, threads)
-                Self.features_denseblock4_denselayer8_conv2(a + 72_128, w + 5_698_784, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer8_concat(a + 36_064, a + 0, a + 72_128)
-                Self.features_denseblock4_denselayer9_norm1(a + 72_128, w + 5_735_680, a + 0)
-                Self.features_denseblock4_denselayer9_conv1(a + 0, w + 5_737_216, a + 37_632, threads)
-                Self.features_denseblock4_denselayer9_conv2(a + 37_632, w + 5_835_648, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer9_concat(a + 72_128, a + 0, a + 1568)
-                Self.features_denseblock4_denselayer10_norm1(a + 1568, w + 5_872_544, a + 40_768)
-                Self.features_denseblock4_denselayer10_conv1(a + 40_768, w + 5_874_144, a + 79_968, threads)
-                Self.features_denseblock4_denselayer10_conv2(a + 79_968, w + 5_976_672, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer10_concat(a + 1568, a + 0, a + 40_768)
-                Self.features_denseblock4_denselayer11_norm1(a + 40_768, w + 6_013_568, a + 0)
-                Self.features_denseblock4_denselayer11_conv1(a + 0, w + 6_015_232, a + 81_536, threads)
-                Self.features_denseblock4_denselayer11_conv2(a + 81_536, w + 6_121_856, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer11_concat(a + 40_768, a + 0, a + 81_536)
-                Self.features_denseblock4_denselayer12_norm1(a + 81_536, w + 6_158_752, a + 0)
-                Self.features_denseblock4_denselayer12_conv1(a + 0, w + 6_160_480, a + 42_336, threads)
-                Self.features_denseblock4_denselayer12_conv2(a + 42_336, w + 6_271_200, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer12_concat(a + 81_536, a + 0, a + 1568)
-                Self.features_denseblock4_denselayer13_norm1(a + 1568, w + 6_308_096, a + 45_472)
-                Self.features_denseblock4_denselayer13_conv1(a + 45_472, w + 6_309_888, a + 89_376, threads)
-                Self.features_denseblock4_denselayer13_conv2(a + 89_376, w + 6_424_704, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer13_concat(a + 1568, a + 0, a + 45_472)
-                Self.features_denseblock4_denselayer14_norm1(a + 45_472, w + 6_461_600, a + 0)
-                Self.features_denseblock4_denselayer14_conv1(a + 0, w + 6_463_456, a + 90_944, threads)
-                Self.features_denseblock4_denselayer14_conv2(a + 90_944, w + 6_582_368, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer14_concat(a + 45_472, a + 0, a + 90_944)
-                Self.features_denseblock4_denselayer15_norm1(a + 90_944, w + 6_619_264, a + 0)
-                Self.features_denseblock4_denselayer15_conv1(a + 0, w + 6_621_184, a + 47_040, threads)
-                Self.features_denseblock4_denselayer15_conv2(a + 47_040, w + 6_744_192, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer15_concat(a + 90_944, a + 0, a + 1568)
-                Self.features_denseblock4_denselayer16_norm1(a + 1568, w + 6_781_088, a + 50_176)
+                Self.features_denseblock4_denselayer1_norm1(a + 0, w + 4_790_528, a + 50_176)
+                Self.features_denseblock4_denselayer1_conv1(a + 50_176, w + 4_791_552, a + 75_264, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 75_264, w + 4_857_216, a + 25_088, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer2_norm1(a + 0, w + 4_894_112, a + 50_176)
+                Self.features_denseblock4_denselayer2_conv1(a + 50_176, w + 4_895_200, a + 76_832, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 76_832, w + 4_964_960, a + 26_656, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer3_norm1(a + 0, w + 5_001_856, a + 50_176)
+                Self.features_denseblock4_denselayer3_conv1(a + 50_176, w + 5_003_008, a + 78_400, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 78_400, w + 5_076_864, a + 28_224, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer4_norm1(a + 0, w + 5_113_760, a + 50_176)
+                Self.features_denseblock4_denselayer4_conv1(a + 50_176, w + 5_114_976, a + 79_968, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 79_968, w + 5_192_928, a + 29_792, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer5_norm1(a + 0, w + 5_229_824, a + 50_176)
+                Self.features_denseblock4_denselayer5_conv1(a + 50_176, w + 5_231_104, a + 81_536, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 81_536, w + 5_313_152, a + 31_360, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer6_norm1(a + 0, w + 5_350_048, a + 50_176)
+                Self.features_denseblock4_denselayer6_conv1(a + 50_176, w + 5_351_392, a + 83_104, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 83_104, w + 5_437_536, a + 32_928, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer7_norm1(a + 0, w + 5_474_432, a + 50_176)
+                Self.features_denseblock4_denselayer7_conv1(a + 50_176, w + 5_475_840, a + 84_672, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 84_672, w + 5_566_080, a + 34_496, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer8_norm1(a + 0, w + 5_602_976, a + 50_176)
+                Self.features_denseblock4_denselayer8_conv1(a + 50_176, w + 5_604_448, a + 86_240, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 86_240, w + 5_698_784, a + 36_064, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer9_norm1(a + 0, w + 5_735_680, a + 50_176)
+                Self.features_denseblock4_denselayer9_conv1(a + 50_176, w + 5_737_216, a + 87_808, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 87_808, w + 5_835_648, a + 37_632, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer10_norm1(a + 0, w + 5_872_544, a + 50_176)
+                Self.features_denseblock4_denselayer10_conv1(a + 50_176, w + 5_874_144, a + 89_376, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 89_376, w + 5_976_672, a + 39_200, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer11_norm1(a + 0, w + 6_013_568, a + 50_176)
+                Self.features_denseblock4_denselayer11_conv1(a + 50_176, w + 6_015_232, a + 90_944, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 90_944, w + 6_121_856, a + 40_768, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer12_norm1(a + 0, w + 6_158_752, a + 50_176)
+                Self.features_denseblock4_denselayer12_conv1(a + 50_176, w + 6_160_480, a + 92_512, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 92_512, w + 6_271_200, a + 42_336, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer13_norm1(a + 0, w + 6_308_096, a + 50_176)
+                Self.features_denseblock4_denselayer13_conv1(a + 50_176, w + 6_309_888, a + 94_080, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 94_080, w + 6_424_704, a + 43_904, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer14_norm1(a + 0, w + 6_461_600, a + 50_176)
+                Self.features_denseblock4_denselayer14_conv1(a + 50_176, w + 6_463_456, a + 95_648, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 95_648, w + 6_582_368, a + 45_472, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer15_norm1(a + 0, w + 6_619_264, a + 50_176)
+                Self.features_denseblock4_denselayer15_conv1(a + 50_176, w + 6_621_184, a + 97_216, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 97_216, w + 6_744_192, a + 47_040, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer16_norm1(a + 0, w + 6_781_088, a + 50_176)
                 Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 6_783_072, a + 98_784, threads)
-                Self.features_denseblock4_denselayer16_conv2(a + 98_784, w + 6_910_176, a + 0, a + 2_207_744, threads)
-                Self.features_denseblock4_denselayer16_concat(a + 1568, a + 0, a + 50_176)
-                Self.features_norm5(a + 50_176, w + 6_947_072, a + 0)
-                Self.adaptive_avg_pool(a + 0, a + 50_176)
-                Self.classifier(a + 50_176, w + 6_949_120, a + 0)
-                (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
+                Self.features_denseblock4_denselayer1_conv2(a + 98_784, w + 6_910_176, a + 48_608, a + 2_007_040, threads)
+                Self.features_norm5(a + 0, w + 6_947_072, a + 50_176)
+                Self.adaptive_avg_pool(a + 50_176, a + 0)
+                Self.classifier(a + 0, w + 6_949_120, a + 1024)
+                (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
             }
         }
     }
@@ -1716,7 +1661,11 @@ extension Densenet121 {
     static func features_conv0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -1726,46 +1675,86 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<112 {
-                for ow in stride(from: 0, to: 112, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<7 {
-                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
-                        for j in 0..<7 {
-                            let tapOffset: Int = (i &* 7 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 12_877, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<7 {
+                    let rowOffset: Int = firstChannel &* 52_900 &+ p &+ (i & 1) &* 26_450 &+ (i >> 1) &* 115
+                    for j in 0..<7 {
+                        let tapOffset: Int = (i &* 7 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 13_225 &+ (j >> 1)
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 52_900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 112 &- ow)
-                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 115
+                        let column: Int = q &- row &* 115
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 112 && q &+ 16 <= 12_877 {
+                            let index: Int = filterOffset &+ row &* 112 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 115, end: 12_877)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1822,49 +1811,87 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
+        // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -1873,11 +1900,15 @@ extension Densenet121 {
 
     /// features.denseblock1.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
+    /// Also runs features.denseblock1.denselayer2.conv2, features.denseblock1.denselayer3.conv2, features.denseblock1.denselayer4.conv2, features.denseblock1.denselayer5.conv2, features.denseblock1.denselayer6.conv2 (the same shapes and fusions).
     @inline(never)
     static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 430_592).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -1887,58 +1918,89 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 3246, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 3136
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 58
+                        let column: Int = q &- row &* 58
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
+                            let index: Int = filterOffset &+ row &* 56 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                        }
+                    }
+                }
+            }
             }
         }
         }
-    }
-
-    /// features.denseblock1.denselayer1.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock1_denselayer1_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56, 32×56×56   y: 96×56×56
-        (y + 0).update(from: x, count: 200_704)
-        (y + 200_704).update(from: x1, count: 100_352)
     }
 
     /// features.denseblock1.denselayer2.norm1: batch_norm, + features.denseblock1.denselayer2.relu1 fused.
@@ -1961,123 +2023,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 96, 8)   bias: w[12_288..<12_416]
+        // weight: (16 blocks, 96, 8)   bias: w[12_288..<12_416]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 96
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 768
             let kernel = w + kernelOffset
             let biasOffset: Int = 12_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<96 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<96 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock1.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock1_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 32×56×56
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock1.denselayer2.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock1_denselayer2_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 96×56×56, 32×56×56   y: 128×56×56
-        (y + 0).update(from: x, count: 301_056)
-        (y + 301_056).update(from: x1, count: 100_352)
     }
 
     /// features.denseblock1.denselayer3.norm1: batch_norm, + features.denseblock1.denselayer3.relu1 fused.
@@ -2100,123 +2130,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
+        // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock1.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock1_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 32×56×56
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock1.denselayer3.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock1_denselayer3_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×56×56, 32×56×56   y: 160×56×56
-        (y + 0).update(from: x, count: 401_408)
-        (y + 401_408).update(from: x1, count: 100_352)
     }
 
     /// features.denseblock1.denselayer4.norm1: batch_norm, + features.denseblock1.denselayer4.relu1 fused.
@@ -2239,123 +2237,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 160, 8)   bias: w[20_480..<20_608]
+        // weight: (16 blocks, 160, 8)   bias: w[20_480..<20_608]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 160
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1280
             let kernel = w + kernelOffset
             let biasOffset: Int = 20_480 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<160 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<160 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock1.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock1_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 32×56×56
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock1.denselayer4.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock1_denselayer4_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 160×56×56, 32×56×56   y: 192×56×56
-        (y + 0).update(from: x, count: 501_760)
-        (y + 501_760).update(from: x1, count: 100_352)
     }
 
     /// features.denseblock1.denselayer5.norm1: batch_norm, + features.denseblock1.denselayer5.relu1 fused.
@@ -2378,123 +2344,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 192, 8)   bias: w[24_576..<24_704]
+        // weight: (16 blocks, 192, 8)   bias: w[24_576..<24_704]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 24_576 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock1.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock1_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 32×56×56
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock1.denselayer5.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock1_denselayer5_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 192×56×56, 32×56×56   y: 224×56×56
-        (y + 0).update(from: x, count: 602_112)
-        (y + 602_112).update(from: x1, count: 100_352)
     }
 
     /// features.denseblock1.denselayer6.norm1: batch_norm, + features.denseblock1.denselayer6.relu1 fused.
@@ -2517,123 +2451,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 224×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 224, 8)   bias: w[28_672..<28_800]
+        // weight: (16 blocks, 224, 8)   bias: w[28_672..<28_800]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 224
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1792
             let kernel = w + kernelOffset
             let biasOffset: Int = 28_672 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<224 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<224 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock1.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock1_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 32×56×56
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock1.denselayer6.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock1_denselayer6_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 224×56×56, 32×56×56   y: 256×56×56
-        (y + 0).update(from: x, count: 702_464)
-        (y + 702_464).update(from: x1, count: 100_352)
     }
 
     /// features.transition1.norm: batch_norm, + features.transition1.relu fused.
@@ -2656,49 +2558,87 @@ extension Densenet121 {
     @inline(never)
     static func features_transition1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -2757,49 +2697,87 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
+        // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -2808,11 +2786,15 @@ extension Densenet121 {
 
     /// features.denseblock2.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
+    /// Also runs features.denseblock2.denselayer2.conv2, features.denseblock2.denselayer3.conv2, features.denseblock2.denselayer4.conv2, features.denseblock2.denselayer5.conv2, features.denseblock2.denselayer6.conv2, features.denseblock2.denselayer7.conv2, features.denseblock2.denselayer8.conv2, features.denseblock2.denselayer9.conv2, features.denseblock2.denselayer10.conv2, features.denseblock2.denselayer11.conv2, features.denseblock2.denselayer12.conv2 (the same shapes and fusions).
     @inline(never)
     static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -2822,58 +2804,89 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer1.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer1_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28, 32×28×28   y: 160×28×28
-        (y + 0).update(from: x, count: 100_352)
-        (y + 100_352).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer2.norm1: batch_norm, + features.denseblock2.denselayer2.relu1 fused.
@@ -2896,123 +2909,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 160, 8)   bias: w[20_480..<20_608]
+        // weight: (16 blocks, 160, 8)   bias: w[20_480..<20_608]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 160
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1280
             let kernel = w + kernelOffset
             let biasOffset: Int = 20_480 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<160 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<160 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer2.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer2_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 160×28×28, 32×28×28   y: 192×28×28
-        (y + 0).update(from: x, count: 125_440)
-        (y + 125_440).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer3.norm1: batch_norm, + features.denseblock2.denselayer3.relu1 fused.
@@ -3035,123 +3016,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 192, 8)   bias: w[24_576..<24_704]
+        // weight: (16 blocks, 192, 8)   bias: w[24_576..<24_704]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 24_576 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer3.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer3_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 192×28×28, 32×28×28   y: 224×28×28
-        (y + 0).update(from: x, count: 150_528)
-        (y + 150_528).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer4.norm1: batch_norm, + features.denseblock2.denselayer4.relu1 fused.
@@ -3174,123 +3123,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 224×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 224, 8)   bias: w[28_672..<28_800]
+        // weight: (16 blocks, 224, 8)   bias: w[28_672..<28_800]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 224
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1792
             let kernel = w + kernelOffset
             let biasOffset: Int = 28_672 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<224 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<224 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer4.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer4_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 224×28×28, 32×28×28   y: 256×28×28
-        (y + 0).update(from: x, count: 175_616)
-        (y + 175_616).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer5.norm1: batch_norm, + features.denseblock2.denselayer5.relu1 fused.
@@ -3313,123 +3230,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer5.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer5_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×28×28, 32×28×28   y: 288×28×28
-        (y + 0).update(from: x, count: 200_704)
-        (y + 200_704).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer6.norm1: batch_norm, + features.denseblock2.denselayer6.relu1 fused.
@@ -3452,123 +3337,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 288×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 288, 8)   bias: w[36_864..<36_992]
+        // weight: (16 blocks, 288, 8)   bias: w[36_864..<36_992]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 288
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<288 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<288 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer6.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer6_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 288×28×28, 32×28×28   y: 320×28×28
-        (y + 0).update(from: x, count: 225_792)
-        (y + 225_792).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer7.norm1: batch_norm, + features.denseblock2.denselayer7.relu1 fused.
@@ -3591,123 +3444,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 320×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 320, 8)   bias: w[40_960..<41_088]
+        // weight: (16 blocks, 320, 8)   bias: w[40_960..<41_088]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 320
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 40_960 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<320 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<320 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer7.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer7_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 320×28×28, 32×28×28   y: 352×28×28
-        (y + 0).update(from: x, count: 250_880)
-        (y + 250_880).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer8.norm1: batch_norm, + features.denseblock2.denselayer8.relu1 fused.
@@ -3730,123 +3551,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 352×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 352, 8)   bias: w[45_056..<45_184]
+        // weight: (16 blocks, 352, 8)   bias: w[45_056..<45_184]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 352
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2816
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<352 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<352 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer8.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer8_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 352×28×28, 32×28×28   y: 384×28×28
-        (y + 0).update(from: x, count: 275_968)
-        (y + 275_968).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer9.norm1: batch_norm, + features.denseblock2.denselayer9.relu1 fused.
@@ -3869,123 +3658,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 384, 8)   bias: w[49_152..<49_280]
+        // weight: (16 blocks, 384, 8)   bias: w[49_152..<49_280]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 384
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 49_152 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<384 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<384 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer9.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer9_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 384×28×28, 32×28×28   y: 416×28×28
-        (y + 0).update(from: x, count: 301_056)
-        (y + 301_056).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer10.norm1: batch_norm, + features.denseblock2.denselayer10.relu1 fused.
@@ -4008,123 +3765,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 416×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 416, 8)   bias: w[53_248..<53_376]
+        // weight: (16 blocks, 416, 8)   bias: w[53_248..<53_376]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 416
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3328
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<416 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<416 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer10.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer10_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 416×28×28, 32×28×28   y: 448×28×28
-        (y + 0).update(from: x, count: 326_144)
-        (y + 326_144).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer11.norm1: batch_norm, + features.denseblock2.denselayer11.relu1 fused.
@@ -4147,123 +3872,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 448×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 448, 8)   bias: w[57_344..<57_472]
+        // weight: (16 blocks, 448, 8)   bias: w[57_344..<57_472]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 448
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3584
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<448 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<448 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer11.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer11_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 448×28×28, 32×28×28   y: 480×28×28
-        (y + 0).update(from: x, count: 351_232)
-        (y + 351_232).update(from: x1, count: 25_088)
     }
 
     /// features.denseblock2.denselayer12.norm1: batch_norm, + features.denseblock2.denselayer12.relu1 fused.
@@ -4286,123 +3979,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 480, 8)   bias: w[61_440..<61_568]
+        // weight: (16 blocks, 480, 8)   bias: w[61_440..<61_568]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 480
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3840
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<480 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock2.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock2_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock2.denselayer12.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock2_denselayer12_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 480×28×28, 32×28×28   y: 512×28×28
-        (y + 0).update(from: x, count: 376_320)
-        (y + 376_320).update(from: x1, count: 25_088)
     }
 
     /// features.transition2.norm: batch_norm, + features.transition2.relu fused.
@@ -4425,49 +4086,87 @@ extension Densenet121 {
     @inline(never)
     static func features_transition2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 256×28×28
-        // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
+        // weight: (32 blocks, 512, 8)   bias: w[131_072..<131_328]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -4526,50 +4225,87 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -4578,11 +4314,15 @@ extension Densenet121 {
 
     /// features.denseblock3.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
+    /// Also runs features.denseblock3.denselayer2.conv2, features.denseblock3.denselayer3.conv2, features.denseblock3.denselayer4.conv2, features.denseblock3.denselayer5.conv2, features.denseblock3.denselayer6.conv2, features.denseblock3.denselayer7.conv2, features.denseblock3.denselayer8.conv2, features.denseblock3.denselayer9.conv2, features.denseblock3.denselayer10.conv2, features.denseblock3.denselayer11.conv2, features.denseblock3.denselayer12.conv2, features.denseblock3.denselayer13.conv2, features.denseblock3.denselayer14.conv2, features.denseblock3.denselayer15.conv2, features.denseblock3.denselayer16.conv2, features.denseblock3.denselayer17.conv2, features.denseblock3.denselayer18.conv2, features.denseblock3.denselayer19.conv2, features.denseblock3.denselayer20.conv2, features.denseblock3.denselayer21.conv2, features.denseblock3.denselayer22.conv2, features.denseblock3.denselayer23.conv2, features.denseblock3.denselayer24.conv2 (the same shapes and fusions).
     @inline(never)
     static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 32_768).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -4592,58 +4332,89 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer1.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer1_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 32×14×14   y: 288×14×14
-        (y + 0).update(from: x, count: 50_176)
-        (y + 50_176).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer2.norm1: batch_norm, + features.denseblock3.denselayer2.relu1 fused.
@@ -4666,124 +4437,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 288×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 288, 8)   bias: w[36_864..<36_992]
+        // weight: (16 blocks, 288, 8)   bias: w[36_864..<36_992]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 288
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<288 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<288 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer2.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer2_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 288×14×14, 32×14×14   y: 320×14×14
-        (y + 0).update(from: x, count: 56_448)
-        (y + 56_448).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer3.norm1: batch_norm, + features.denseblock3.denselayer3.relu1 fused.
@@ -4806,124 +4544,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 320×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 320, 8)   bias: w[40_960..<41_088]
+        // weight: (16 blocks, 320, 8)   bias: w[40_960..<41_088]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 320
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 40_960 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<320 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<320 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer3.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer3_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 320×14×14, 32×14×14   y: 352×14×14
-        (y + 0).update(from: x, count: 62_720)
-        (y + 62_720).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer4.norm1: batch_norm, + features.denseblock3.denselayer4.relu1 fused.
@@ -4946,124 +4651,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 352×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 352, 8)   bias: w[45_056..<45_184]
+        // weight: (16 blocks, 352, 8)   bias: w[45_056..<45_184]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 352
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2816
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<352 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<352 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer4.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer4_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 352×14×14, 32×14×14   y: 384×14×14
-        (y + 0).update(from: x, count: 68_992)
-        (y + 68_992).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer5.norm1: batch_norm, + features.denseblock3.denselayer5.relu1 fused.
@@ -5086,124 +4758,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 384, 8)   bias: w[49_152..<49_280]
+        // weight: (16 blocks, 384, 8)   bias: w[49_152..<49_280]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 384
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 49_152 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<384 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<384 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer5.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer5_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 384×14×14, 32×14×14   y: 416×14×14
-        (y + 0).update(from: x, count: 75_264)
-        (y + 75_264).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer6.norm1: batch_norm, + features.denseblock3.denselayer6.relu1 fused.
@@ -5226,124 +4865,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 416×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 416, 8)   bias: w[53_248..<53_376]
+        // weight: (16 blocks, 416, 8)   bias: w[53_248..<53_376]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 416
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3328
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<416 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<416 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer6.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer6_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 416×14×14, 32×14×14   y: 448×14×14
-        (y + 0).update(from: x, count: 81_536)
-        (y + 81_536).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer7.norm1: batch_norm, + features.denseblock3.denselayer7.relu1 fused.
@@ -5366,124 +4972,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 448×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 448, 8)   bias: w[57_344..<57_472]
+        // weight: (16 blocks, 448, 8)   bias: w[57_344..<57_472]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 448
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3584
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<448 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<448 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer7.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer7_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 448×14×14, 32×14×14   y: 480×14×14
-        (y + 0).update(from: x, count: 87_808)
-        (y + 87_808).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer8.norm1: batch_norm, + features.denseblock3.denselayer8.relu1 fused.
@@ -5506,124 +5079,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 480, 8)   bias: w[61_440..<61_568]
+        // weight: (16 blocks, 480, 8)   bias: w[61_440..<61_568]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 480
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 3840
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<480 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer8.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer8_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 480×14×14, 32×14×14   y: 512×14×14
-        (y + 0).update(from: x, count: 94_080)
-        (y + 94_080).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer9.norm1: batch_norm, + features.denseblock3.denselayer9.relu1 fused.
@@ -5646,124 +5186,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer9.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer9_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×14×14, 32×14×14   y: 544×14×14
-        (y + 0).update(from: x, count: 100_352)
-        (y + 100_352).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer10.norm1: batch_norm, + features.denseblock3.denselayer10.relu1 fused.
@@ -5786,124 +5293,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 544×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 544, 8)   bias: w[69_632..<69_760]
+        // weight: (16 blocks, 544, 8)   bias: w[69_632..<69_760]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 544
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4352
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<544 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<544 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer10.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer10_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 544×14×14, 32×14×14   y: 576×14×14
-        (y + 0).update(from: x, count: 106_624)
-        (y + 106_624).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer11.norm1: batch_norm, + features.denseblock3.denselayer11.relu1 fused.
@@ -5926,124 +5400,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 576, 8)   bias: w[73_728..<73_856]
+        // weight: (16 blocks, 576, 8)   bias: w[73_728..<73_856]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 576
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<576 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<576 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer11.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer11_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 576×14×14, 32×14×14   y: 608×14×14
-        (y + 0).update(from: x, count: 112_896)
-        (y + 112_896).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer12.norm1: batch_norm, + features.denseblock3.denselayer12.relu1 fused.
@@ -6066,124 +5507,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 608×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 608, 8)   bias: w[77_824..<77_952]
+        // weight: (16 blocks, 608, 8)   bias: w[77_824..<77_952]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 608
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4864
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<608 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<608 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer12.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer12_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 608×14×14, 32×14×14   y: 640×14×14
-        (y + 0).update(from: x, count: 119_168)
-        (y + 119_168).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer13.norm1: batch_norm, + features.denseblock3.denselayer13.relu1 fused.
@@ -6206,124 +5614,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 640, 8)   bias: w[81_920..<82_048]
+        // weight: (16 blocks, 640, 8)   bias: w[81_920..<82_048]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 640
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5120
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<640 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<640 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer13.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer13.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer13_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 640×14×14, 32×14×14   y: 672×14×14
-        (y + 0).update(from: x, count: 125_440)
-        (y + 125_440).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer14.norm1: batch_norm, + features.denseblock3.denselayer14.relu1 fused.
@@ -6346,124 +5721,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 672×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 672, 8)   bias: w[86_016..<86_144]
+        // weight: (16 blocks, 672, 8)   bias: w[86_016..<86_144]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 672
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5376
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<672 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<672 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer14.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer14.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer14_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 672×14×14, 32×14×14   y: 704×14×14
-        (y + 0).update(from: x, count: 131_712)
-        (y + 131_712).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer15.norm1: batch_norm, + features.denseblock3.denselayer15.relu1 fused.
@@ -6486,124 +5828,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 704, 8)   bias: w[90_112..<90_240]
+        // weight: (16 blocks, 704, 8)   bias: w[90_112..<90_240]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 704
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5632
             let kernel = w + kernelOffset
             let biasOffset: Int = 90_112 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<704 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<704 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer15.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer15.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer15_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 704×14×14, 32×14×14   y: 736×14×14
-        (y + 0).update(from: x, count: 137_984)
-        (y + 137_984).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer16.norm1: batch_norm, + features.denseblock3.denselayer16.relu1 fused.
@@ -6626,124 +5935,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 736×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 736, 8)   bias: w[94_208..<94_336]
+        // weight: (16 blocks, 736, 8)   bias: w[94_208..<94_336]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 736
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5888
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<736 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<736 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer16.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer16.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer16_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 736×14×14, 32×14×14   y: 768×14×14
-        (y + 0).update(from: x, count: 144_256)
-        (y + 144_256).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer17.norm1: batch_norm, + features.denseblock3.denselayer17.relu1 fused.
@@ -6766,124 +6042,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 768, 8)   bias: w[98_304..<98_432]
+        // weight: (16 blocks, 768, 8)   bias: w[98_304..<98_432]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 768
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6144
             let kernel = w + kernelOffset
             let biasOffset: Int = 98_304 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<768 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<768 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer17.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer17_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer17.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer17_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 768×14×14, 32×14×14   y: 800×14×14
-        (y + 0).update(from: x, count: 150_528)
-        (y + 150_528).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer18.norm1: batch_norm, + features.denseblock3.denselayer18.relu1 fused.
@@ -6906,124 +6149,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 800×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 800, 8)   bias: w[102_400..<102_528]
+        // weight: (16 blocks, 800, 8)   bias: w[102_400..<102_528]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 800
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6400
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<800 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<800 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer18.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer18_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer18.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer18_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 800×14×14, 32×14×14   y: 832×14×14
-        (y + 0).update(from: x, count: 156_800)
-        (y + 156_800).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer19.norm1: batch_norm, + features.denseblock3.denselayer19.relu1 fused.
@@ -7046,124 +6256,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        // weight: (16 blocks, 832, 8)   bias: w[106_496..<106_624]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer19.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer19_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer19.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer19_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 832×14×14, 32×14×14   y: 864×14×14
-        (y + 0).update(from: x, count: 163_072)
-        (y + 163_072).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer20.norm1: batch_norm, + features.denseblock3.denselayer20.relu1 fused.
@@ -7186,124 +6363,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 864×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 864, 8)   bias: w[110_592..<110_720]
+        // weight: (16 blocks, 864, 8)   bias: w[110_592..<110_720]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 864
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6912
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<864 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<864 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer20.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer20_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer20.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer20_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 864×14×14, 32×14×14   y: 896×14×14
-        (y + 0).update(from: x, count: 169_344)
-        (y + 169_344).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer21.norm1: batch_norm, + features.denseblock3.denselayer21.relu1 fused.
@@ -7326,124 +6470,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 896, 8)   bias: w[114_688..<114_816]
+        // weight: (16 blocks, 896, 8)   bias: w[114_688..<114_816]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 896
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7168
             let kernel = w + kernelOffset
             let biasOffset: Int = 114_688 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<896 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<896 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer21.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer21_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer21.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer21_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 896×14×14, 32×14×14   y: 928×14×14
-        (y + 0).update(from: x, count: 175_616)
-        (y + 175_616).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer22.norm1: batch_norm, + features.denseblock3.denselayer22.relu1 fused.
@@ -7466,124 +6577,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 928×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 928, 8)   bias: w[118_784..<118_912]
+        // weight: (16 blocks, 928, 8)   bias: w[118_784..<118_912]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 928
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7424
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<928 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<928 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer22.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer22_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer22.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer22_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 928×14×14, 32×14×14   y: 960×14×14
-        (y + 0).update(from: x, count: 181_888)
-        (y + 181_888).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer23.norm1: batch_norm, + features.denseblock3.denselayer23.relu1 fused.
@@ -7606,124 +6684,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 960, 8)   bias: w[122_880..<123_008]
+        // weight: (16 blocks, 960, 8)   bias: w[122_880..<123_008]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 960
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 122_880 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<960 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<960 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer23.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer23_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer23.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer23_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 960×14×14, 32×14×14   y: 992×14×14
-        (y + 0).update(from: x, count: 188_160)
-        (y + 188_160).update(from: x1, count: 6272)
     }
 
     /// features.denseblock3.denselayer24.norm1: batch_norm, + features.denseblock3.denselayer24.relu1 fused.
@@ -7746,124 +6791,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 992×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 992, 8)   bias: w[126_976..<127_104]
+        // weight: (16 blocks, 992, 8)   bias: w[126_976..<127_104]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 992
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7936
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<992 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<992 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock3.denselayer24.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock3_denselayer24_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock3.denselayer24.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock3_denselayer24_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 992×14×14, 32×14×14   y: 1024×14×14
-        (y + 0).update(from: x, count: 194_432)
-        (y + 194_432).update(from: x1, count: 6272)
     }
 
     /// features.transition3.norm: batch_norm, + features.transition3.relu fused.
@@ -7886,50 +6898,87 @@ extension Densenet121 {
     @inline(never)
     static func features_transition3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
+        // weight: (64 blocks, 1024, 8)   bias: w[524_288..<524_800]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 1024
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<1024 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -7988,50 +7037,87 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -8040,11 +7126,15 @@ extension Densenet121 {
 
     /// features.denseblock4.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
     /// Generated from specs/densenet121.yaml:20:13.
+    /// Also runs features.denseblock4.denselayer2.conv2, features.denseblock4.denselayer3.conv2, features.denseblock4.denselayer4.conv2, features.denseblock4.denselayer5.conv2, features.denseblock4.denselayer6.conv2, features.denseblock4.denselayer7.conv2, features.denseblock4.denselayer8.conv2, features.denseblock4.denselayer9.conv2, features.denseblock4.denselayer10.conv2, features.denseblock4.denselayer11.conv2, features.denseblock4.denselayer12.conv2, features.denseblock4.denselayer13.conv2, features.denseblock4.denselayer14.conv2, features.denseblock4.denselayer15.conv2, features.denseblock4.denselayer16.conv2 (the same shapes and fusions).
     @inline(never)
     static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
         // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 10_368).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -8054,58 +7144,89 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer1.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer1_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7, 32×7×7   y: 544×7×7
-        (y + 0).update(from: x, count: 25_088)
-        (y + 25_088).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer2.norm1: batch_norm, + features.denseblock4.denselayer2.relu1 fused.
@@ -8128,124 +7249,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 544×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 544, 8)   bias: w[69_632..<69_760]
+        // weight: (16 blocks, 544, 8)   bias: w[69_632..<69_760]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 544
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4352
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<544 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<544 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer2.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer2.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer2_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 544×7×7, 32×7×7   y: 576×7×7
-        (y + 0).update(from: x, count: 26_656)
-        (y + 26_656).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer3.norm1: batch_norm, + features.denseblock4.denselayer3.relu1 fused.
@@ -8268,124 +7356,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 576, 8)   bias: w[73_728..<73_856]
+        // weight: (16 blocks, 576, 8)   bias: w[73_728..<73_856]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 576
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<576 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<576 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer3.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer3.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer3_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 576×7×7, 32×7×7   y: 608×7×7
-        (y + 0).update(from: x, count: 28_224)
-        (y + 28_224).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer4.norm1: batch_norm, + features.denseblock4.denselayer4.relu1 fused.
@@ -8408,124 +7463,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 608×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 608, 8)   bias: w[77_824..<77_952]
+        // weight: (16 blocks, 608, 8)   bias: w[77_824..<77_952]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 608
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4864
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<608 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<608 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer4.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer4.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer4_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 608×7×7, 32×7×7   y: 640×7×7
-        (y + 0).update(from: x, count: 29_792)
-        (y + 29_792).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer5.norm1: batch_norm, + features.denseblock4.denselayer5.relu1 fused.
@@ -8548,124 +7570,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 640, 8)   bias: w[81_920..<82_048]
+        // weight: (16 blocks, 640, 8)   bias: w[81_920..<82_048]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 640
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5120
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<640 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<640 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer5.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer5.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer5_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 640×7×7, 32×7×7   y: 672×7×7
-        (y + 0).update(from: x, count: 31_360)
-        (y + 31_360).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer6.norm1: batch_norm, + features.denseblock4.denselayer6.relu1 fused.
@@ -8688,124 +7677,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 672×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 672, 8)   bias: w[86_016..<86_144]
+        // weight: (16 blocks, 672, 8)   bias: w[86_016..<86_144]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 672
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5376
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<672 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<672 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer6.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer6_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer6.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer6_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 672×7×7, 32×7×7   y: 704×7×7
-        (y + 0).update(from: x, count: 32_928)
-        (y + 32_928).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer7.norm1: batch_norm, + features.denseblock4.denselayer7.relu1 fused.
@@ -8828,124 +7784,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 704, 8)   bias: w[90_112..<90_240]
+        // weight: (16 blocks, 704, 8)   bias: w[90_112..<90_240]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 704
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5632
             let kernel = w + kernelOffset
             let biasOffset: Int = 90_112 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<704 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<704 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer7.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer7_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer7.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer7_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 704×7×7, 32×7×7   y: 736×7×7
-        (y + 0).update(from: x, count: 34_496)
-        (y + 34_496).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer8.norm1: batch_norm, + features.denseblock4.denselayer8.relu1 fused.
@@ -8968,124 +7891,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 736×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 736, 8)   bias: w[94_208..<94_336]
+        // weight: (16 blocks, 736, 8)   bias: w[94_208..<94_336]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 736
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 5888
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<736 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<736 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer8.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer8_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer8.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer8_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 736×7×7, 32×7×7   y: 768×7×7
-        (y + 0).update(from: x, count: 36_064)
-        (y + 36_064).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer9.norm1: batch_norm, + features.denseblock4.denselayer9.relu1 fused.
@@ -9108,124 +7998,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 768, 8)   bias: w[98_304..<98_432]
+        // weight: (16 blocks, 768, 8)   bias: w[98_304..<98_432]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 768
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6144
             let kernel = w + kernelOffset
             let biasOffset: Int = 98_304 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<768 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<768 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer9.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer9_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer9.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer9_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 768×7×7, 32×7×7   y: 800×7×7
-        (y + 0).update(from: x, count: 37_632)
-        (y + 37_632).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer10.norm1: batch_norm, + features.denseblock4.denselayer10.relu1 fused.
@@ -9248,124 +8105,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 800×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 800, 8)   bias: w[102_400..<102_528]
+        // weight: (16 blocks, 800, 8)   bias: w[102_400..<102_528]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 800
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6400
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<800 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<800 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer10.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer10_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer10.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer10_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 800×7×7, 32×7×7   y: 832×7×7
-        (y + 0).update(from: x, count: 39_200)
-        (y + 39_200).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer11.norm1: batch_norm, + features.denseblock4.denselayer11.relu1 fused.
@@ -9388,124 +8212,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        // weight: (16 blocks, 832, 8)   bias: w[106_496..<106_624]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer11.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer11_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer11.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer11_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 832×7×7, 32×7×7   y: 864×7×7
-        (y + 0).update(from: x, count: 40_768)
-        (y + 40_768).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer12.norm1: batch_norm, + features.denseblock4.denselayer12.relu1 fused.
@@ -9528,124 +8319,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 864×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 864, 8)   bias: w[110_592..<110_720]
+        // weight: (16 blocks, 864, 8)   bias: w[110_592..<110_720]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 864
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6912
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<864 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<864 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer12.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer12_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer12.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer12_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 864×7×7, 32×7×7   y: 896×7×7
-        (y + 0).update(from: x, count: 42_336)
-        (y + 42_336).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer13.norm1: batch_norm, + features.denseblock4.denselayer13.relu1 fused.
@@ -9668,124 +8426,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 896, 8)   bias: w[114_688..<114_816]
+        // weight: (16 blocks, 896, 8)   bias: w[114_688..<114_816]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 896
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7168
             let kernel = w + kernelOffset
             let biasOffset: Int = 114_688 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<896 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<896 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer13.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer13_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer13.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer13_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 896×7×7, 32×7×7   y: 928×7×7
-        (y + 0).update(from: x, count: 43_904)
-        (y + 43_904).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer14.norm1: batch_norm, + features.denseblock4.denselayer14.relu1 fused.
@@ -9808,124 +8533,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 928×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 928, 8)   bias: w[118_784..<118_912]
+        // weight: (16 blocks, 928, 8)   bias: w[118_784..<118_912]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 928
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7424
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<928 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<928 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer14.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer14_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer14.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer14_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 928×7×7, 32×7×7   y: 960×7×7
-        (y + 0).update(from: x, count: 45_472)
-        (y + 45_472).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer15.norm1: batch_norm, + features.denseblock4.denselayer15.relu1 fused.
@@ -9948,124 +8640,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 960, 8)   bias: w[122_880..<123_008]
+        // weight: (16 blocks, 960, 8)   bias: w[122_880..<123_008]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 960
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 122_880 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<960 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<960 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer15.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer15_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer15.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer15_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 960×7×7, 32×7×7   y: 992×7×7
-        (y + 0).update(from: x, count: 47_040)
-        (y + 47_040).update(from: x1, count: 1568)
     }
 
     /// features.denseblock4.denselayer16.norm1: batch_norm, + features.denseblock4.denselayer16.relu1 fused.
@@ -10088,124 +8747,91 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 992×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 992, 8)   bias: w[126_976..<127_104]
+        // weight: (16 blocks, 992, 8)   bias: w[126_976..<127_104]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 992
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 7936
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<992 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<992 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// features.denseblock4.denselayer16.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
-    /// Generated from specs/densenet121.yaml:20:13.
-    @inline(never)
-    static func features_denseblock4_denselayer16_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// features.denseblock4.denselayer16.concat: concat.
-    /// Generated from specs/densenet121.yaml:13:7.
-    @inline(never)
-    static func features_denseblock4_denselayer16_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 992×7×7, 32×7×7   y: 1024×7×7
-        (y + 0).update(from: x, count: 48_608)
-        (y + 48_608).update(from: x1, count: 1568)
     }
 
     /// features.norm5: batch_norm, + relu fused.
@@ -10329,6 +8955,43 @@ extension Densenet121 {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -10356,6 +9019,34 @@ extension Densenet121 {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

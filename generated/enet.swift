@@ -13,9 +13,12 @@ public struct EnetCamvid12: Sendable {
     public static let parameterCount = 363_856
     public static let nonTrainableParameterCount = 8352
     public static let macs = 1_931_673_600
-    /// Floats of working memory: activations placed by liveness after fusion (4,456,448), then
-    /// scratch for zero-padded conv inputs (1,056,768).
-    public static let arenaFloats = 5_513_216
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 5_767_168
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 1_048_608
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
+    public static let arenaFloats = 6_815_776
     static let inputCount = 786_432
     static let outputCount = 3_145_728
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1249,204 +1252,197 @@ public struct EnetCamvid12: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.initial_conv(x, w + 0, a + 0, a + 4_456_448, threads)
+                Self.initial_conv(x, w + 0, a + 0, a + 5_767_168, threads)
                 Self.initial_pool(x, a + 851_968)
-                Self.initial_concat(a + 0, a + 851_968, a + 1_048_576)
-                Self.initial_bn(a + 1_048_576, w + 448, a + 0)
-                Self.initial_prelu(a + 0, w + 480, a + 1_048_576)
-                Self.bottleneck1_0_proj(a + 1_048_576, w + 512, a + 0, a + 4_456_448, threads)
-                Self.bottleneck1_0_prelu1(a + 0, w + 1552, a + 262_144)
-                Self.bottleneck1_0_conv(a + 262_144, w + 1584, a + 0, a + 4_456_448, threads)
-                Self.bottleneck1_0_prelu2(a + 0, w + 3904, a + 262_144)
-                Self.bottleneck1_0_expand(a + 262_144, w + 3936, a + 2_097_152, threads)
-                Self.bottleneck1_0_pool(a + 1_048_576, a + 0, a + 262_144)
-                Self.bottleneck1_0_channel_pad(a + 0, a + 524_288)
-                Self.bottleneck1_0_add(a + 2_097_152, a + 524_288, a + 3_145_728)
-                Self.bottleneck1_0_prelu_out(a + 3_145_728, w + 5024, a + 524_288)
-                Self.bottleneck1_1_proj(a + 524_288, w + 5152, a + 0, threads)
-                Self.bottleneck1_1_prelu1(a + 0, w + 6192, a + 1_572_864)
-                Self.bottleneck1_1_conv(a + 1_572_864, w + 6224, a + 0, a + 4_456_448, threads)
-                Self.bottleneck1_1_prelu2(a + 0, w + 8544, a + 1_572_864)
-                Self.bottleneck1_1_expand(a + 1_572_864, w + 8576, a + 1_835_008, threads)
-                Self.bottleneck1_1_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_1_prelu_out(a + 2_883_584, w + 9664, a + 524_288)
-                Self.bottleneck1_2_proj(a + 524_288, w + 9792, a + 0, threads)
-                Self.bottleneck1_2_prelu1(a + 0, w + 10_832, a + 1_572_864)
-                Self.bottleneck1_2_conv(a + 1_572_864, w + 10_864, a + 0, a + 4_456_448, threads)
-                Self.bottleneck1_2_prelu2(a + 0, w + 13_184, a + 1_572_864)
-                Self.bottleneck1_2_expand(a + 1_572_864, w + 13_216, a + 1_835_008, threads)
-                Self.bottleneck1_2_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_2_prelu_out(a + 2_883_584, w + 14_304, a + 524_288)
-                Self.bottleneck1_3_proj(a + 524_288, w + 14_432, a + 0, threads)
-                Self.bottleneck1_3_prelu1(a + 0, w + 15_472, a + 1_572_864)
-                Self.bottleneck1_3_conv(a + 1_572_864, w + 15_504, a + 0, a + 4_456_448, threads)
-                Self.bottleneck1_3_prelu2(a + 0, w + 17_824, a + 1_572_864)
-                Self.bottleneck1_3_expand(a + 1_572_864, w + 17_856, a + 1_835_008, threads)
-                Self.bottleneck1_3_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_3_prelu_out(a + 2_883_584, w + 18_944, a + 524_288)
-                Self.bottleneck1_4_proj(a + 524_288, w + 19_072, a + 0, threads)
-                Self.bottleneck1_4_prelu1(a + 0, w + 20_112, a + 1_572_864)
-                Self.bottleneck1_4_conv(a + 1_572_864, w + 20_144, a + 0, a + 4_456_448, threads)
-                Self.bottleneck1_4_prelu2(a + 0, w + 22_464, a + 1_572_864)
-                Self.bottleneck1_4_expand(a + 1_572_864, w + 22_496, a + 1_835_008, threads)
-                Self.bottleneck1_4_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck1_4_prelu_out(a + 2_883_584, w + 23_584, a + 524_288)
-                Self.bottleneck2_0_proj(a + 524_288, w + 23_712, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_0_prelu1(a + 0, w + 31_936, a + 131_072)
-                Self.bottleneck2_0_conv(a + 131_072, w + 32_000, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_0_prelu2(a + 0, w + 41_248, a + 131_072)
-                Self.bottleneck2_0_expand(a + 131_072, w + 41_312, a + 1_572_864, threads)
-                Self.bottleneck2_0_pool(a + 524_288, a + 0, a + 2_097_152)
-                Self.bottleneck2_0_channel_pad(a + 0, a + 524_288)
-                Self.bottleneck2_0_add(a + 1_572_864, a + 524_288, a + 1_048_576)
-                Self.bottleneck2_0_prelu_out(a + 1_048_576, w + 45_536, a + 524_288)
-                Self.bottleneck2_1_proj(a + 524_288, w + 45_792, a + 0, threads)
-                Self.bottleneck2_1_prelu1(a + 0, w + 49_920, a + 131_072)
-                Self.bottleneck2_1_conv(a + 131_072, w + 49_984, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_1_prelu2(a + 0, w + 59_232, a + 131_072)
-                Self.bottleneck2_1_expand(a + 131_072, w + 59_296, a + 1_048_576, threads)
-                Self.bottleneck2_1_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_1_prelu_out(a + 1_572_864, w + 63_520, a + 524_288)
-                Self.bottleneck2_2_proj(a + 524_288, w + 63_776, a + 0, threads)
-                Self.bottleneck2_2_prelu1(a + 0, w + 67_904, a + 131_072)
-                Self.bottleneck2_2_conv(a + 131_072, w + 67_968, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_2_prelu2(a + 0, w + 77_216, a + 131_072)
-                Self.bottleneck2_2_expand(a + 131_072, w + 77_280, a + 1_048_576, threads)
-                Self.bottleneck2_2_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_2_prelu_out(a + 1_572_864, w + 81_504, a + 524_288)
-                Self.bottleneck2_3_proj(a + 524_288, w + 81_760, a + 0, threads)
-                Self.bottleneck2_3_prelu1(a + 0, w + 85_888, a + 131_072)
-                Self.bottleneck2_3_conv_conv_1xk(a + 131_072, w + 85_952, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_3_conv_conv_kx1(a + 0, w + 91_104, a + 131_072, a + 4_456_448, threads)
-                Self.bottleneck2_3_prelu2(a + 131_072, w + 96_256, a + 0)
-                Self.bottleneck2_3_expand(a + 0, w + 96_320, a + 1_048_576, threads)
-                Self.bottleneck2_3_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_3_prelu_out(a + 1_572_864, w + 100_544, a + 524_288)
-                Self.bottleneck2_4_proj(a + 524_288, w + 100_800, a + 0, threads)
-                Self.bottleneck2_4_prelu1(a + 0, w + 104_928, a + 131_072)
-                Self.bottleneck2_4_conv(a + 131_072, w + 104_992, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_4_prelu2(a + 0, w + 114_240, a + 131_072)
-                Self.bottleneck2_4_expand(a + 131_072, w + 114_304, a + 1_048_576, threads)
-                Self.bottleneck2_4_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_4_prelu_out(a + 1_572_864, w + 118_528, a + 524_288)
-                Self.bottleneck2_5_proj(a + 524_288, w + 118_784, a + 0, threads)
-                Self.bottleneck2_5_prelu1(a + 0, w + 122_912, a + 131_072)
-                Self.bottleneck2_5_conv(a + 131_072, w + 122_976, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_5_prelu2(a + 0, w + 132_224, a + 131_072)
-                Self.bottleneck2_5_expand(a + 131_072, w + 132_288, a + 1_048_576, threads)
-                Self.bottleneck2_5_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_5_prelu_out(a + 1_572_864, w + 136_512, a + 524_288)
-                Self.bottleneck2_6_proj(a + 524_288, w + 136_768, a + 0, threads)
-                Self.bottleneck2_6_prelu1(a + 0, w + 140_896, a + 131_072)
-                Self.bottleneck2_6_conv(a + 131_072, w + 140_960, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_6_prelu2(a + 0, w + 150_208, a + 131_072)
-                Self.bottleneck2_6_expand(a + 131_072, w + 150_272, a + 1_048_576, threads)
-                Self.bottleneck2_6_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_6_prelu_out(a + 1_572_864, w + 154_496, a + 524_288)
-                Self.bottleneck2_7_proj(a + 524_288, w + 154_752, a + 0, threads)
-                Self.bottleneck2_7_prelu1(a + 0, w + 158_880, a + 131_072)
-                Self.bottleneck2_7_conv_conv_1xk(a + 131_072, w + 158_944, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_7_conv_conv_kx1(a + 0, w + 164_096, a + 131_072, a + 4_456_448, threads)
-                Self.bottleneck2_7_prelu2(a + 131_072, w + 169_248, a + 0)
-                Self.bottleneck2_7_expand(a + 0, w + 169_312, a + 1_048_576, threads)
-                Self.bottleneck2_7_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_7_prelu_out(a + 1_572_864, w + 173_536, a + 524_288)
-                Self.bottleneck2_8_proj(a + 524_288, w + 173_792, a + 0, threads)
-                Self.bottleneck2_8_prelu1(a + 0, w + 177_920, a + 131_072)
-                Self.bottleneck2_8_conv(a + 131_072, w + 177_984, a + 0, a + 4_456_448, threads)
-                Self.bottleneck2_8_prelu2(a + 0, w + 187_232, a + 131_072)
-                Self.bottleneck2_8_expand(a + 131_072, w + 187_296, a + 1_048_576, threads)
-                Self.bottleneck2_8_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck2_8_prelu_out(a + 1_572_864, w + 191_520, a + 524_288)
-                Self.bottleneck3_1_proj(a + 524_288, w + 191_776, a + 0, threads)
-                Self.bottleneck3_1_prelu1(a + 0, w + 195_904, a + 131_072)
-                Self.bottleneck3_1_conv(a + 131_072, w + 195_968, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_1_prelu2(a + 0, w + 205_216, a + 131_072)
-                Self.bottleneck3_1_expand(a + 131_072, w + 205_280, a + 1_048_576, threads)
-                Self.bottleneck3_1_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_1_prelu_out(a + 1_572_864, w + 209_504, a + 524_288)
-                Self.bottleneck3_2_proj(a + 524_288, w + 209_760, a + 0, threads)
-                Self.bottleneck3_2_prelu1(a + 0, w + 213_888, a + 131_072)
-                Self.bottleneck3_2_conv(a + 131_072, w + 213_952, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_2_prelu2(a + 0, w + 223_200, a + 131_072)
-                Self.bottleneck3_2_expand(a + 131_072, w + 223_264, a + 1_048_576, threads)
-                Self.bottleneck3_2_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_2_prelu_out(a + 1_572_864, w + 227_488, a + 524_288)
-                Self.bottleneck3_3_proj(a + 524_288, w + 227_744, a + 0, threads)
-                Self.bottleneck3_3_prelu1(a + 0, w + 231_872, a + 131_072)
-                Self.bottleneck3_3_conv_conv_1xk(a + 131_072, w + 231_936, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_3_conv_conv_kx1(a + 0, w + 237_088, a + 131_072, a + 4_456_448, threads)
-                Self.bottleneck3_3_prelu2(a + 131_072, w + 242_240, a + 0)
-                Self.bottleneck3_3_expand(a + 0, w + 242_304, a + 1_048_576, threads)
-                Self.bottleneck3_3_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_3_prelu_out(a + 1_572_864, w + 246_528, a + 524_288)
-                Self.bottleneck3_4_proj(a + 524_288, w + 246_784, a + 0, threads)
-                Self.bottleneck3_4_prelu1(a + 0, w + 250_912, a + 131_072)
-                Self.bottleneck3_4_conv(a + 131_072, w + 250_976, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_4_prelu2(a + 0, w + 260_224, a + 131_072)
-                Self.bottleneck3_4_expand(a + 131_072, w + 260_288, a + 1_048_576, threads)
-                Self.bottleneck3_4_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_4_prelu_out(a + 1_572_864, w + 264_512, a + 524_288)
-                Self.bottleneck3_5_proj(a + 524_288, w + 264_768, a + 0, threads)
-                Self.bottleneck3_5_prelu1(a + 0, w + 268_896, a + 131_072)
-                Self.bottleneck3_5_conv(a + 131_072, w + 268_960, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_5_prelu2(a + 0, w + 278_208, a + 131_072)
-                Self.bottleneck3_5_expand(a + 131_072, w + 278_272, a + 1_048_576, threads)
-                Self.bottleneck3_5_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_5_prelu_out(a + 1_572_864, w + 282_496, a + 524_288)
-                Self.bottleneck3_6_proj(a + 524_288, w + 282_752, a + 0, threads)
-                Self.bottleneck3_6_prelu1(a + 0, w + 286_880, a + 131_072)
-                Self.bottleneck3_6_conv(a + 131_072, w + 286_944, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_6_prelu2(a + 0, w + 296_192, a + 131_072)
-                Self.bottleneck3_6_expand(a + 131_072, w + 296_256, a + 1_048_576, threads)
-                Self.bottleneck3_6_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_6_prelu_out(a + 1_572_864, w + 300_480, a + 524_288)
-                Self.bottleneck3_7_proj(a + 524_288, w + 300_736, a + 0, threads)
-                Self.bottleneck3_7_prelu1(a + 0, w + 304_864, a + 131_072)
-                Self.bottleneck3_7_conv_conv_1xk(a + 131_072, w + 304_928, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_7_conv_conv_kx1(a + 0, w + 310_080, a + 131_072, a + 4_456_448, threads)
-                Self.bottleneck3_7_prelu2(a + 131_072, w + 315_232, a + 0)
-                Self.bottleneck3_7_expand(a + 0, w + 315_296, a + 1_048_576, threads)
-                Self.bottleneck3_7_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_7_prelu_out(a + 1_572_864, w + 319_520, a + 524_288)
-                Self.bottleneck3_8_proj(a + 524_288, w + 319_776, a + 0, threads)
-                Self.bottleneck3_8_prelu1(a + 0, w + 323_904, a + 131_072)
-                Self.bottleneck3_8_conv(a + 131_072, w + 323_968, a + 0, a + 4_456_448, threads)
-                Self.bottleneck3_8_prelu2(a + 0, w + 333_216, a + 131_072)
-                Self.bottleneck3_8_expand(a + 131_072, w + 333_280, a + 1_048_576, threads)
-                Self.bottleneck3_8_add(a + 1_048_576, a + 524_288, a + 1_572_864)
-                Self.bottleneck3_8_prelu_out(a + 1_572_864, w + 337_504, a + 524_288)
-                Self.bottleneck4_0_proj(a + 524_288, w + 337_760, a + 0, threads)
-                Self.bottleneck4_0_conv(a + 0, w + 339_824, a + 1_048_576)
-                Self.bottleneck4_0_expand(a + 1_048_576, w + 342_144, a + 2_359_296, threads)
-                Self.bottleneck4_0_shortcut_conv(a + 524_288, w + 343_232, a + 0, threads)
-                Self.bottleneck4_0_unpool(a + 0, a + 2_097_152, a + 524_288)
-                Self.bottleneck4_0_add(a + 2_359_296, a + 524_288, a + 3_407_872)
-                Self.bottleneck4_0_relu_out(a + 3_407_872, a + 524_288)
-                Self.bottleneck4_1_proj(a + 524_288, w + 351_488, a + 0, threads)
-                Self.bottleneck4_1_conv(a + 0, w + 352_528, a + 1_572_864, a + 4_456_448, threads)
-                Self.bottleneck4_1_expand(a + 1_572_864, w + 354_848, a + 1_835_008, threads)
-                Self.bottleneck4_1_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck4_1_relu_out(a + 2_883_584, a + 524_288)
-                Self.bottleneck4_2_proj(a + 524_288, w + 355_936, a + 0, threads)
-                Self.bottleneck4_2_conv(a + 0, w + 356_976, a + 1_572_864, a + 4_456_448, threads)
-                Self.bottleneck4_2_expand(a + 1_572_864, w + 359_296, a + 1_835_008, threads)
-                Self.bottleneck4_2_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck4_2_relu_out(a + 2_883_584, a + 524_288)
-                Self.bottleneck5_0_proj(a + 524_288, w + 360_384, a + 0, threads)
-                Self.bottleneck5_0_conv(a + 0, w + 360_904, a + 1_572_864)
-                Self.bottleneck5_0_expand(a + 1_572_864, w + 361_052, a + 1_835_008, threads)
-                Self.bottleneck5_0_shortcut_conv(a + 524_288, w + 361_132, a + 0, threads)
-                Self.bottleneck5_0_unpool(a + 0, a + 262_144, a + 524_288)
-                Self.bottleneck5_0_add(a + 1_835_008, a + 524_288, a + 2_883_584)
-                Self.bottleneck5_0_relu_out(a + 2_883_584, a + 0)
+                Self.initial_bn(a + 0, w + 448, a + 1_048_576)
+                Self.initial_prelu(a + 1_048_576, w + 480, a + 0)
+                Self.bottleneck1_0_proj(a + 0, w + 512, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 1552, a + 1_310_720)
+                Self.bottleneck1_0_conv(a + 1_310_720, w + 1584, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 3904, a + 1_310_720)
+                Self.bottleneck1_0_expand(a + 1_310_720, w + 3936, a + 1_572_864, threads)
+                Self.bottleneck1_0_pool(a + 0, a + 1_048_576, a + 1_310_720)
+                Self.bottleneck1_0_channel_pad(a + 1_048_576, a + 0)
+                Self.bottleneck1_0_add(a + 1_572_864, a + 0, a + 2_621_440)
+                Self.bottleneck1_0_prelu_out(a + 2_621_440, w + 5024, a + 0)
+                Self.bottleneck1_1_proj(a + 0, w + 5152, a + 1_048_576, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 6192, a + 1_572_864)
+                Self.bottleneck1_0_conv(a + 1_572_864, w + 6224, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 8544, a + 1_572_864)
+                Self.bottleneck1_0_expand(a + 1_572_864, w + 8576, a + 1_835_008, threads)
+                Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
+                Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 9664, a + 0)
+                Self.bottleneck1_1_proj(a + 0, w + 9792, a + 1_048_576, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 10_832, a + 1_572_864)
+                Self.bottleneck1_0_conv(a + 1_572_864, w + 10_864, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 13_184, a + 1_572_864)
+                Self.bottleneck1_0_expand(a + 1_572_864, w + 13_216, a + 1_835_008, threads)
+                Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
+                Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 14_304, a + 0)
+                Self.bottleneck1_1_proj(a + 0, w + 14_432, a + 1_048_576, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 15_472, a + 1_572_864)
+                Self.bottleneck1_0_conv(a + 1_572_864, w + 15_504, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 17_824, a + 1_572_864)
+                Self.bottleneck1_0_expand(a + 1_572_864, w + 17_856, a + 1_835_008, threads)
+                Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
+                Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 18_944, a + 0)
+                Self.bottleneck1_1_proj(a + 0, w + 19_072, a + 1_048_576, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 20_112, a + 1_572_864)
+                Self.bottleneck1_0_conv(a + 1_572_864, w + 20_144, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck1_0_prelu1(a + 1_048_576, w + 22_464, a + 1_572_864)
+                Self.bottleneck1_0_expand(a + 1_572_864, w + 22_496, a + 1_835_008, threads)
+                Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
+                Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 23_584, a + 0)
+                Self.bottleneck2_0_proj(a + 0, w + 23_712, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 1_048_576, w + 31_936, a + 1_179_648)
+                Self.bottleneck2_0_conv(a + 1_179_648, w + 32_000, a + 1_048_576, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 1_048_576, w + 41_248, a + 1_179_648)
+                Self.bottleneck2_0_expand(a + 1_179_648, w + 41_312, a + 1_572_864, threads)
+                Self.bottleneck2_0_pool(a + 0, a + 1_048_576, a + 2_097_152)
+                Self.bottleneck2_0_channel_pad(a + 1_048_576, a + 0)
+                Self.bottleneck2_0_add(a + 1_572_864, a + 0, a + 524_288)
+                Self.bottleneck2_0_prelu_out(a + 524_288, w + 45_536, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 45_792, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 49_920, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 49_984, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 59_232, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 59_296, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 63_520, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 63_776, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 67_904, a + 655_360)
+                Self.bottleneck2_2_conv(a + 655_360, w + 67_968, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 77_216, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 77_280, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 81_504, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 81_760, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 85_888, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 85_952, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 91_104, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 96_256, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 96_320, a + 655_360, threads)
+                Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 100_544, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 100_800, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 104_928, a + 655_360)
+                Self.bottleneck2_4_conv(a + 655_360, w + 104_992, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 114_240, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 114_304, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 118_528, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 118_784, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 122_912, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 122_976, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 132_224, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 132_288, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 136_512, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 136_768, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 140_896, a + 655_360)
+                Self.bottleneck2_6_conv(a + 655_360, w + 140_960, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 150_208, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 150_272, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 154_496, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 154_752, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 158_880, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 158_944, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 164_096, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 169_248, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 169_312, a + 655_360, threads)
+                Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 173_536, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 173_792, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 177_920, a + 655_360)
+                Self.bottleneck2_8_conv(a + 655_360, w + 177_984, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 187_232, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 187_296, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 191_520, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 191_776, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 195_904, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 195_968, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 205_216, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 205_280, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 209_504, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 209_760, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 213_888, a + 655_360)
+                Self.bottleneck2_2_conv(a + 655_360, w + 213_952, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 223_200, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 223_264, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 227_488, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 227_744, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 231_872, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 231_936, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 237_088, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 242_240, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 242_304, a + 655_360, threads)
+                Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 246_528, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 246_784, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 250_912, a + 655_360)
+                Self.bottleneck2_4_conv(a + 655_360, w + 250_976, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 260_224, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 260_288, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 264_512, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 264_768, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 268_896, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 268_960, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 278_208, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 278_272, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 282_496, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 282_752, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 286_880, a + 655_360)
+                Self.bottleneck2_6_conv(a + 655_360, w + 286_944, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 296_192, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 296_256, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 300_480, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 300_736, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 304_864, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 304_928, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 310_080, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 315_232, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 315_296, a + 655_360, threads)
+                Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 319_520, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 319_776, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 323_904, a + 655_360)
+                Self.bottleneck2_8_conv(a + 655_360, w + 323_968, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 333_216, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 333_280, a + 786_432, threads)
+                Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 337_504, a + 0)
+                Self.bottleneck4_0_proj(a + 0, w + 337_760, a + 524_288, threads)
+                Self.bottleneck4_0_conv(a + 524_288, w + 339_824, a + 589_824)
+                Self.bottleneck1_0_expand(a + 589_824, w + 342_144, a + 2_359_296, threads)
+                Self.bottleneck4_0_shortcut_conv(a + 0, w + 343_232, a + 524_288, threads)
+                Self.bottleneck4_0_unpool(a + 524_288, a + 2_097_152, a + 3_407_872)
+                Self.bottleneck1_0_add(a + 2_359_296, a + 3_407_872, a + 0)
+                Self.bottleneck4_0_relu_out(a + 0, a + 1_572_864)
+                Self.bottleneck4_1_proj(a + 1_572_864, w + 351_488, a + 0, threads)
+                Self.bottleneck4_1_conv(a + 0, w + 352_528, a + 262_144, a + 5_767_168, threads)
+                Self.bottleneck4_1_expand(a + 262_144, a + 1_572_864, w + 354_848, a + 2_621_440, threads)
+                Self.bottleneck4_1_proj(a + 2_621_440, w + 355_936, a + 0, threads)
+                Self.bottleneck4_1_conv(a + 0, w + 356_976, a + 262_144, a + 5_767_168, threads)
+                Self.bottleneck4_1_expand(a + 262_144, a + 2_621_440, w + 359_296, a + 1_572_864, threads)
+                Self.bottleneck5_0_proj(a + 1_572_864, w + 360_384, a + 0, threads)
+                Self.bottleneck5_0_conv(a + 0, w + 360_904, a + 65_536)
+                Self.bottleneck5_0_expand(a + 65_536, w + 361_052, a + 2_621_440, threads)
+                Self.bottleneck1_1_proj(a + 1_572_864, w + 361_132, a + 0, threads)
+                Self.bottleneck5_0_unpool(a + 0, a + 1_310_720, a + 262_144)
+                Self.bottleneck5_0_add(a + 2_621_440, a + 262_144, a + 1_310_720)
+                Self.bottleneck5_0_relu_out(a + 1_310_720, a + 0)
                 Self.bottleneck5_1_proj(a + 0, w + 362_172, a + 1_048_576, threads)
-                Self.bottleneck5_1_conv(a + 1_048_576, w + 362_308, a + 1_310_720, a + 4_456_448, threads)
-                Self.bottleneck5_1_expand(a + 1_310_720, w + 362_604, a + 1_572_864, threads)
-                Self.bottleneck5_1_add(a + 1_572_864, a + 0, a + 2_621_440)
-                Self.bottleneck5_1_relu_out(a + 2_621_440, a + 0)
-                Self.fullconv(a + 0, w + 362_684, a + 1_048_576)
-                (output + n &* Self.outputCount).update(from: a + 1_048_576, count: Self.outputCount)
+                Self.bottleneck5_1_conv(a + 1_048_576, w + 362_308, a + 1_310_720, a + 5_767_168, threads)
+                Self.bottleneck5_1_expand(a + 1_310_720, a + 0, w + 362_604, a + 1_572_864, threads)
+                Self.fullconv(a + 1_572_864, w + 362_684, a + 2_621_440)
+                (output + n &* Self.outputCount).update(from: a + 2_621_440, count: Self.outputCount)
             }
         }
     }
@@ -1459,7 +1455,11 @@ extension EnetCamvid12 {
     static func initial_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×512×512   y: 13×256×256
         // weight: (2 blocks, 3, 3, 3, 8)   bias: w[432..<448]
-        Self.pad(x, channels: 3, height: 512, width: 512, top: 1, left: 1, rows: 514, columns: 514, into: scratch)
+        // four phase planes of 257×257 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 3, height: 512, width: 512, top: 1, left: 1, rows: 257, columns: 257, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 792_588).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 13 &+ (block % 2) &* 8
@@ -1469,46 +1469,86 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 432 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<256 {
-                for ow in stride(from: 0, to: 256, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 514 &+ oh &* 2 &+ i &* 1) &* 514 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 264_196))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 65_791, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 264_196 &+ p &+ (i & 1) &* 132_098 &+ (i >> 1) &* 257
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 66_049 &+ (j >> 1)
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 264_196)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 256 &- ow)
-                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 256 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 131_072), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 196_608), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 262_144), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 327_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 393_216), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 65_536
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 257
+                        let column: Int = q &- row &* 257
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 256 && q &+ 16 <= 65_791 {
+                            let index: Int = filterOffset &+ row &* 256 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 256, columns: 257, end: 65_791)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1543,15 +1583,6 @@ extension EnetCamvid12 {
                 }
             }
         }
-    }
-
-    /// initial.concat: concat.
-    /// Generated from specs/enet.yaml:104:11.
-    @inline(never)
-    static func initial_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 13×256×256, 3×256×256   y: 16×256×256
-        (y + 0).update(from: x, count: 851_968)
-        (y + 851_968).update(from: x1, count: 196_608)
     }
 
     /// initial.bn: batch_norm.
@@ -1589,7 +1620,11 @@ extension EnetCamvid12 {
     static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×256×256   y: 16×128×128
         // weight: (2 blocks, 2, 2, 16, 8)   bias: w[1024..<1040]
-        Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 256, columns: 257, into: scratch)
+        // four phase planes of 128×128 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 128, columns: 128, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 1_048_576).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
@@ -1599,46 +1634,86 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<2 {
-                        let rowOffset: Int = (firstChannel &* 256 &+ oh &* 2 &+ i &* 1) &* 257 &+ ow &* 2
-                        for j in 0..<2 {
-                            let tapOffset: Int = (i &* 2 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 65_792))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 16_384, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<2 {
+                    let rowOffset: Int = firstChannel &* 65_536 &+ p &+ (i & 1) &* 32_768 &+ (i >> 1) &* 128
+                    for j in 0..<2 {
+                        let tapOffset: Int = (i &* 2 &+ j) &* 128
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 16_384 &+ (j >> 1)
+                        for ic in 0..<16 {
+                            let source = scratch + (columnOffset &+ ic &* 65_536)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 16_384
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 128
+                        let column: Int = q &- row &* 128
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 128 && q &+ 16 <= 16_384 {
+                            let index: Int = filterOffset &+ row &* 128 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 128, columns: 128, end: 16_384)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1646,6 +1721,7 @@ extension EnetCamvid12 {
 
     /// bottleneck1_0.prelu1: prelu.
     /// Generated from specs/enet.yaml:17:13.
+    /// Also runs bottleneck1_0.prelu2, bottleneck1_1.prelu1, bottleneck1_1.prelu2, bottleneck1_2.prelu1, bottleneck1_2.prelu2, bottleneck1_3.prelu1, bottleneck1_3.prelu2, bottleneck1_4.prelu1, bottleneck1_4.prelu2 (the same shapes and fusions).
     @inline(never)
     static func bottleneck1_0_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 16×128×128   y: 16×128×128
@@ -1660,11 +1736,15 @@ extension EnetCamvid12 {
 
     /// bottleneck1_0.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_0.bn2 folded.
     /// Generated from specs/enet.yaml:18:13.
+    /// Also runs bottleneck1_1.conv, bottleneck1_2.conv, bottleneck1_3.conv, bottleneck1_4.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck1_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        // padded plane: 130×130; output pixel (oh, ow) is position oh·130 + ow
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 270_400).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
@@ -1674,113 +1754,178 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 16_638, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 16_900 &+ p &+ i &* 130
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 128
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<16 {
+                            let source = scratch + (columnOffset &+ ic &* 16_900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
+                }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 16_384
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 130
+                        let column: Int = q &- row &* 130
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 128 && q &+ 16 <= 16_638 {
+                            let index: Int = filterOffset &+ row &* 128 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 128, columns: 130, end: 16_638)
+                        }
+                    }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck1_0.prelu2: prelu.
-    /// Generated from specs/enet.yaml:20:13.
-    @inline(never)
-    static func bottleneck1_0_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
             }
+        }
         }
     }
 
     /// bottleneck1_0.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_0.bn3 folded.
     /// Generated from specs/enet.yaml:21:13.
+    /// Also runs bottleneck1_1.expand, bottleneck1_2.expand, bottleneck1_3.expand, bottleneck1_4.expand, bottleneck4_0.expand (the same shapes and fusions).
     @inline(never)
     static func bottleneck1_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        // weight: (8 blocks, 16, 8)   bias: w[1024..<1088]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 128
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
+            for tile in stride(from: 0, to: 16_384, by: 32) {
+                let p: Int = min(tile, 16_352)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<16 {
+                    let source = x + (ic &* 16_384 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 16_384 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 32_768), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 32_784), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 49_152), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 49_168), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 81_920), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 81_936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 98_304), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 98_320), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 114_688), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 114_704), count: 16)
                 }
             }
         }
@@ -1829,6 +1974,7 @@ extension EnetCamvid12 {
 
     /// bottleneck1_0.add: add.
     /// Generated from specs/enet.yaml:13:7.
+    /// Also runs bottleneck1_1.add, bottleneck1_2.add, bottleneck1_3.add, bottleneck1_4.add, bottleneck4_0.add (the same shapes and fusions).
     @inline(never)
     static func bottleneck1_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128, 64×128×128   y: 64×128×128
@@ -1840,6 +1986,7 @@ extension EnetCamvid12 {
 
     /// bottleneck1_0.prelu_out: prelu.
     /// Generated from specs/enet.yaml:27:7.
+    /// Also runs bottleneck1_1.prelu_out, bottleneck1_2.prelu_out, bottleneck1_3.prelu_out, bottleneck1_4.prelu_out (the same shapes and fusions).
     @inline(never)
     static func bottleneck1_0_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 64×128×128   y: 64×128×128
@@ -1854,889 +2001,94 @@ extension EnetCamvid12 {
 
     /// bottleneck1_1.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_1.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
+    /// Also runs bottleneck1_2.proj, bottleneck1_3.proj, bottleneck1_4.proj, bottleneck5_0.shortcut_conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck1_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        // weight: (2 blocks, 64, 8)   bias: w[1024..<1040]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
+            for tile in stride(from: 0, to: 16_384, by: 32) {
+                let p: Int = min(tile, 16_352)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 16_384 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 16_384 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 32_768), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 32_784), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 49_152), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 49_168), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 81_920), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 81_936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 98_304), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 98_320), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 114_688), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 114_704), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// bottleneck1_1.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck1_1_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_1.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_1.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck1_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 16×128×128
-        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 16
-            let kernelOffset: Int = block &* 1152
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_1.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck1_1_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_1.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_1.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck1_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_1.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck1_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck1_1.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck1_1_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128   y: 64×128×128
-        for c in 0..<64 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_2.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_2.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck1_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_2.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck1_2_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_2.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_2.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck1_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 16×128×128
-        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 16
-            let kernelOffset: Int = block &* 1152
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_2.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck1_2_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_2.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_2.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck1_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_2.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck1_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck1_2.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck1_2_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128   y: 64×128×128
-        for c in 0..<64 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_3.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_3.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck1_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_3.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck1_3_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_3.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_3.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck1_3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 16×128×128
-        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 16
-            let kernelOffset: Int = block &* 1152
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_3.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck1_3_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_3.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_3.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck1_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_3.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck1_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck1_3.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck1_3_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128   y: 64×128×128
-        for c in 0..<64 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_4.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck1_4.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck1_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_4.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck1_4_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_4.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck1_4.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck1_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 16×128×128
-        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 16
-            let kernelOffset: Int = block &* 1152
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_4.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck1_4_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×128×128   y: 16×128×128
-        for c in 0..<16 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck1_4.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_4.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck1_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck1_4.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck1_4_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck1_4.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck1_4_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128   y: 64×128×128
-        for c in 0..<64 {
-            let a = w[c]
-            for i in 0..<16_384 {
-                let v = x[c &* 16_384 &+ i]
-                y[c &* 16_384 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
@@ -2746,7 +2098,11 @@ extension EnetCamvid12 {
     static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 32×64×64
         // weight: (4 blocks, 2, 2, 64, 8)   bias: w[8192..<8224]
-        Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 128, columns: 129, into: scratch)
+        // four phase planes of 64×64 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 64, columns: 64, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 1_048_576).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -2756,46 +2112,86 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<2 {
-                        let rowOffset: Int = (firstChannel &* 128 &+ oh &* 2 &+ i &* 1) &* 129 &+ ow &* 2
-                        for j in 0..<2 {
-                            let tapOffset: Int = (i &* 2 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 16_512))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 4096, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<2 {
+                    let rowOffset: Int = firstChannel &* 16_384 &+ p &+ (i & 1) &* 8192 &+ (i >> 1) &* 64
+                    for j in 0..<2 {
+                        let tapOffset: Int = (i &* 2 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 4096 &+ (j >> 1)
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 16_384)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 64
+                        let column: Int = q &- row &* 64
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 4096 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 64, end: 4096)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2803,6 +2199,7 @@ extension EnetCamvid12 {
 
     /// bottleneck2_0.prelu1: prelu.
     /// Generated from specs/enet.yaml:17:13.
+    /// Also runs bottleneck2_0.prelu2, bottleneck2_1.prelu1, bottleneck2_1.prelu2, bottleneck2_2.prelu1, bottleneck2_2.prelu2, bottleneck2_3.prelu1, bottleneck2_3.prelu2, bottleneck2_4.prelu1, bottleneck2_4.prelu2, bottleneck2_5.prelu1, bottleneck2_5.prelu2, bottleneck2_6.prelu1, bottleneck2_6.prelu2, bottleneck2_7.prelu1, bottleneck2_7.prelu2, bottleneck2_8.prelu1, bottleneck2_8.prelu2, bottleneck3_1.prelu1, bottleneck3_1.prelu2, bottleneck3_2.prelu1, bottleneck3_2.prelu2, bottleneck3_3.prelu1, bottleneck3_3.prelu2, bottleneck3_4.prelu1, bottleneck3_4.prelu2, bottleneck3_5.prelu1, bottleneck3_5.prelu2, bottleneck3_6.prelu1, bottleneck3_6.prelu2, bottleneck3_7.prelu1, bottleneck3_7.prelu2, bottleneck3_8.prelu1, bottleneck3_8.prelu2 (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_0_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 32×64×64   y: 32×64×64
@@ -2817,11 +2214,15 @@ extension EnetCamvid12 {
 
     /// bottleneck2_0.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_0.bn2 folded.
     /// Generated from specs/enet.yaml:18:13.
+    /// Also runs bottleneck2_1.conv, bottleneck2_5.conv, bottleneck3_1.conv, bottleneck3_5.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        // padded plane: 66×66; output pixel (oh, ow) is position oh·66 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 139_392).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -2831,113 +2232,178 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 4222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 4356 &+ p &+ i &* 66
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 4356)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
+                }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 66
+                        let column: Int = q &- row &* 66
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 4222 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 66, end: 4222)
+                        }
+                    }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck2_0.prelu2: prelu.
-    /// Generated from specs/enet.yaml:20:13.
-    @inline(never)
-    static func bottleneck2_0_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
             }
+        }
         }
     }
 
     /// bottleneck2_0.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_0.bn3 folded.
     /// Generated from specs/enet.yaml:21:13.
+    /// Also runs bottleneck2_1.expand, bottleneck2_2.expand, bottleneck2_3.expand, bottleneck2_4.expand, bottleneck2_5.expand, bottleneck2_6.expand, bottleneck2_7.expand, bottleneck2_8.expand, bottleneck3_1.expand, bottleneck3_2.expand, bottleneck3_3.expand, bottleneck3_4.expand, bottleneck3_5.expand, bottleneck3_6.expand, bottleneck3_7.expand, bottleneck3_8.expand (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
+        // weight: (16 blocks, 32, 8)   bias: w[4096..<4224]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 256
             let kernel = w + kernelOffset
             let biasOffset: Int = 4096 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
+            for tile in stride(from: 0, to: 4096, by: 32) {
+                let p: Int = min(tile, 4064)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<32 {
+                    let source = x + (ic &* 4096 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 4096 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 4096), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 4112), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 8192), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 8208), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 12_288), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 12_304), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 20_480), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 20_496), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 24_576), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 24_592), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 28_672), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 28_688), count: 16)
                 }
             }
         }
@@ -2986,6 +2452,7 @@ extension EnetCamvid12 {
 
     /// bottleneck2_0.add: add.
     /// Generated from specs/enet.yaml:13:7.
+    /// Also runs bottleneck2_1.add, bottleneck2_2.add, bottleneck2_3.add, bottleneck2_4.add, bottleneck2_5.add, bottleneck2_6.add, bottleneck2_7.add, bottleneck2_8.add, bottleneck3_1.add, bottleneck3_2.add, bottleneck3_3.add, bottleneck3_4.add, bottleneck3_5.add, bottleneck3_6.add, bottleneck3_7.add, bottleneck3_8.add (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64, 128×64×64   y: 128×64×64
@@ -2997,6 +2464,7 @@ extension EnetCamvid12 {
 
     /// bottleneck2_0.prelu_out: prelu.
     /// Generated from specs/enet.yaml:27:7.
+    /// Also runs bottleneck2_1.prelu_out, bottleneck2_2.prelu_out, bottleneck2_3.prelu_out, bottleneck2_4.prelu_out, bottleneck2_5.prelu_out, bottleneck2_6.prelu_out, bottleneck2_7.prelu_out, bottleneck2_8.prelu_out, bottleneck3_1.prelu_out, bottleneck3_2.prelu_out, bottleneck3_3.prelu_out, bottleneck3_4.prelu_out, bottleneck3_5.prelu_out, bottleneck3_6.prelu_out, bottleneck3_7.prelu_out, bottleneck3_8.prelu_out (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_0_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 128×64×64   y: 128×64×64
@@ -3011,301 +2479,108 @@ extension EnetCamvid12 {
 
     /// bottleneck2_1.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_1.bn1 folded.
     /// Generated from specs/enet.yaml:33:13.
+    /// Also runs bottleneck2_2.proj, bottleneck2_3.proj, bottleneck2_4.proj, bottleneck2_5.proj, bottleneck2_6.proj, bottleneck2_7.proj, bottleneck2_8.proj, bottleneck3_1.proj, bottleneck3_2.proj, bottleneck3_3.proj, bottleneck3_4.proj, bottleneck3_5.proj, bottleneck3_6.proj, bottleneck3_7.proj, bottleneck3_8.proj (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
+        // weight: (4 blocks, 128, 8)   bias: w[4096..<4128]
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 32 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 4096 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
+            for tile in stride(from: 0, to: 4096, by: 32) {
+                let p: Int = min(tile, 4064)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 4096 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 4096 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 4096), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 4112), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 8192), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 8208), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 12_288), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 12_304), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 20_480), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 20_496), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 24_576), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 24_592), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 28_672), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 28_688), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// bottleneck2_1.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck2_1_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_1.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_1.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_1.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck2_1_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_1.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_1.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck2_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_1.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck2_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_1.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck2_1_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_2.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_2.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck2_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_2.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck2_2_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
     /// bottleneck2_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck2_2.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
+    /// Also runs bottleneck3_2.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        // padded plane: 68×68; output pixel (oh, ow) is position oh·68 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 147_968).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -3315,219 +2590,102 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 2) &* 68 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 2
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4624)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 4348, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 4624 &+ p &+ i &* 136
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 2
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 4624)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_2.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck2_2_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_2.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_2.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck2_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 68
+                        let column: Int = q &- row &* 68
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 4348 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 68, end: 4348)
+                        }
                     }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck2_2.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck2_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_2.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck2_2_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
             }
         }
-    }
-
-    /// bottleneck2_3.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_3.bn1 folded.
-    /// Generated from specs/enet.yaml:49:13.
-    @inline(never)
-    static func bottleneck2_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_3.prelu1: prelu.
-    /// Generated from specs/enet.yaml:51:13.
-    @inline(never)
-    static func bottleneck2_3_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
     /// bottleneck2_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
     /// Generated from specs/enet.yaml:55:19.
+    /// Also runs bottleneck2_7.conv.conv_1xk, bottleneck3_3.conv.conv_1xk, bottleneck3_7.conv.conv_1xk (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
+        // padded plane: 64×68; output pixel (oh, ow) is position oh·68 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 139_264).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -3537,46 +2695,86 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
-                        for j in 0..<5 {
-                            let tapOffset: Int = (i &* 5 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 4348, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 4352 &+ p &+ i &* 68
+                    for j in 0..<5 {
+                        let tapOffset: Int = (i &* 5 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 4352)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 68
+                        let column: Int = q &- row &* 68
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 4348 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 68, end: 4348)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -3584,11 +2782,15 @@ extension EnetCamvid12 {
 
     /// bottleneck2_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_3.bn2 folded.
     /// Generated from specs/enet.yaml:56:19.
+    /// Also runs bottleneck2_7.conv.conv_kx1, bottleneck3_3.conv.conv_kx1, bottleneck3_7.conv.conv_kx1 (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
+        // padded plane: 68×64; output pixel (oh, ow) is position oh·64 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 139_264).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -3598,219 +2800,102 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<5 {
-                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 4096, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<5 {
+                    let rowOffset: Int = firstChannel &* 4352 &+ p &+ i &* 64
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 4352)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_3.prelu2: prelu.
-    /// Generated from specs/enet.yaml:58:13.
-    @inline(never)
-    static func bottleneck2_3_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_3.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_3.bn3 folded.
-    /// Generated from specs/enet.yaml:59:13.
-    @inline(never)
-    static func bottleneck2_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 64
+                        let column: Int = q &- row &* 64
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 4096 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 64, end: 4096)
+                        }
                     }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck2_3.add: add.
-    /// Generated from specs/enet.yaml:47:7.
-    @inline(never)
-    static func bottleneck2_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_3.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:63:7.
-    @inline(never)
-    static func bottleneck2_3_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
             }
         }
-    }
-
-    /// bottleneck2_4.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_4.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck2_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_4.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck2_4_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
     /// bottleneck2_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck2_4.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
+    /// Also runs bottleneck3_4.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        // padded plane: 72×72; output pixel (oh, ow) is position oh·72 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 165_888).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -3820,441 +2905,102 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 72 &+ oh &* 1 &+ i &* 4) &* 72 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 4
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 5184)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 4600, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 5184 &+ p &+ i &* 288
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 4
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 5184)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_4.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck2_4_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_4.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_4.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck2_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_4.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck2_4_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_4.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck2_4_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_5.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_5.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck2_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_5.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck2_5_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_5.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck2_5.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck2_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 72
+                        let column: Int = q &- row &* 72
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 4600 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 72, end: 4600)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck2_5.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck2_5_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
             }
         }
-    }
-
-    /// bottleneck2_5.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_5.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck2_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_5.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck2_5_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_5.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck2_5_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_6.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_6.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck2_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_6.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck2_6_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
     /// bottleneck2_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck2_6.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
+    /// Also runs bottleneck3_6.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        // padded plane: 80×80; output pixel (oh, ow) is position oh·80 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 204_800).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -4264,502 +3010,102 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 80 &+ oh &* 1 &+ i &* 8) &* 80 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 8
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 6400)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 5104, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 6400 &+ p &+ i &* 640
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 8
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 6400)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_6.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck2_6_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_6.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_6.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck2_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_6.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck2_6_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_6.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck2_6_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_7.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_7.bn1 folded.
-    /// Generated from specs/enet.yaml:49:13.
-    @inline(never)
-    static func bottleneck2_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_7.prelu1: prelu.
-    /// Generated from specs/enet.yaml:51:13.
-    @inline(never)
-    static func bottleneck2_7_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_7.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
-    /// Generated from specs/enet.yaml:55:19.
-    @inline(never)
-    static func bottleneck2_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
-                        for j in 0..<5 {
-                            let tapOffset: Int = (i &* 5 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 80
+                        let column: Int = q &- row &* 80
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 5104 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 80, end: 5104)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck2_7.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_7.bn2 folded.
-    /// Generated from specs/enet.yaml:56:19.
-    @inline(never)
-    static func bottleneck2_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<5 {
-                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
             }
         }
-        }
-    }
-
-    /// bottleneck2_7.prelu2: prelu.
-    /// Generated from specs/enet.yaml:58:13.
-    @inline(never)
-    static func bottleneck2_7_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_7.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_7.bn3 folded.
-    /// Generated from specs/enet.yaml:59:13.
-    @inline(never)
-    static func bottleneck2_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_7.add: add.
-    /// Generated from specs/enet.yaml:47:7.
-    @inline(never)
-    static func bottleneck2_7_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_7.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:63:7.
-    @inline(never)
-    static func bottleneck2_7_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_8.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck2_8.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck2_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_8.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck2_8_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
     /// bottleneck2_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck2_8.bn2 folded.
     /// Generated from specs/enet.yaml:36:13.
+    /// Also runs bottleneck3_8.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck2_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
+        // padded plane: 96×96; output pixel (oh, ow) is position oh·96 + ow
         Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 294_912).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -4769,2039 +3115,88 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 96 &+ oh &* 1 &+ i &* 16) &* 96 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 16
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 9216)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 6112, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 9216 &+ p &+ i &* 1536
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 16
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 9216)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_8.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck2_8_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck2_8.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck2_8.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck2_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck2_8.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck2_8_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck2_8.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck2_8_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_1.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_1.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck3_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_1.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck3_1_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_1.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck3_1.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 4096
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 96
+                        let column: Int = q &- row &* 96
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 64 && q &+ 16 <= 6112 {
+                            let index: Int = filterOffset &+ row &* 64 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 64, columns: 96, end: 6112)
                         }
                     }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// bottleneck3_1.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck3_1_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
             }
         }
-    }
-
-    /// bottleneck3_1.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_1.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck3_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_1.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck3_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_1.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck3_1_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_2.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_2.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck3_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_2.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck3_2_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck3_2.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck3_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 2) &* 68 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 2
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4624)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_2.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck3_2_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_2.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_2.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck3_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_2.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck3_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_2.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck3_2_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_3.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_3.bn1 folded.
-    /// Generated from specs/enet.yaml:49:13.
-    @inline(never)
-    static func bottleneck3_3_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_3.prelu1: prelu.
-    /// Generated from specs/enet.yaml:51:13.
-    @inline(never)
-    static func bottleneck3_3_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
-    /// Generated from specs/enet.yaml:55:19.
-    @inline(never)
-    static func bottleneck3_3_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
-                        for j in 0..<5 {
-                            let tapOffset: Int = (i &* 5 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck3_3.bn2 folded.
-    /// Generated from specs/enet.yaml:56:19.
-    @inline(never)
-    static func bottleneck3_3_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<5 {
-                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_3.prelu2: prelu.
-    /// Generated from specs/enet.yaml:58:13.
-    @inline(never)
-    static func bottleneck3_3_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_3.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_3.bn3 folded.
-    /// Generated from specs/enet.yaml:59:13.
-    @inline(never)
-    static func bottleneck3_3_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_3.add: add.
-    /// Generated from specs/enet.yaml:47:7.
-    @inline(never)
-    static func bottleneck3_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_3.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:63:7.
-    @inline(never)
-    static func bottleneck3_3_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_4.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_4.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck3_4_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_4.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck3_4_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck3_4.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck3_4_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 72 &+ oh &* 1 &+ i &* 4) &* 72 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 4
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 5184)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_4.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck3_4_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_4.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_4.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck3_4_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_4.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck3_4_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_4.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck3_4_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_5.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_5.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck3_5_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_5.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck3_5_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_5.conv: conv 32→32, kernel 3×3, stride 1×1, padding 1, + bottleneck3_5.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck3_5_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 66 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4356)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_5.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck3_5_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_5.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_5.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck3_5_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_5.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck3_5_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_5.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck3_5_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_6.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_6.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck3_6_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_6.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck3_6_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck3_6.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck3_6_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 80 &+ oh &* 1 &+ i &* 8) &* 80 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 8
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 6400)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_6.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck3_6_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_6.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_6.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck3_6_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_6.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck3_6_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_6.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck3_6_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_7.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_7.bn1 folded.
-    /// Generated from specs/enet.yaml:49:13.
-    @inline(never)
-    static func bottleneck3_7_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_7.prelu1: prelu.
-    /// Generated from specs/enet.yaml:51:13.
-    @inline(never)
-    static func bottleneck3_7_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_7.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
-    /// Generated from specs/enet.yaml:55:19.
-    @inline(never)
-    static func bottleneck3_7_conv_conv_1xk(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 64 &+ oh &* 1 &+ i &* 1) &* 68 &+ ow &* 1
-                        for j in 0..<5 {
-                            let tapOffset: Int = (i &* 5 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_7.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck3_7.bn2 folded.
-    /// Generated from specs/enet.yaml:56:19.
-    @inline(never)
-    static func bottleneck3_7_conv_conv_kx1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<5 {
-                        let rowOffset: Int = (firstChannel &* 68 &+ oh &* 1 &+ i &* 1) &* 64 &+ ow &* 1
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 4352)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_7.prelu2: prelu.
-    /// Generated from specs/enet.yaml:58:13.
-    @inline(never)
-    static func bottleneck3_7_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_7.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_7.bn3 folded.
-    /// Generated from specs/enet.yaml:59:13.
-    @inline(never)
-    static func bottleneck3_7_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_7.add: add.
-    /// Generated from specs/enet.yaml:47:7.
-    @inline(never)
-    static func bottleneck3_7_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_7.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:63:7.
-    @inline(never)
-    static func bottleneck3_7_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_8.proj: conv 128→32, kernel 1×1, stride 1×1, padding 0, + bottleneck3_8.bn1 folded.
-    /// Generated from specs/enet.yaml:33:13.
-    @inline(never)
-    static func bottleneck3_8_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×64×64   y: 32×64×64
-        // weight: (4 blocks, 1, 1, 128, 8)   bias: w[4096..<4128]
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_8.prelu1: prelu.
-    /// Generated from specs/enet.yaml:35:13.
-    @inline(never)
-    static func bottleneck3_8_prelu1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck3_8.bn2 folded.
-    /// Generated from specs/enet.yaml:36:13.
-    @inline(never)
-    static func bottleneck3_8_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 32×64×64
-        // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
-        Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 32
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<64 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 96 &+ oh &* 1 &+ i &* 16) &* 96 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 16
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 9216)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_8.prelu2: prelu.
-    /// Generated from specs/enet.yaml:38:13.
-    @inline(never)
-    static func bottleneck3_8_prelu2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 32×64×64   y: 32×64×64
-        for c in 0..<32 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
-        }
-    }
-
-    /// bottleneck3_8.expand: conv 32→128, kernel 1×1, stride 1×1, padding 0, + bottleneck3_8.bn3 folded.
-    /// Generated from specs/enet.yaml:39:13.
-    @inline(never)
-    static func bottleneck3_8_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×64×64   y: 128×64×64
-        // weight: (16 blocks, 1, 1, 32, 8)   bias: w[4096..<4224]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 32
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck3_8.add: add.
-    /// Generated from specs/enet.yaml:31:7.
-    @inline(never)
-    static func bottleneck3_8_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64, 128×64×64   y: 128×64×64
-        for i in 0..<524_288 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck3_8.prelu_out: prelu.
-    /// Generated from specs/enet.yaml:43:7.
-    @inline(never)
-    static func bottleneck3_8_prelu_out(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×64×64   y: 128×64×64
-        for c in 0..<128 {
-            let a = w[c]
-            for i in 0..<4096 {
-                let v = x[c &* 4096 &+ i]
-                y[c &* 4096 &+ i] = v >= 0 ? v : a * v
-            }
         }
     }
 
@@ -6810,49 +3205,87 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck4_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 16×64×64
-        // weight: (2 blocks, 1, 1, 128, 8)   bias: w[2048..<2064]
+        // weight: (2 blocks, 128, 8)   bias: w[2048..<2064]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 2048 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 28_672), count: count) }
+            for tile in stride(from: 0, to: 4096, by: 32) {
+                let p: Int = min(tile, 4064)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 4096 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 4096 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 4112), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 8192), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 8208), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_288), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_304), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 20_480), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 20_496), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 24_576), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 24_592), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 28_672), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 28_688), count: 16)
                 }
             }
         }
@@ -6899,108 +3332,92 @@ extension EnetCamvid12 {
         }
     }
 
-    /// bottleneck4_0.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.bn3 folded.
-    /// Generated from specs/enet.yaml:76:13.
-    @inline(never)
-    static func bottleneck4_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
     /// bottleneck4_0.shortcut_conv: conv 128→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.shortcut_bn folded.
     /// Generated from specs/enet.yaml:79:13.
     @inline(never)
     static func bottleneck4_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 64×64×64
-        // weight: (8 blocks, 1, 1, 128, 8)   bias: w[8192..<8256]
+        // weight: (8 blocks, 128, 8)   bias: w[8192..<8256]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 4096, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 4096 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 4096 &- ow)
-                    let outputOffset: Int = firstFilter &* 4096 &+ oh &* 4096 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 4096), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 8192), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 12_288), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 20_480), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 24_576), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 28_672), count: count) }
+            for tile in stride(from: 0, to: 4096, by: 32) {
+                let p: Int = min(tile, 4064)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 4096 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 4096 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 4096), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 4112), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 8192), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 8208), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 12_288), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 12_304), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 20_480), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 20_496), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 24_576), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 24_592), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 28_672), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 28_688), count: 16)
                 }
             }
         }
@@ -7021,17 +3438,6 @@ extension EnetCamvid12 {
         }
     }
 
-    /// bottleneck4_0.add: add.
-    /// Generated from specs/enet.yaml:68:7.
-    @inline(never)
-    static func bottleneck4_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
     /// bottleneck4_0.relu_out: relu.
     /// Generated from specs/enet.yaml:82:7.
     @inline(never)
@@ -7045,52 +3451,91 @@ extension EnetCamvid12 {
 
     /// bottleneck4_1.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_1.bn1 folded, + bottleneck4_1.relu1 fused.
     /// Generated from specs/enet.yaml:88:13.
+    /// Also runs bottleneck4_2.proj (the same shapes and fusions).
     @inline(never)
     static func bottleneck4_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
+        // weight: (2 blocks, 64, 8)   bias: w[1024..<1040]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
+            for tile in stride(from: 0, to: 16_384, by: 32) {
+                let p: Int = min(tile, 16_352)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 16_384 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 16_384 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 32_784), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 49_168), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 81_936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 98_320), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 114_704), count: 16)
                 }
             }
         }
@@ -7099,11 +3544,15 @@ extension EnetCamvid12 {
 
     /// bottleneck4_1.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck4_1.bn2 folded, + bottleneck4_1.relu2 fused.
     /// Generated from specs/enet.yaml:91:13.
+    /// Also runs bottleneck4_2.conv (the same shapes and fusions).
     @inline(never)
     static func bottleneck4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
+        // padded plane: 130×130; output pixel (oh, ow) is position oh·130 + ow
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 270_400).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
@@ -7113,315 +3562,181 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 16_638, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 16_900 &+ p &+ i &* 130
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 128
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<16 {
+                            let source = scratch + (columnOffset &+ ic &* 16_900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 16_384
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 130
+                        let column: Int = q &- row &* 130
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 128 && q &+ 16 <= 16_638 {
+                            let index: Int = filterOffset &+ row &* 128 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 128, columns: 130, end: 16_638)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// bottleneck4_1.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_1.bn3 folded.
+    /// bottleneck4_1.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_1.bn3 folded, + bottleneck4_1.add (the residual) fused, + bottleneck4_1.relu_out fused.
     /// Generated from specs/enet.yaml:94:13.
+    /// Also runs bottleneck4_2.expand (the same shapes and fusions).
     @inline(never)
-    static func bottleneck4_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck4_1_expand(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
+        // weight: (8 blocks, 16, 8)   bias: w[1024..<1088]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 128
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
+            for tile in stride(from: 0, to: 16_384, by: 32) {
+                let p: Int = min(tile, 16_352)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<16 {
+                    let source = x + (ic &* 16_384 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 16_384 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 16_384), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 16_400), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 32_768), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 32_784), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 32_784), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 49_152), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 49_168), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 49_168), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 65_536), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 65_552), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 81_920), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 81_936), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 81_936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 98_304), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 98_320), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 98_320), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 114_688), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 114_704), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 114_704), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// bottleneck4_1.add: add.
-    /// Generated from specs/enet.yaml:86:7.
-    @inline(never)
-    static func bottleneck4_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck4_1.relu_out: relu.
-    /// Generated from specs/enet.yaml:97:7.
-    @inline(never)
-    static func bottleneck4_1_relu_out(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// bottleneck4_2.proj: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_2.bn1 folded, + bottleneck4_2.relu1 fused.
-    /// Generated from specs/enet.yaml:88:13.
-    @inline(never)
-    static func bottleneck4_2_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck4_2.conv: conv 16→16, kernel 3×3, stride 1×1, padding 1, + bottleneck4_2.bn2 folded, + bottleneck4_2.relu2 fused.
-    /// Generated from specs/enet.yaml:91:13.
-    @inline(never)
-    static func bottleneck4_2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 16×128×128
-        // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 16
-            let kernelOffset: Int = block &* 1152
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<128 {
-                for ow in stride(from: 0, to: 128, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 130 &+ oh &* 1 &+ i &* 1) &* 130 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 16_900)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 128 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 128 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck4_2.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_2.bn3 folded.
-    /// Generated from specs/enet.yaml:94:13.
-    @inline(never)
-    static func bottleneck4_2_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×128×128   y: 64×128×128
-        // weight: (8 blocks, 1, 1, 16, 8)   bias: w[1024..<1088]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 16
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// bottleneck4_2.add: add.
-    /// Generated from specs/enet.yaml:86:7.
-    @inline(never)
-    static func bottleneck4_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128, 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck4_2.relu_out: relu.
-    /// Generated from specs/enet.yaml:97:7.
-    @inline(never)
-    static func bottleneck4_2_relu_out(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×128×128   y: 64×128×128
-        for i in 0..<1_048_576 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -7430,49 +3745,87 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 4×128×128
-        // weight: (1 blocks, 1, 1, 64, 8)   bias: w[512..<520]
+        // weight: (1 blocks, 64, 8)   bias: w[512..<520]
         Self.parallel(1, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
-            let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
-            let firstChannel: Int = (block / 1) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 4 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 512 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: count) }
+            for tile in stride(from: 0, to: 16_384, by: 32) {
+                let p: Int = min(tile, 16_352)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 16_384 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 16_384 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 32_784), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 49_168), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 81_936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 98_320), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 114_704), count: 16)
                 }
             }
         }
@@ -7524,103 +3877,87 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_0_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4×256×256   y: 16×256×256
-        // weight: (2 blocks, 1, 1, 4, 8)   bias: w[64..<80]
+        // weight: (2 blocks, 4, 8)   bias: w[64..<80]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 4
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 32
             let kernel = w + kernelOffset
             let biasOffset: Int = 64 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 65_536, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<4 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 65_536 &- ow)
-                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 131_072), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 196_608), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 262_144), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 327_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 393_216), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
+            for tile in stride(from: 0, to: 65_536, by: 32) {
+                let p: Int = min(tile, 65_504)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<4 {
+                    let source = x + (ic &* 65_536 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
                 }
-            }
-        }
-        }
-    }
-
-    /// bottleneck5_0.shortcut_conv: conv 64→16, kernel 1×1, stride 1×1, padding 0, + bottleneck5_0.shortcut_bn folded.
-    /// Generated from specs/enet.yaml:79:13.
-    @inline(never)
-    static func bottleneck5_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×128×128   y: 16×128×128
-        // weight: (2 blocks, 1, 1, 64, 8)   bias: w[1024..<1040]
-        Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 16_384, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 16_384 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 16_384 &- ow)
-                    let outputOffset: Int = firstFilter &* 16_384 &+ oh &* 16_384 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 16_384), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 32_768), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 49_152), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 81_920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 98_304), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 114_688), count: count) }
+                let outputOffset: Int = firstFilter &* 65_536 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 131_072), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 131_088), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 196_608), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 196_624), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 262_144), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 262_160), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 327_680), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 327_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 393_216), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 393_232), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 458_752), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 458_768), count: 16)
                 }
             }
         }
@@ -7668,49 +4005,87 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck5_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×256×256   y: 4×256×256
-        // weight: (1 blocks, 1, 1, 16, 8)   bias: w[128..<136]
+        // weight: (1 blocks, 16, 8)   bias: w[128..<136]
         Self.parallel(1, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
-            let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
-            let firstChannel: Int = (block / 1) &* 16
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 4 &- firstFilter)
             let kernelOffset: Int = block &* 128
             let kernel = w + kernelOffset
             let biasOffset: Int = 128 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 65_536, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<16 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 65_536 &- ow)
-                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: count) }
+            for tile in stride(from: 0, to: 65_536, by: 32) {
+                let p: Int = min(tile, 65_504)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<16 {
+                    let source = x + (ic &* 65_536 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 65_536 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 131_088), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 196_624), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 262_160), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 327_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 393_232), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 458_768), count: 16)
                 }
             }
         }
@@ -7723,7 +4098,10 @@ extension EnetCamvid12 {
     static func bottleneck5_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4×256×256   y: 4×256×256
         // weight: (1 blocks, 3, 3, 4, 8)   bias: w[288..<296]
+        // padded plane: 258×258; output pixel (oh, ow) is position oh·258 + ow
         Self.pad(x, channels: 4, height: 256, width: 256, top: 1, left: 1, rows: 258, columns: 258, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 266_256).update(repeating: 0, count: 32)
         Self.parallel(1, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
@@ -7733,124 +4111,180 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<256 {
-                for ow in stride(from: 0, to: 256, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 258 &+ oh &* 1 &+ i &* 1) &* 258 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 32
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<4 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 66_564)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 66_046, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 66_564 &+ p &+ i &* 258
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 32
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<4 {
+                            let source = scratch + (columnOffset &+ ic &* 66_564)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 256 &- ow)
-                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 256 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 65_536
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 258
+                        let column: Int = q &- row &* 258
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 256 && q &+ 16 <= 66_046 {
+                            let index: Int = filterOffset &+ row &* 256 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 256, columns: 258, end: 66_046)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// bottleneck5_1.expand: conv 4→16, kernel 1×1, stride 1×1, padding 0, + bottleneck5_1.bn3 folded.
+    /// bottleneck5_1.expand: conv 4→16, kernel 1×1, stride 1×1, padding 0, + bottleneck5_1.bn3 folded, + bottleneck5_1.add (the residual) fused, + bottleneck5_1.relu_out fused.
     /// Generated from specs/enet.yaml:94:13.
     @inline(never)
-    static func bottleneck5_1_expand(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck5_1_expand(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4×256×256   y: 16×256×256
-        // weight: (2 blocks, 1, 1, 4, 8)   bias: w[64..<80]
+        // weight: (2 blocks, 4, 8)   bias: w[64..<80]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 4
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 32
             let kernel = w + kernelOffset
             let biasOffset: Int = 64 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 65_536, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<4 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 65_536 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 65_536 &- ow)
-                    let outputOffset: Int = firstFilter &* 65_536 &+ oh &* 65_536 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 65_536), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 131_072), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 196_608), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 262_144), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 327_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 393_216), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 458_752), count: count) }
+            for tile in stride(from: 0, to: 65_536, by: 32) {
+                let p: Int = min(tile, 65_504)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<4 {
+                    let source = x + (ic &* 65_536 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 65_536 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 65_536), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 65_552), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 131_072), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 131_088), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 131_088), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 196_608), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 196_624), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196_624), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 262_144), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 262_160), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 262_160), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 327_680), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 327_696), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 327_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 393_216), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 393_232), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 393_232), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 458_752), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 458_768), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 458_768), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// bottleneck5_1.add: add.
-    /// Generated from specs/enet.yaml:86:7.
-    @inline(never)
-    static func bottleneck5_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×256×256, 16×256×256   y: 16×256×256
-        for i in 0..<1_048_576 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// bottleneck5_1.relu_out: relu.
-    /// Generated from specs/enet.yaml:97:7.
-    @inline(never)
-    static func bottleneck5_1_relu_out(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×256×256   y: 16×256×256
-        for i in 0..<1_048_576 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -7966,6 +4400,43 @@ extension EnetCamvid12 {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -7993,6 +4464,34 @@ extension EnetCamvid12 {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

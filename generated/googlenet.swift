@@ -13,9 +13,12 @@ public struct Googlenet: Sendable {
     public static let parameterCount = 6_624_904
     public static let nonTrainableParameterCount = 14_560
     public static let macs = 1_498_376_192
-    /// Floats of working memory: activations placed by liveness after fusion (1,003,520), then
-    /// scratch for zero-padded conv inputs (244,992).
-    public static let arenaFloats = 1_248_512
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 1_003_520
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 215_328
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
+    public static let arenaFloats = 1_218_848
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -724,80 +727,71 @@ public struct Googlenet: Sendable {
                 Self.conv3_conv(a + 0, w + 13_632, a + 200_704, a + 1_003_520, threads)
                 Self.maxpool2(a + 200_704, a + 0)
                 Self.inception3a_branch1_conv(a + 0, w + 124_416, a + 150_528, threads)
-                Self.inception3a_branch2_0_conv(a + 0, w + 136_768, a + 200_704, threads)
-                Self.inception3a_branch2_1_conv(a + 200_704, w + 155_296, a + 275_968, a + 1_003_520, threads)
-                Self.inception3a_branch3_0_conv(a + 0, w + 266_016, a + 200_704, threads)
-                Self.inception3a_branch3_1_conv(a + 200_704, w + 269_104, a + 213_248, a + 1_003_520, threads)
-                Self.inception3a_branch4_0(a + 0, a + 376_320)
-                Self.inception3a_branch4_1_conv(a + 376_320, w + 273_744, a + 0, threads)
-                Self.inception3a_concat(a + 150_528, a + 275_968, a + 213_248, a + 0, a + 376_320)
-                Self.inception3b_branch1_conv(a + 376_320, w + 279_920, a + 0, threads)
-                Self.inception3b_branch2_0_conv(a + 376_320, w + 312_816, a + 100_352, threads)
-                Self.inception3b_branch2_1_conv(a + 100_352, w + 345_712, a + 200_704, a + 1_003_520, threads)
-                Self.inception3b_branch3_0_conv(a + 376_320, w + 567_088, a + 100_352, threads)
-                Self.inception3b_branch3_1_conv(a + 100_352, w + 575_312, a + 125_440, a + 1_003_520, threads)
-                Self.inception3b_branch4_0(a + 376_320, a + 577_024)
-                Self.inception3b_branch4_1_conv(a + 577_024, w + 603_056, a + 351_232, threads)
-                Self.inception3b_concat(a + 0, a + 200_704, a + 125_440, a + 351_232, a + 401_408)
-                Self.maxpool3(a + 401_408, a + 0)
+                Self.inception3a_branch2_0_conv(a + 0, w + 136_768, a + 351_232, threads)
+                Self.inception3a_branch2_1_conv(a + 351_232, w + 155_296, a + 200_704, a + 1_003_520, threads)
+                Self.inception3a_branch3_0_conv(a + 0, w + 266_016, a + 351_232, threads)
+                Self.inception3a_branch3_1_conv(a + 351_232, w + 269_104, a + 301_056, a + 1_003_520, threads)
+                Self.inception3a_branch4_0(a + 0, a + 351_232)
+                Self.inception3a_branch4_1_conv(a + 351_232, w + 273_744, a + 326_144, threads)
+                Self.inception3b_branch1_conv(a + 150_528, w + 279_920, a + 351_232, threads)
+                Self.inception3b_branch1_conv(a + 150_528, w + 312_816, a + 0, threads)
+                Self.inception3b_branch2_1_conv(a + 0, w + 345_712, a + 451_584, a + 1_003_520, threads)
+                Self.inception3b_branch3_0_conv(a + 150_528, w + 567_088, a + 0, threads)
+                Self.inception3b_branch3_1_conv(a + 0, w + 575_312, a + 602_112, a + 1_003_520, threads)
+                Self.inception3b_branch4_0(a + 150_528, a + 727_552)
+                Self.inception3b_branch4_1_conv(a + 727_552, w + 603_056, a + 677_376, threads)
+                Self.maxpool3(a + 351_232, a + 0)
                 Self.inception4a_branch1_conv(a + 0, w + 619_504, a + 94_080, threads)
-                Self.inception4a_branch2_0_conv(a + 0, w + 711_856, a + 131_712, threads)
-                Self.inception4a_branch2_1_conv(a + 131_712, w + 758_032, a + 150_528, a + 1_003_520, threads)
-                Self.inception4a_branch3_0_conv(a + 0, w + 937_952, a + 131_712, threads)
-                Self.inception4a_branch3_1_conv(a + 131_712, w + 945_648, a + 134_848, a + 1_003_520, threads)
-                Self.inception4a_branch4_0(a + 0, a + 191_296)
-                Self.inception4a_branch4_1_conv(a + 191_296, w + 952_608, a + 0, threads)
-                Self.inception4a_concat(a + 94_080, a + 150_528, a + 134_848, a + 0, a + 191_296)
-                Self.inception4b_branch1_conv(a + 191_296, w + 983_392, a + 0, threads)
-                Self.inception4b_branch2_0_conv(a + 191_296, w + 1_065_472, a + 31_360, threads)
-                Self.inception4b_branch2_1_conv(a + 31_360, w + 1_122_928, a + 53_312, a + 1_003_520, threads)
-                Self.inception4b_branch3_0_conv(a + 191_296, w + 1_348_944, a + 31_360, threads)
-                Self.inception4b_branch3_1_conv(a + 31_360, w + 1_361_256, a + 36_064, a + 1_003_520, threads)
-                Self.inception4b_branch4_0(a + 191_296, a + 291_648)
-                Self.inception4b_branch4_1_conv(a + 291_648, w + 1_375_144, a + 97_216, threads)
-                Self.inception4b_concat(a + 0, a + 53_312, a + 36_064, a + 97_216, a + 109_760)
-                Self.inception4c_branch1_conv(a + 109_760, w + 1_407_976, a + 0, threads)
-                Self.inception4c_branch2_0_conv(a + 109_760, w + 1_473_640, a + 25_088, threads)
-                Self.inception4c_branch2_1_conv(a + 25_088, w + 1_539_304, a + 50_176, a + 1_003_520, threads)
-                Self.inception4c_branch3_0_conv(a + 109_760, w + 1_834_472, a + 25_088, threads)
-                Self.inception4c_branch3_1_conv(a + 25_088, w + 1_846_784, a + 29_792, a + 1_003_520, threads)
-                Self.inception4c_branch4_0(a + 109_760, a + 210_112)
-                Self.inception4c_branch4_1_conv(a + 210_112, w + 1_860_672, a + 100_352, threads)
-                Self.inception4c_concat(a + 0, a + 50_176, a + 29_792, a + 100_352, a + 112_896)
-                Self.inception4d_branch1_conv(a + 112_896, w + 1_893_504, a + 0, threads)
-                Self.inception4d_branch2_0_conv(a + 112_896, w + 1_950_960, a + 21_952, threads)
-                Self.inception4d_branch2_1_conv(a + 21_952, w + 2_024_832, a + 50_176, a + 1_003_520, threads)
-                Self.inception4d_branch3_0_conv(a + 112_896, w + 2_398_368, a + 21_952, threads)
-                Self.inception4d_branch3_1_conv(a + 21_952, w + 2_414_784, a + 28_224, a + 1_003_520, threads)
-                Self.inception4d_branch4_0(a + 112_896, a + 213_248)
-                Self.inception4d_branch4_1_conv(a + 213_248, w + 2_433_280, a + 106_624, threads)
-                Self.inception4d_concat(a + 0, a + 50_176, a + 28_224, a + 106_624, a + 119_168)
-                Self.inception4e_branch1_conv(a + 119_168, w + 2_466_112, a + 0, threads)
-                Self.inception4e_branch2_0_conv(a + 119_168, w + 2_601_536, a + 50_176, threads)
-                Self.inception4e_branch2_1_conv(a + 50_176, w + 2_686_176, a + 222_656, a + 1_003_520, threads)
-                Self.inception4e_branch3_0_conv(a + 119_168, w + 3_147_296, a + 50_176, threads)
-                Self.inception4e_branch3_1_conv(a + 50_176, w + 3_164_224, a + 56_448, a + 1_003_520, threads)
-                Self.inception4e_branch4_0(a + 119_168, a + 285_376)
-                Self.inception4e_branch4_1_conv(a + 285_376, w + 3_201_216, a + 81_536, threads)
-                Self.inception4e_concat(a + 0, a + 222_656, a + 56_448, a + 81_536, a + 285_376)
-                Self.maxpool4(a + 285_376, a + 0)
+                Self.inception4a_branch2_0_conv(a + 0, w + 711_856, a + 194_432, threads)
+                Self.inception4a_branch2_1_conv(a + 194_432, w + 758_032, a + 131_712, a + 1_003_520, threads)
+                Self.inception4a_branch3_0_conv(a + 0, w + 937_952, a + 194_432, threads)
+                Self.inception4a_branch3_1_conv(a + 194_432, w + 945_648, a + 172_480, a + 1_003_520, threads)
+                Self.inception4a_branch4_0(a + 0, a + 194_432)
+                Self.inception4a_branch4_1_conv(a + 194_432, w + 952_608, a + 181_888, threads)
+                Self.inception4b_branch1_conv(a + 94_080, w + 983_392, a + 194_432, threads)
+                Self.inception4b_branch2_0_conv(a + 94_080, w + 1_065_472, a + 0, threads)
+                Self.inception4b_branch2_1_conv(a + 0, w + 1_122_928, a + 225_792, a + 1_003_520, threads)
+                Self.inception4b_branch3_0_conv(a + 94_080, w + 1_348_944, a + 0, threads)
+                Self.inception4b_branch3_1_conv(a + 0, w + 1_361_256, a + 269_696, a + 1_003_520, threads)
+                Self.inception4b_branch4_0(a + 94_080, a + 294_784)
+                Self.inception4b_branch4_1_conv(a + 294_784, w + 1_375_144, a + 282_240, threads)
+                Self.inception4c_branch1_conv(a + 194_432, w + 1_407_976, a + 0, threads)
+                Self.inception4c_branch1_conv(a + 194_432, w + 1_473_640, a + 100_352, threads)
+                Self.inception4c_branch2_1_conv(a + 100_352, w + 1_539_304, a + 25_088, a + 1_003_520, threads)
+                Self.inception4b_branch3_0_conv(a + 194_432, w + 1_834_472, a + 100_352, threads)
+                Self.inception4b_branch3_1_conv(a + 100_352, w + 1_846_784, a + 75_264, a + 1_003_520, threads)
+                Self.inception4b_branch4_0(a + 194_432, a + 294_784)
+                Self.inception4b_branch4_1_conv(a + 294_784, w + 1_860_672, a + 87_808, threads)
+                Self.inception4b_branch2_0_conv(a + 0, w + 1_893_504, a + 100_352, threads)
+                Self.inception4d_branch2_0_conv(a + 0, w + 1_950_960, a + 203_840, threads)
+                Self.inception4d_branch2_1_conv(a + 203_840, w + 2_024_832, a + 122_304, a + 1_003_520, threads)
+                Self.inception4d_branch3_0_conv(a + 0, w + 2_398_368, a + 203_840, threads)
+                Self.inception4d_branch3_1_conv(a + 203_840, w + 2_414_784, a + 178_752, a + 1_003_520, threads)
+                Self.inception4b_branch4_0(a + 0, a + 203_840)
+                Self.inception4b_branch4_1_conv(a + 203_840, w + 2_433_280, a + 191_296, threads)
+                Self.inception4e_branch1_conv(a + 100_352, w + 2_466_112, a + 203_840, threads)
+                Self.inception4e_branch2_0_conv(a + 100_352, w + 2_601_536, a + 0, threads)
+                Self.inception4e_branch2_1_conv(a + 0, w + 2_686_176, a + 254_016, a + 1_003_520, threads)
+                Self.inception4e_branch3_0_conv(a + 100_352, w + 3_147_296, a + 0, threads)
+                Self.inception4e_branch3_1_conv(a + 0, w + 3_164_224, a + 316_736, a + 1_003_520, threads)
+                Self.inception4e_branch4_0(a + 100_352, a + 366_912)
+                Self.inception4e_branch4_1_conv(a + 366_912, w + 3_201_216, a + 341_824, threads)
+                Self.maxpool4(a + 203_840, a + 0)
                 Self.inception5a_branch1_conv(a + 0, w + 3_268_928, a + 40_768, threads)
-                Self.inception5a_branch2_0_conv(a + 0, w + 3_482_176, a + 53_312, threads)
-                Self.inception5a_branch2_1_conv(a + 53_312, w + 3_615_456, a + 61_152, a + 1_003_520, threads)
-                Self.inception5a_branch3_0_conv(a + 0, w + 4_076_576, a + 53_312, threads)
-                Self.inception5a_branch3_1_conv(a + 53_312, w + 4_103_232, a + 54_880, a + 1_003_520, threads)
-                Self.inception5a_branch4_0(a + 0, a + 76_832)
-                Self.inception5a_branch4_1_conv(a + 76_832, w + 4_140_224, a + 0, threads)
-                Self.inception5a_concat(a + 40_768, a + 61_152, a + 54_880, a + 0, a + 76_832)
-                Self.inception5b_branch1_conv(a + 76_832, w + 4_246_848, a + 0, threads)
-                Self.inception5b_branch2_0_conv(a + 76_832, w + 4_566_720, a + 18_816, threads)
-                Self.inception5b_branch2_1_conv(a + 18_816, w + 4_726_656, a + 28_224, a + 1_003_520, threads)
-                Self.inception5b_branch3_0_conv(a + 76_832, w + 5_390_592, a + 18_816, threads)
-                Self.inception5b_branch3_1_conv(a + 18_816, w + 5_430_576, a + 21_168, a + 1_003_520, threads)
-                Self.inception5b_branch4_0(a + 76_832, a + 117_600)
-                Self.inception5b_branch4_1_conv(a + 117_600, w + 5_486_000, a + 47_040, threads)
-                Self.inception5b_concat(a + 0, a + 28_224, a + 21_168, a + 47_040, a + 53_312)
-                Self.avgpool(a + 53_312, a + 0)
+                Self.inception5a_branch2_0_conv(a + 0, w + 3_482_176, a + 81_536, threads)
+                Self.inception5a_branch2_1_conv(a + 81_536, w + 3_615_456, a + 53_312, a + 1_003_520, threads)
+                Self.inception5a_branch3_0_conv(a + 0, w + 4_076_576, a + 81_536, threads)
+                Self.inception5a_branch3_1_conv(a + 81_536, w + 4_103_232, a + 68_992, a + 1_003_520, threads)
+                Self.inception5a_branch4_0(a + 0, a + 81_536)
+                Self.inception5a_branch4_1_conv(a + 81_536, w + 4_140_224, a + 75_264, threads)
+                Self.inception5b_branch1_conv(a + 40_768, w + 4_246_848, a + 81_536, threads)
+                Self.inception5b_branch2_0_conv(a + 40_768, w + 4_566_720, a + 0, threads)
+                Self.inception5b_branch2_1_conv(a + 0, w + 4_726_656, a + 100_352, a + 1_003_520, threads)
+                Self.inception5b_branch3_0_conv(a + 40_768, w + 5_390_592, a + 0, threads)
+                Self.inception5b_branch3_1_conv(a + 0, w + 5_430_576, a + 119_168, a + 1_003_520, threads)
+                Self.inception5a_branch4_0(a + 40_768, a + 0)
+                Self.inception5a_branch4_1_conv(a + 0, w + 5_486_000, a + 125_440, threads)
+                Self.avgpool(a + 81_536, a + 0)
                 Self.fc(a + 0, w + 5_592_624, a + 1024)
                 (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
             }
@@ -812,7 +806,11 @@ extension Googlenet {
     static func conv1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -822,46 +820,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<112 {
-                for ow in stride(from: 0, to: 112, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<7 {
-                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
-                        for j in 0..<7 {
-                            let tapOffset: Int = (i &* 7 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 12_877, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<7 {
+                    let rowOffset: Int = firstChannel &* 52_900 &+ p &+ (i & 1) &* 26_450 &+ (i >> 1) &* 115
+                    for j in 0..<7 {
+                        let tapOffset: Int = (i &* 7 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 13_225 &+ (j >> 1)
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 52_900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 112 &- ow)
-                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 115
+                        let column: Int = q &- row &* 115
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 112 && q &+ 16 <= 12_877 {
+                            let index: Int = filterOffset &+ row &* 112 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 115, end: 12_877)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -903,49 +941,87 @@ extension Googlenet {
     @inline(never)
     static func conv2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
+        // weight: (8 blocks, 64, 8)   bias: w[4096..<4160]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 4096 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -958,7 +1034,10 @@ extension Googlenet {
     static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 192×56×56
         // weight: (24 blocks, 3, 3, 64, 8)   bias: w[110_592..<110_784]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
@@ -968,46 +1047,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 3246, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 3136
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 58
+                        let column: Int = q &- row &* 58
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
+                            let index: Int = filterOffset &+ row &* 56 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1049,49 +1168,87 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 64×28×28
-        // weight: (8 blocks, 1, 1, 192, 8)   bias: w[12_288..<12_352]
+        // weight: (8 blocks, 192, 8)   bias: w[12_288..<12_352]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 12_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -1103,49 +1260,87 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 96×28×28
-        // weight: (12 blocks, 1, 1, 192, 8)   bias: w[18_432..<18_528]
+        // weight: (12 blocks, 192, 8)   bias: w[18_432..<18_528]
         Self.parallel(12, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
-            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
-            let firstChannel: Int = (block / 12) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 96 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 18_432 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -1158,7 +1353,10 @@ extension Googlenet {
     static func inception3a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 96, 8)   bias: w[110_592..<110_720]
-        Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 86_400).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1168,46 +1366,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 768
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<96 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 768
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<96 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1218,49 +1456,87 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 16×28×28
-        // weight: (2 blocks, 1, 1, 192, 8)   bias: w[3072..<3088]
+        // weight: (2 blocks, 192, 8)   bias: w[3072..<3088]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 3072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -1273,7 +1549,10 @@ extension Googlenet {
     static func inception3a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×28×28   y: 32×28×28
         // weight: (4 blocks, 3, 3, 16, 8)   bias: w[4608..<4640]
-        Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 14_400).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -1283,46 +1562,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 4608 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 128
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<16 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1364,168 +1683,180 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 32×28×28
-        // weight: (4 blocks, 1, 1, 192, 8)   bias: w[6144..<6176]
+        // weight: (4 blocks, 192, 8)   bias: w[6144..<6176]
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 32 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 6144 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// inception3a.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception3a_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×28×28, 128×28×28, 32×28×28, 32×28×28   y: 256×28×28
-        (y + 0).update(from: x, count: 50_176)
-        (y + 50_176).update(from: x1, count: 100_352)
-        (y + 150_528).update(from: x2, count: 25_088)
-        (y + 175_616).update(from: x3, count: 25_088)
     }
 
     /// inception3b.branch1.conv: conv 256→128, kernel 1×1, stride 1×1, padding 0, + inception3b.branch1.bn folded, + inception3b.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception3b.branch2.0.conv (the same shapes and fusions).
     @inline(never)
     static func inception3b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
                 }
-            }
-        }
-        }
-    }
-
-    /// inception3b.branch2.0.conv: conv 256→128, kernel 1×1, stride 1×1, padding 0, + inception3b.branch2.0.bn folded, + inception3b.branch2.0.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception3b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 256
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -1538,7 +1869,10 @@ extension Googlenet {
     static func inception3b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 192×28×28
         // weight: (24 blocks, 3, 3, 128, 8)   bias: w[221_184..<221_376]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
@@ -1548,46 +1882,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 221_184 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1598,49 +1972,87 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 32×28×28
-        // weight: (4 blocks, 1, 1, 256, 8)   bias: w[8192..<8224]
+        // weight: (4 blocks, 256, 8)   bias: w[8192..<8224]
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 32 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -1653,7 +2065,10 @@ extension Googlenet {
     static func inception3b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×28×28   y: 96×28×28
         // weight: (12 blocks, 3, 3, 32, 8)   bias: w[27_648..<27_744]
-        Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 28_800).update(repeating: 0, count: 32)
         Self.parallel(12, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
@@ -1663,46 +2078,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 27_648 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1744,64 +2199,91 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 64×28×28
-        // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
+        // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// inception3b.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception3b_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28, 192×28×28, 96×28×28, 64×28×28   y: 480×28×28
-        (y + 0).update(from: x, count: 100_352)
-        (y + 100_352).update(from: x1, count: 150_528)
-        (y + 250_880).update(from: x2, count: 75_264)
-        (y + 326_144).update(from: x3, count: 50_176)
     }
 
     /// maxpool3: max_pool 3×3, stride 2×2, padding 0, ceil mode.
@@ -1840,50 +2322,87 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 192×14×14
-        // weight: (24 blocks, 1, 1, 480, 8)   bias: w[92_160..<92_352]
+        // weight: (24 blocks, 480, 8)   bias: w[92_160..<92_352]
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 480
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 192 &- firstFilter)
             let kernelOffset: Int = block &* 3840
             let kernel = w + kernelOffset
             let biasOffset: Int = 92_160 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<480 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -1895,50 +2414,87 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 96×14×14
-        // weight: (12 blocks, 1, 1, 480, 8)   bias: w[46_080..<46_176]
+        // weight: (12 blocks, 480, 8)   bias: w[46_080..<46_176]
         Self.parallel(12, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
-            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
-            let firstChannel: Int = (block / 12) &* 480
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 96 &- firstFilter)
             let kernelOffset: Int = block &* 3840
             let kernel = w + kernelOffset
             let biasOffset: Int = 46_080 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<480 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -1951,7 +2507,10 @@ extension Googlenet {
     static func inception4a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×14×14   y: 208×14×14
         // weight: (26 blocks, 3, 3, 96, 8)   bias: w[179_712..<179_920]
-        Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 24_576).update(repeating: 0, count: 32)
         Self.parallel(26, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 26) &* 208 &+ (block % 26) &* 8
@@ -1961,46 +2520,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 179_712 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 768
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<96 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 768
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<96 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2011,50 +2610,87 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 16×14×14
-        // weight: (2 blocks, 1, 1, 480, 8)   bias: w[7680..<7696]
+        // weight: (2 blocks, 480, 8)   bias: w[7680..<7696]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 480
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 16 &- firstFilter)
             let kernelOffset: Int = block &* 3840
             let kernel = w + kernelOffset
             let biasOffset: Int = 7680 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<480 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -2067,7 +2703,10 @@ extension Googlenet {
     static func inception4a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×14×14   y: 48×14×14
         // weight: (6 blocks, 3, 3, 16, 8)   bias: w[6912..<6960]
-        Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 4096).update(repeating: 0, count: 32)
         Self.parallel(6, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
@@ -2077,46 +2716,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 6912 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 128
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<16 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 128
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<16 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2158,65 +2837,91 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 64×14×14
-        // weight: (8 blocks, 1, 1, 480, 8)   bias: w[30_720..<30_784]
+        // weight: (8 blocks, 480, 8)   bias: w[30_720..<30_784]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 480
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 3840
             let kernel = w + kernelOffset
             let biasOffset: Int = 30_720 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<480 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// inception4a.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception4a_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 192×14×14, 208×14×14, 48×14×14, 64×14×14   y: 512×14×14
-        (y + 0).update(from: x, count: 37_632)
-        (y + 37_632).update(from: x1, count: 40_768)
-        (y + 78_400).update(from: x2, count: 9408)
-        (y + 87_808).update(from: x3, count: 12_544)
     }
 
     /// inception4b.branch1.conv: conv 512→160, kernel 1×1, stride 1×1, padding 0, + inception4b.branch1.bn folded, + inception4b.branch1.relu fused.
@@ -2224,50 +2929,87 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 160×14×14
-        // weight: (20 blocks, 1, 1, 512, 8)   bias: w[81_920..<82_080]
+        // weight: (20 blocks, 512, 8)   bias: w[81_920..<82_080]
         Self.parallel(20, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
-            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
-            let firstChannel: Int = (block / 20) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 160 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -2276,53 +3018,91 @@ extension Googlenet {
 
     /// inception4b.branch2.0.conv: conv 512→112, kernel 1×1, stride 1×1, padding 0, + inception4b.branch2.0.bn folded, + inception4b.branch2.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception4d.branch1.conv (the same shapes and fusions).
     @inline(never)
     static func inception4b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 112×14×14
-        // weight: (14 blocks, 1, 1, 512, 8)   bias: w[57_344..<57_456]
+        // weight: (14 blocks, 512, 8)   bias: w[57_344..<57_456]
         Self.parallel(14, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 14) &* 112 &+ (block % 14) &* 8
-            let filters: Int = min(8, (block / 14) &* 112 &+ 112 &- firstFilter)
-            let firstChannel: Int = (block / 14) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 112 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -2335,7 +3115,10 @@ extension Googlenet {
     static func inception4b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 112×14×14   y: 224×14×14
         // weight: (28 blocks, 3, 3, 112, 8)   bias: w[225_792..<226_016]
-        Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 28_672).update(repeating: 0, count: 32)
         Self.parallel(28, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 28) &* 224 &+ (block % 28) &* 8
@@ -2345,46 +3128,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 225_792 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 896
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<112 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 896
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<112 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2392,53 +3215,91 @@ extension Googlenet {
 
     /// inception4b.branch3.0.conv: conv 512→24, kernel 1×1, stride 1×1, padding 0, + inception4b.branch3.0.bn folded, + inception4b.branch3.0.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception4c.branch3.0.conv (the same shapes and fusions).
     @inline(never)
     static func inception4b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 24×14×14
-        // weight: (3 blocks, 1, 1, 512, 8)   bias: w[12_288..<12_312]
+        // weight: (3 blocks, 512, 8)   bias: w[12_288..<12_312]
         Self.parallel(3, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 3) &* 24 &+ (block % 3) &* 8
-            let filters: Int = min(8, (block / 3) &* 24 &+ 24 &- firstFilter)
-            let firstChannel: Int = (block / 3) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 24 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 12_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -2447,11 +3308,15 @@ extension Googlenet {
 
     /// inception4b.branch3.1.conv: conv 24→64, kernel 3×3, stride 1×1, padding 1, + inception4b.branch3.1.bn folded, + inception4b.branch3.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception4c.branch3.1.conv (the same shapes and fusions).
     @inline(never)
     static func inception4b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 24×14×14   y: 64×14×14
         // weight: (8 blocks, 3, 3, 24, 8)   bias: w[13_824..<13_888]
-        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 6144).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -2461,46 +3326,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 13_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 192
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<24 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 192
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<24 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2508,6 +3413,7 @@ extension Googlenet {
 
     /// inception4b.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
     /// Generated from specs/googlenet.yaml:34:17.
+    /// Also runs inception4c.branch4.0, inception4d.branch4.0 (the same shapes and fusions).
     @inline(never)
     static func inception4b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×14×14
@@ -2539,174 +3445,184 @@ extension Googlenet {
 
     /// inception4b.branch4.1.conv: conv 512→64, kernel 1×1, stride 1×1, padding 0, + inception4b.branch4.1.bn folded, + inception4b.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception4c.branch4.1.conv, inception4d.branch4.1.conv (the same shapes and fusions).
     @inline(never)
     static func inception4b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 64×14×14
-        // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
+        // weight: (8 blocks, 512, 8)   bias: w[32_768..<32_832]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// inception4b.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception4b_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 160×14×14, 224×14×14, 64×14×14, 64×14×14   y: 512×14×14
-        (y + 0).update(from: x, count: 31_360)
-        (y + 31_360).update(from: x1, count: 43_904)
-        (y + 75_264).update(from: x2, count: 12_544)
-        (y + 87_808).update(from: x3, count: 12_544)
     }
 
     /// inception4c.branch1.conv: conv 512→128, kernel 1×1, stride 1×1, padding 0, + inception4c.branch1.bn folded, + inception4c.branch1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception4c.branch2.0.conv (the same shapes and fusions).
     @inline(never)
     static func inception4c_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
                 }
-            }
-        }
-        }
-    }
-
-    /// inception4c.branch2.0.conv: conv 512→128, kernel 1×1, stride 1×1, padding 0, + inception4c.branch2.0.bn folded, + inception4c.branch2.0.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception4c_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -2719,7 +3635,10 @@ extension Googlenet {
     static func inception4c_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 32_768).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -2729,314 +3648,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 294_912 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// inception4c.branch3.0.conv: conv 512→24, kernel 1×1, stride 1×1, padding 0, + inception4c.branch3.0.bn folded, + inception4c.branch3.0.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception4c_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 24×14×14
-        // weight: (3 blocks, 1, 1, 512, 8)   bias: w[12_288..<12_312]
-        Self.parallel(3, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 3) &* 24 &+ (block % 3) &* 8
-            let filters: Int = min(8, (block / 3) &* 24 &+ 24 &- firstFilter)
-            let firstChannel: Int = (block / 3) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 12_288 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// inception4c.branch3.1.conv: conv 24→64, kernel 3×3, stride 1×1, padding 1, + inception4c.branch3.1.bn folded, + inception4c.branch3.1.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception4c_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 24×14×14   y: 64×14×14
-        // weight: (8 blocks, 3, 3, 24, 8)   bias: w[13_824..<13_888]
-        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 24
-            let kernelOffset: Int = block &* 1728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 13_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 192
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<24 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// inception4c.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
-    /// Generated from specs/googlenet.yaml:34:17.
-    @inline(never)
-    static func inception4c_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×14×14   y: 512×14×14
-        for c in 0..<512 {
-            let planeOffset: Int = c &* 196
-            let plane = x + planeOffset
-            for oh in 0..<14 {
-                let h0: Int = oh &* 1 &- 1
-                for ow in 0..<14 {
-                    let w0: Int = ow &* 1 &- 1
-                    var best = -Float.infinity
-                    var bestIndex = 0
-                    for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 14 else { continue }
-                        for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 14 else { continue }
-                            let v = plane[h &* 14 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 14 &+ col }
-                        }
-                    }
-                    y[(c &* 14 &+ oh) &* 14 &+ ow] = best
-                    _ = bestIndex
-                }
-            }
-        }
-    }
-
-    /// inception4c.branch4.1.conv: conv 512→64, kernel 1×1, stride 1×1, padding 0, + inception4c.branch4.1.bn folded, + inception4c.branch4.1.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception4c_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 64×14×14
-        // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// inception4c.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception4c_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×14×14, 256×14×14, 64×14×14, 64×14×14   y: 512×14×14
-        (y + 0).update(from: x, count: 25_088)
-        (y + 25_088).update(from: x1, count: 50_176)
-        (y + 75_264).update(from: x2, count: 12_544)
-        (y + 87_808).update(from: x3, count: 12_544)
-    }
-
-    /// inception4d.branch1.conv: conv 512→112, kernel 1×1, stride 1×1, padding 0, + inception4d.branch1.bn folded, + inception4d.branch1.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception4d_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 112×14×14
-        // weight: (14 blocks, 1, 1, 512, 8)   bias: w[57_344..<57_456]
-        Self.parallel(14, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 14) &* 112 &+ (block % 14) &* 8
-            let filters: Int = min(8, (block / 14) &* 112 &+ 112 &- firstFilter)
-            let firstChannel: Int = (block / 14) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
             }
         }
         }
@@ -3047,50 +3738,87 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 144×14×14
-        // weight: (18 blocks, 1, 1, 512, 8)   bias: w[73_728..<73_872]
+        // weight: (18 blocks, 512, 8)   bias: w[73_728..<73_872]
         Self.parallel(18, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 18) &* 144 &+ (block % 18) &* 8
-            let filters: Int = min(8, (block / 18) &* 144 &+ 144 &- firstFilter)
-            let firstChannel: Int = (block / 18) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 144 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -3103,7 +3831,10 @@ extension Googlenet {
     static func inception4d_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 144×14×14   y: 288×14×14
         // weight: (36 blocks, 3, 3, 144, 8)   bias: w[373_248..<373_536]
-        Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 36_864).update(repeating: 0, count: 32)
         Self.parallel(36, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 36) &* 288 &+ (block % 36) &* 8
@@ -3113,46 +3844,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 373_248 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1152
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<144 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1152
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<144 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -3163,50 +3934,87 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 32×14×14
-        // weight: (4 blocks, 1, 1, 512, 8)   bias: w[16_384..<16_416]
+        // weight: (4 blocks, 512, 8)   bias: w[16_384..<16_416]
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 32 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -3219,7 +4027,10 @@ extension Googlenet {
     static func inception4d_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×14×14   y: 64×14×14
         // weight: (8 blocks, 3, 3, 32, 8)   bias: w[18_432..<18_496]
-        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 8192).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -3229,146 +4040,89 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 18_432 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// inception4d.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
-    /// Generated from specs/googlenet.yaml:34:17.
-    @inline(never)
-    static func inception4d_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×14×14   y: 512×14×14
-        for c in 0..<512 {
-            let planeOffset: Int = c &* 196
-            let plane = x + planeOffset
-            for oh in 0..<14 {
-                let h0: Int = oh &* 1 &- 1
-                for ow in 0..<14 {
-                    let w0: Int = ow &* 1 &- 1
-                    var best = -Float.infinity
-                    var bestIndex = 0
-                    for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 14 else { continue }
-                        for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 14 else { continue }
-                            let v = plane[h &* 14 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 14 &+ col }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
                         }
                     }
-                    y[(c &* 14 &+ oh) &* 14 &+ ow] = best
-                    _ = bestIndex
                 }
             }
-        }
-    }
-
-    /// inception4d.branch4.1.conv: conv 512→64, kernel 1×1, stride 1×1, padding 0, + inception4d.branch4.1.bn folded, + inception4d.branch4.1.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception4d_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 64×14×14
-        // weight: (8 blocks, 1, 1, 512, 8)   bias: w[32_768..<32_832]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
             }
         }
         }
-    }
-
-    /// inception4d.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception4d_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 112×14×14, 288×14×14, 64×14×14, 64×14×14   y: 528×14×14
-        (y + 0).update(from: x, count: 21_952)
-        (y + 21_952).update(from: x1, count: 56_448)
-        (y + 78_400).update(from: x2, count: 12_544)
-        (y + 90_944).update(from: x3, count: 12_544)
     }
 
     /// inception4e.branch1.conv: conv 528→256, kernel 1×1, stride 1×1, padding 0, + inception4e.branch1.bn folded, + inception4e.branch1.relu fused.
@@ -3376,50 +4130,87 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 528, 8)   bias: w[135_168..<135_424]
+        // weight: (32 blocks, 528, 8)   bias: w[135_168..<135_424]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 528
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 4224
             let kernel = w + kernelOffset
             let biasOffset: Int = 135_168 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<528 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<528 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -3431,50 +4222,87 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 160×14×14
-        // weight: (20 blocks, 1, 1, 528, 8)   bias: w[84_480..<84_640]
+        // weight: (20 blocks, 528, 8)   bias: w[84_480..<84_640]
         Self.parallel(20, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
-            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
-            let firstChannel: Int = (block / 20) &* 528
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 160 &- firstFilter)
             let kernelOffset: Int = block &* 4224
             let kernel = w + kernelOffset
             let biasOffset: Int = 84_480 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<528 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<528 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -3487,7 +4315,10 @@ extension Googlenet {
     static func inception4e_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×14×14   y: 320×14×14
         // weight: (40 blocks, 3, 3, 160, 8)   bias: w[460_800..<461_120]
-        Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 40_960).update(repeating: 0, count: 32)
         Self.parallel(40, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 40) &* 320 &+ (block % 40) &* 8
@@ -3497,46 +4328,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1280
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<160 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1280
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<160 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -3547,50 +4418,87 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 32×14×14
-        // weight: (4 blocks, 1, 1, 528, 8)   bias: w[16_896..<16_928]
+        // weight: (4 blocks, 528, 8)   bias: w[16_896..<16_928]
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 528
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 32 &- firstFilter)
             let kernelOffset: Int = block &* 4224
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_896 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<528 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<528 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -3603,7 +4511,10 @@ extension Googlenet {
     static func inception4e_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×14×14   y: 128×14×14
         // weight: (16 blocks, 3, 3, 32, 8)   bias: w[36_864..<36_992]
-        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 8192).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -3613,46 +4524,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -3694,65 +4645,91 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 128×14×14
-        // weight: (16 blocks, 1, 1, 528, 8)   bias: w[67_584..<67_712]
+        // weight: (16 blocks, 528, 8)   bias: w[67_584..<67_712]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 528
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4224
             let kernel = w + kernelOffset
             let biasOffset: Int = 67_584 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<528 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<528 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// inception4e.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception4e_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 320×14×14, 128×14×14, 128×14×14   y: 832×14×14
-        (y + 0).update(from: x, count: 50_176)
-        (y + 50_176).update(from: x1, count: 62_720)
-        (y + 112_896).update(from: x2, count: 25_088)
-        (y + 137_984).update(from: x3, count: 25_088)
     }
 
     /// maxpool4: max_pool 2×2, stride 2×2, padding 0, ceil mode.
@@ -3791,50 +4768,87 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 256×7×7
-        // weight: (32 blocks, 1, 1, 832, 8)   bias: w[212_992..<213_248]
+        // weight: (32 blocks, 832, 8)   bias: w[212_992..<213_248]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 212_992 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -3846,50 +4860,87 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 160×7×7
-        // weight: (20 blocks, 1, 1, 832, 8)   bias: w[133_120..<133_280]
+        // weight: (20 blocks, 832, 8)   bias: w[133_120..<133_280]
         Self.parallel(20, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
-            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
-            let firstChannel: Int = (block / 20) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 160 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 133_120 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -3902,7 +4953,10 @@ extension Googlenet {
     static func inception5a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×7×7   y: 320×7×7
         // weight: (40 blocks, 3, 3, 160, 8)   bias: w[460_800..<461_120]
-        Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 12_960).update(repeating: 0, count: 32)
         Self.parallel(40, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 40) &* 320 &+ (block % 40) &* 8
@@ -3912,46 +4966,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1280
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<160 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1280
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<160 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -3962,50 +5056,87 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 32×7×7
-        // weight: (4 blocks, 1, 1, 832, 8)   bias: w[26_624..<26_656]
+        // weight: (4 blocks, 832, 8)   bias: w[26_624..<26_656]
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 32 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 26_624 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -4018,7 +5149,10 @@ extension Googlenet {
     static func inception5a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×7×7   y: 128×7×7
         // weight: (16 blocks, 3, 3, 32, 8)   bias: w[36_864..<36_992]
-        Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 2592).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -4028,46 +5162,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 256
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<32 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 256
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<32 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -4075,6 +5249,7 @@ extension Googlenet {
 
     /// inception5a.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
     /// Generated from specs/googlenet.yaml:34:17.
+    /// Also runs inception5b.branch4.0 (the same shapes and fusions).
     @inline(never)
     static func inception5a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // x: 832×7×7   y: 832×7×7
@@ -4106,68 +5281,95 @@ extension Googlenet {
 
     /// inception5a.branch4.1.conv: conv 832→128, kernel 1×1, stride 1×1, padding 0, + inception5a.branch4.1.bn folded, + inception5a.branch4.1.relu fused.
     /// Generated from specs/googlenet.yaml:13:7.
+    /// Also runs inception5b.branch4.1.conv (the same shapes and fusions).
     @inline(never)
     static func inception5a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
+        // weight: (16 blocks, 832, 8)   bias: w[106_496..<106_624]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
-    }
-
-    /// inception5a.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception5a_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×7×7, 320×7×7, 128×7×7, 128×7×7   y: 832×7×7
-        (y + 0).update(from: x, count: 12_544)
-        (y + 12_544).update(from: x1, count: 15_680)
-        (y + 28_224).update(from: x2, count: 6272)
-        (y + 34_496).update(from: x3, count: 6272)
     }
 
     /// inception5b.branch1.conv: conv 832→384, kernel 1×1, stride 1×1, padding 0, + inception5b.branch1.bn folded, + inception5b.branch1.relu fused.
@@ -4175,50 +5377,87 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 384×7×7
-        // weight: (48 blocks, 1, 1, 832, 8)   bias: w[319_488..<319_872]
+        // weight: (48 blocks, 832, 8)   bias: w[319_488..<319_872]
         Self.parallel(48, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
-            let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
-            let firstChannel: Int = (block / 48) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 384 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 319_488 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -4230,50 +5469,87 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 192×7×7
-        // weight: (24 blocks, 1, 1, 832, 8)   bias: w[159_744..<159_936]
+        // weight: (24 blocks, 832, 8)   bias: w[159_744..<159_936]
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 192 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 159_744 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -4286,7 +5562,10 @@ extension Googlenet {
     static func inception5b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×7×7   y: 384×7×7
         // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
-        Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 15_552).update(repeating: 0, count: 32)
         Self.parallel(48, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
@@ -4296,46 +5575,86 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 663_552 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<192 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<192 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -4346,50 +5665,87 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 48×7×7
-        // weight: (6 blocks, 1, 1, 832, 8)   bias: w[39_936..<39_984]
+        // weight: (6 blocks, 832, 8)   bias: w[39_936..<39_984]
         Self.parallel(6, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
-            let filters: Int = min(8, (block / 6) &* 48 &+ 48 &- firstFilter)
-            let firstChannel: Int = (block / 6) &* 832
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 48 &- firstFilter)
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 39_936 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<832 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -4402,7 +5758,10 @@ extension Googlenet {
     static func inception5b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 48×7×7   y: 128×7×7
         // weight: (16 blocks, 3, 3, 48, 8)   bias: w[55_296..<55_424]
-        Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 3888).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -4412,146 +5771,89 @@ extension Googlenet {
             let kernel = w + kernelOffset
             let biasOffset: Int = 55_296 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 384
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<48 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 384
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<48 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// inception5b.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
-    /// Generated from specs/googlenet.yaml:34:17.
-    @inline(never)
-    static func inception5b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 832×7×7   y: 832×7×7
-        for c in 0..<832 {
-            let planeOffset: Int = c &* 49
-            let plane = x + planeOffset
-            for oh in 0..<7 {
-                let h0: Int = oh &* 1 &- 1
-                for ow in 0..<7 {
-                    let w0: Int = ow &* 1 &- 1
-                    var best = -Float.infinity
-                    var bestIndex = 0
-                    for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 7 else { continue }
-                        for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 7 else { continue }
-                            let v = plane[h &* 7 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 7 &+ col }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
                         }
                     }
-                    y[(c &* 7 &+ oh) &* 7 &+ ow] = best
-                    _ = bestIndex
                 }
             }
-        }
-    }
-
-    /// inception5b.branch4.1.conv: conv 832→128, kernel 1×1, stride 1×1, padding 0, + inception5b.branch4.1.bn folded, + inception5b.branch4.1.relu fused.
-    /// Generated from specs/googlenet.yaml:13:7.
-    @inline(never)
-    static func inception5b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 832×7×7   y: 128×7×7
-        // weight: (16 blocks, 1, 1, 832, 8)   bias: w[106_496..<106_624]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 832
-            let kernelOffset: Int = block &* 6656
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
-                }
             }
         }
         }
-    }
-
-    /// inception5b.concat: concat.
-    /// Generated from specs/googlenet.yaml:19:7.
-    @inline(never)
-    static func inception5b_concat(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 384×7×7, 384×7×7, 128×7×7, 128×7×7   y: 1024×7×7
-        (y + 0).update(from: x, count: 18_816)
-        (y + 18_816).update(from: x1, count: 18_816)
-        (y + 37_632).update(from: x2, count: 6272)
-        (y + 43_904).update(from: x3, count: 6272)
     }
 
     /// avgpool: adaptive_avg_pool.
@@ -4660,6 +5962,43 @@ extension Googlenet {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -4687,6 +6026,34 @@ extension Googlenet {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

@@ -13,8 +13,11 @@ public struct MobilenetV1: Sendable {
     public static let parameterCount = 4_231_976
     public static let nonTrainableParameterCount = 21_888
     public static let macs = 568_740_352
-    /// Floats of working memory: activations placed by liveness after fusion (1,605,632), then
-    /// scratch for zero-padded conv inputs (948,480).
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 1_605_632
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 948_480
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
     public static let arenaFloats = 2_554_112
     static let inputCount = 150_528
     static let outputCount = 1000
@@ -367,14 +370,14 @@ public struct MobilenetV1: Sendable {
                 Self.features_block6_pw(a + 200_704, w + 135_296, a + 0, threads)
                 Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, a + 1_605_632, threads)
                 Self.features_block7_pw(a + 100_352, w + 272_000, a + 0, threads)
-                Self.features_block8_dw(a + 0, w + 534_656, a + 100_352, a + 1_605_632, threads)
-                Self.features_block8_pw(a + 100_352, w + 539_776, a + 0, threads)
-                Self.features_block9_dw(a + 0, w + 802_432, a + 100_352, a + 1_605_632, threads)
-                Self.features_block9_pw(a + 100_352, w + 807_552, a + 0, threads)
-                Self.features_block10_dw(a + 0, w + 1_070_208, a + 100_352, a + 1_605_632, threads)
-                Self.features_block10_pw(a + 100_352, w + 1_075_328, a + 0, threads)
-                Self.features_block11_dw(a + 0, w + 1_337_984, a + 100_352, a + 1_605_632, threads)
-                Self.features_block11_pw(a + 100_352, w + 1_343_104, a + 0, threads)
+                Self.features_block7_dw(a + 0, w + 534_656, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_pw(a + 100_352, w + 539_776, a + 0, threads)
+                Self.features_block7_dw(a + 0, w + 802_432, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_pw(a + 100_352, w + 807_552, a + 0, threads)
+                Self.features_block7_dw(a + 0, w + 1_070_208, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_pw(a + 100_352, w + 1_075_328, a + 0, threads)
+                Self.features_block7_dw(a + 0, w + 1_337_984, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_pw(a + 100_352, w + 1_343_104, a + 0, threads)
                 Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, a + 1_605_632, threads)
                 Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0, threads)
                 Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, a + 1_605_632, threads)
@@ -394,7 +397,11 @@ extension MobilenetV1 {
     static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 32×112×112
         // weight: (4 blocks, 3, 3, 3, 8)   bias: w[864..<896]
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
+        // four phase planes of 113×113 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 113, columns: 113, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 153_228).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
@@ -404,46 +411,86 @@ extension MobilenetV1 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<112 {
-                for ow in stride(from: 0, to: 112, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 226 &+ oh &* 2 &+ i &* 1) &* 226 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 51_076))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 12_655, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 51_076 &+ p &+ (i & 1) &* 25_538 &+ (i >> 1) &* 113
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 12_769 &+ (j >> 1)
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 51_076)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 112 &- ow)
-                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 113
+                        let column: Int = q &- row &* 113
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 112 && q &+ 16 <= 12_655 {
+                            let index: Int = filterOffset &+ row &* 112 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 113, end: 12_655)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -472,7 +519,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 112 &+ oh) &* 112 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 112 &- ow))
+                    let count: Int = min(16, 112 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -484,49 +532,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block1_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×112×112   y: 64×112×112
-        // weight: (8 blocks, 1, 1, 32, 8)   bias: w[2048..<2112]
+        // weight: (8 blocks, 32, 8)   bias: w[2048..<2112]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 32
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 256
             let kernel = w + kernelOffset
             let biasOffset: Int = 2048 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 12_544, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<32 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 12_544 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 12_544 &- ow)
-                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 12_544 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
+            for tile in stride(from: 0, to: 12_544, by: 32) {
+                let p: Int = min(tile, 12_512)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<32 {
+                    let source = x + (ic &* 12_544 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 12_544 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 25_104), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 37_648), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 50_192), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 62_736), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 75_280), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 87_824), count: 16)
                 }
             }
         }
@@ -556,7 +642,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 56 &- ow))
+                    let count: Int = min(16, 56 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -568,49 +655,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block2_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
+        // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -640,7 +765,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 56 &- ow))
+                    let count: Int = min(16, 56 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -652,49 +778,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block3_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 128, 8)   bias: w[16_384..<16_512]
+        // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -724,7 +888,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 28 &- ow))
+                    let count: Int = min(16, 28 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -736,49 +901,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block4_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×28×28
-        // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
+        // weight: (32 blocks, 128, 8)   bias: w[32_768..<33_024]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -808,7 +1011,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 28 &- ow))
+                    let count: Int = min(16, 28 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -820,49 +1024,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block5_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
-        // weight: (32 blocks, 1, 1, 256, 8)   bias: w[65_536..<65_792]
+        // weight: (32 blocks, 256, 8)   bias: w[65_536..<65_792]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -892,7 +1134,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
+                    let count: Int = min(16, 14 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -904,50 +1147,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
+        // weight: (64 blocks, 256, 8)   bias: w[131_072..<131_584]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -956,6 +1236,7 @@ extension MobilenetV1 {
 
     /// features.block7.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block7.dw_bn folded, + features.block7.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
+    /// Also runs features.block8.dw, features.block9.dw, features.block10.dw, features.block11.dw (the same shapes and fusions).
     @inline(never)
     static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
@@ -977,7 +1258,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
+                    let count: Int = min(16, 14 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -986,393 +1268,91 @@ extension MobilenetV1 {
 
     /// features.block7.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block7.pw_bn folded, + features.block7.pw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:17:7.
+    /// Also runs features.block8.pw, features.block9.pw, features.block10.pw, features.block11.pw (the same shapes and fusions).
     @inline(never)
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
+        // weight: (64 blocks, 512, 8)   bias: w[262_144..<262_656]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block8.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block8.dw_bn folded, + features.block8.dw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:14:7.
-    @inline(never)
-    static func features_block8_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(512, threads: threads) { channels in
-        for c in channels {
-            let planeOffset: Int = c &* 288
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[4608 &+ c]
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
-                    }
-                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block8.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block8.pw_bn folded, + features.block8.pw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:17:7.
-    @inline(never)
-    static func features_block8_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block9.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block9.dw_bn folded, + features.block9.dw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:14:7.
-    @inline(never)
-    static func features_block9_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(512, threads: threads) { channels in
-        for c in channels {
-            let planeOffset: Int = c &* 288
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[4608 &+ c]
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
-                    }
-                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block9.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block9.pw_bn folded, + features.block9.pw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:17:7.
-    @inline(never)
-    static func features_block9_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block10.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block10.dw_bn folded, + features.block10.dw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:14:7.
-    @inline(never)
-    static func features_block10_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(512, threads: threads) { channels in
-        for c in channels {
-            let planeOffset: Int = c &* 288
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[4608 &+ c]
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
-                    }
-                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block10.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block10.pw_bn folded, + features.block10.pw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:17:7.
-    @inline(never)
-    static func features_block10_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block11.dw: conv (depthwise) 512→512, kernel 3×3, stride 1×1, padding 1, groups 512, + features.block11.dw_bn folded, + features.block11.dw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:14:7.
-    @inline(never)
-    static func features_block11_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(512, threads: threads) { channels in
-        for c in channels {
-            let planeOffset: Int = c &* 288
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[4608 &+ c]
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
-                    }
-                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 14 &- ow))
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.block11.pw: conv 512→512, kernel 1×1, stride 1×1, padding 0, + features.block11.pw_bn folded, + features.block11.pw_relu fused.
-    /// Generated from specs/mobilenet_v1.yaml:17:7.
-    @inline(never)
-    static func features_block11_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 512, 8)   bias: w[262_144..<262_656]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -1402,7 +1382,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 7 &- ow))
+                    let count: Int = min(16, 7 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -1414,50 +1395,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 1024×7×7
-        // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
+        // weight: (128 blocks, 512, 8)   bias: w[524_288..<525_312]
         Self.parallel(128, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 1024 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -1487,7 +1505,8 @@ extension MobilenetV1 {
                         }
                     }
                     let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: min(16, 7 &- ow))
+                    let count: Int = min(16, 7 &- ow)
+                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
                 }
             }
         }
@@ -1499,50 +1518,87 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
-        // weight: (128 blocks, 1, 1, 1024, 8)   bias: w[1_048_576..<1_049_600]
+        // weight: (128 blocks, 1024, 8)   bias: w[1_048_576..<1_049_600]
         Self.parallel(128, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 1024
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 1024 &- firstFilter)
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<1024 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -1668,6 +1724,43 @@ extension MobilenetV1 {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -1695,6 +1788,34 @@ extension MobilenetV1 {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

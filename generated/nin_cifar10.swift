@@ -13,9 +13,12 @@ public struct NinCifar10: Sendable {
     public static let parameterCount = 966_986
     public static let nonTrainableParameterCount = 0
     public static let macs = 222_486_528
-    /// Floats of working memory: activations placed by liveness after fusion (360,448), then
-    /// scratch for zero-padded conv inputs (38,400).
-    public static let arenaFloats = 398_848
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 360_448
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 38_432
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
+    public static let arenaFloats = 398_880
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -136,7 +139,7 @@ public struct NinCifar10: Sendable {
                 Self.features_pool1(a + 0, a + 98_304)
                 Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
                 Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
-                Self.features_cccp4(a + 49_152, w + 558_976, a + 0, threads)
+                Self.features_cccp3(a + 49_152, w + 558_976, a + 0, threads)
                 Self.features_pool2(a + 0, a + 49_152)
                 Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448, threads)
                 Self.features_cccp5(a + 0, w + 928_000, a + 12_288, threads)
@@ -155,7 +158,10 @@ extension NinCifar10 {
     static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×32×32   y: 192×32×32
         // weight: (24 blocks, 5, 5, 3, 8)   bias: w[14_400..<14_592]
+        // padded plane: 36×36; output pixel (oh, ow) is position oh·36 + ow
         Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 3888).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
@@ -165,46 +171,86 @@ extension NinCifar10 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 14_400 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<32 {
-                for ow in stride(from: 0, to: 32, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<5 {
-                        let rowOffset: Int = (firstChannel &* 36 &+ oh &* 1 &+ i &* 1) &* 36 &+ ow &* 1
-                        for j in 0..<5 {
-                            let tapOffset: Int = (i &* 5 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1296)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 1148, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<5 {
+                    let rowOffset: Int = firstChannel &* 1296 &+ p &+ i &* 36
+                    for j in 0..<5 {
+                        let tapOffset: Int = (i &* 5 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 1296)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 32 &- ow)
-                    let outputOffset: Int = firstFilter &* 1024 &+ oh &* 32 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 1024
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 36
+                        let column: Int = q &- row &* 36
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 32 && q &+ 16 <= 1148 {
+                            let index: Int = filterOffset &+ row &* 32 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 32, columns: 36, end: 1148)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -215,49 +261,87 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×32×32   y: 160×32×32
-        // weight: (20 blocks, 1, 1, 192, 8)   bias: w[30_720..<30_880]
+        // weight: (20 blocks, 192, 8)   bias: w[30_720..<30_880]
         Self.parallel(20, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 20) &* 160 &+ (block % 20) &* 8
-            let filters: Int = min(8, (block / 20) &* 160 &+ 160 &- firstFilter)
-            let firstChannel: Int = (block / 20) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 160 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 30_720 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 1024, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 1024 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 1024 &- ow)
-                    let outputOffset: Int = firstFilter &* 1024 &+ oh &* 1024 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: count) }
+            for tile in stride(from: 0, to: 1024, by: 32) {
+                let p: Int = min(tile, 992)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 1024 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 1024 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 1040), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 2064), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 3088), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 4112), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 5136), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 6160), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 7184), count: 16)
                 }
             }
         }
@@ -269,49 +353,87 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×32×32   y: 96×32×32
-        // weight: (12 blocks, 1, 1, 160, 8)   bias: w[15_360..<15_456]
+        // weight: (12 blocks, 160, 8)   bias: w[15_360..<15_456]
         Self.parallel(12, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
-            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
-            let firstChannel: Int = (block / 12) &* 160
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 96 &- firstFilter)
             let kernelOffset: Int = block &* 1280
             let kernel = w + kernelOffset
             let biasOffset: Int = 15_360 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 1024, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<160 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 1024 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 1024 &- ow)
-                    let outputOffset: Int = firstFilter &* 1024 &+ oh &* 1024 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: count) }
+            for tile in stride(from: 0, to: 1024, by: 32) {
+                let p: Int = min(tile, 992)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<160 {
+                    let source = x + (ic &* 1024 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 1024 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 1040), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 2064), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 3088), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 4112), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 5136), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 6160), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 7184), count: 16)
                 }
             }
         }
@@ -355,7 +477,10 @@ extension NinCifar10 {
     static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×16×16   y: 192×16×16
         // weight: (24 blocks, 5, 5, 96, 8)   bias: w[460_800..<460_992]
+        // padded plane: 20×20; output pixel (oh, ow) is position oh·20 + ow
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 38_400).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
@@ -365,46 +490,86 @@ extension NinCifar10 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<16 {
-                for ow in stride(from: 0, to: 16, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<5 {
-                        let rowOffset: Int = (firstChannel &* 20 &+ oh &* 1 &+ i &* 1) &* 20 &+ ow &* 1
-                        for j in 0..<5 {
-                            let tapOffset: Int = (i &* 5 &+ j) &* 768
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<96 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 400)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 316, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<5 {
+                    let rowOffset: Int = firstChannel &* 400 &+ p &+ i &* 20
+                    for j in 0..<5 {
+                        let tapOffset: Int = (i &* 5 &+ j) &* 768
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<96 {
+                            let source = scratch + (columnOffset &+ ic &* 400)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 16 &- ow)
-                    let outputOffset: Int = firstFilter &* 256 &+ oh &* 16 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 256
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 20
+                        let column: Int = q &- row &* 20
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 16 && q &+ 16 <= 316 {
+                            let index: Int = filterOffset &+ row &* 16 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 16, columns: 20, end: 316)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -412,106 +577,91 @@ extension NinCifar10 {
 
     /// features.cccp3: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp3 fused.
     /// Generated from specs/nin_cifar10.yaml:26:11.
+    /// Also runs features.cccp4 (the same shapes and fusions).
     @inline(never)
     static func features_cccp3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×16×16   y: 192×16×16
-        // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
+        // weight: (24 blocks, 192, 8)   bias: w[36_864..<37_056]
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 192 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 256, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 256 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 256 &- ow)
-                    let outputOffset: Int = firstFilter &* 256 &+ oh &* 256 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
+            for tile in stride(from: 0, to: 256, by: 32) {
+                let p: Int = min(tile, 224)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 256 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
                 }
-            }
-        }
-        }
-    }
-
-    /// features.cccp4: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp4 fused.
-    /// Generated from specs/nin_cifar10.yaml:28:11.
-    @inline(never)
-    static func features_cccp4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 192×16×16   y: 192×16×16
-        // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
-        Self.parallel(24, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 192
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 256, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 256 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 256 &- ow)
-                    let outputOffset: Int = firstFilter &* 256 &+ oh &* 256 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: count) }
+                let outputOffset: Int = firstFilter &* 256 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 272), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 528), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 1040), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 1296), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1552), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1808), count: 16)
                 }
             }
         }
@@ -556,7 +706,10 @@ extension NinCifar10 {
     static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 192×8×8
         // weight: (24 blocks, 3, 3, 192, 8)   bias: w[331_776..<331_968]
-        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 18, into: scratch)
+        // padded plane: 10×10; output pixel (oh, ow) is position oh·10 + ow
+        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 10, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 19_200).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
@@ -566,46 +719,86 @@ extension NinCifar10 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 331_776 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<8 {
-                for ow in stride(from: 0, to: 8, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 10 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1536
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<192 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 180)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 78, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 100 &+ p &+ i &* 10
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<192 {
+                            let source = scratch + (columnOffset &+ ic &* 100)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 8 &- ow)
-                    let outputOffset: Int = firstFilter &* 64 &+ oh &* 8 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 64
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 10
+                        let column: Int = q &- row &* 10
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 8 && q &+ 16 <= 78 {
+                            let index: Int = filterOffset &+ row &* 8 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 8, columns: 10, end: 78)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -616,49 +809,87 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 192×8×8
-        // weight: (24 blocks, 1, 1, 192, 8)   bias: w[36_864..<37_056]
+        // weight: (24 blocks, 192, 8)   bias: w[36_864..<37_056]
         Self.parallel(24, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 192 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 64 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 64 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
+            for tile in stride(from: 0, to: 64, by: 32) {
+                let p: Int = min(tile, 32)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 64 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 64 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 80), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 144), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 208), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 272), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 336), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 400), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 464), count: 16)
                 }
             }
         }
@@ -670,49 +901,87 @@ extension NinCifar10 {
     @inline(never)
     static func features_cccp6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 10×8×8
-        // weight: (2 blocks, 1, 1, 192, 8)   bias: w[3072..<3088]
+        // weight: (2 blocks, 192, 8)   bias: w[3072..<3088]
         Self.parallel(2, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 2) &* 10 &+ (block % 2) &* 8
-            let filters: Int = min(8, (block / 2) &* 10 &+ 10 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 192
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 10 &- firstFilter)
             let kernelOffset: Int = block &* 1536
             let kernel = w + kernelOffset
             let biasOffset: Int = 3072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 64, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 64 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 64 &- ow)
-                    let outputOffset: Int = firstFilter &* 64 &+ oh &* 64 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: count) }
+            for tile in stride(from: 0, to: 64, by: 32) {
+                let p: Int = min(tile, 32)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<192 {
+                    let source = x + (ic &* 64 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 64 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 80), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 144), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 208), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 272), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 336), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 400), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 464), count: 16)
                 }
             }
         }
@@ -827,6 +1096,43 @@ extension NinCifar10 {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -854,6 +1160,34 @@ extension NinCifar10 {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

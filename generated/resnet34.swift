@@ -13,9 +13,12 @@ public struct Resnet34: Sendable {
     public static let parameterCount = 21_797_672
     public static let nonTrainableParameterCount = 17_024
     public static let macs = 3_663_761_408
-    /// Floats of working memory: activations placed by liveness after fusion (1,003,520), then
-    /// scratch for zero-padded conv inputs (244,992).
-    public static let arenaFloats = 1_248_512
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 1_003_520
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 215_328
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
+    public static let arenaFloats = 1_218_848
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -481,75 +484,43 @@ public struct Resnet34: Sendable {
                 Self.conv1(x, w + 0, a + 0, a + 1_003_520, threads)
                 Self.maxpool(a + 0, a + 802_816)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520, threads)
-                Self.layer1_0_conv2(a + 0, w + 46_400, a + 200_704, a + 1_003_520, threads)
-                Self.layer1_0_add(a + 200_704, a + 802_816, a + 0)
-                Self.layer1_0_relu_1(a + 0, a + 200_704)
-                Self.layer1_1_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520, threads)
-                Self.layer1_1_conv2(a + 0, w + 120_256, a + 401_408, a + 1_003_520, threads)
-                Self.layer1_1_add(a + 401_408, a + 200_704, a + 0)
-                Self.layer1_1_relu_1(a + 0, a + 200_704)
-                Self.layer1_2_conv1(a + 200_704, w + 157_184, a + 0, a + 1_003_520, threads)
-                Self.layer1_2_conv2(a + 0, w + 194_112, a + 401_408, a + 1_003_520, threads)
-                Self.layer1_2_add(a + 401_408, a + 200_704, a + 0)
-                Self.layer1_2_relu_1(a + 0, a + 200_704)
+                Self.layer1_0_conv2(a + 0, a + 802_816, w + 46_400, a + 200_704, a + 1_003_520, threads)
+                Self.layer1_0_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, a + 200_704, w + 120_256, a + 401_408, a + 1_003_520, threads)
+                Self.layer1_0_conv1(a + 401_408, w + 157_184, a + 0, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, a + 401_408, w + 194_112, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_0_conv1(a + 200_704, w + 231_040, a + 0, a + 1_003_520, threads)
                 Self.layer2_0_conv2(a + 0, w + 304_896, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_0_downsample_0(a + 200_704, w + 452_480, a + 0, a + 1_003_520, threads)
-                Self.layer2_0_add(a + 100_352, a + 0, a + 200_704)
-                Self.layer2_0_relu_1(a + 200_704, a + 0)
+                Self.layer2_0_downsample_0(a + 200_704, a + 100_352, w + 452_480, a + 0, a + 1_003_520, threads)
                 Self.layer2_1_conv1(a + 0, w + 460_800, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_1_conv2(a + 100_352, w + 608_384, a + 200_704, a + 1_003_520, threads)
-                Self.layer2_1_add(a + 200_704, a + 0, a + 100_352)
-                Self.layer2_1_relu_1(a + 100_352, a + 0)
-                Self.layer2_2_conv1(a + 0, w + 755_968, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_2_conv2(a + 100_352, w + 903_552, a + 200_704, a + 1_003_520, threads)
-                Self.layer2_2_add(a + 200_704, a + 0, a + 100_352)
-                Self.layer2_2_relu_1(a + 100_352, a + 0)
-                Self.layer2_3_conv1(a + 0, w + 1_051_136, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_3_conv2(a + 100_352, w + 1_198_720, a + 200_704, a + 1_003_520, threads)
-                Self.layer2_3_add(a + 200_704, a + 0, a + 100_352)
-                Self.layer2_3_relu_1(a + 100_352, a + 0)
-                Self.layer3_0_conv1(a + 0, w + 1_346_304, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_0_conv2(a + 100_352, w + 1_641_472, a + 150_528, a + 1_003_520, threads)
-                Self.layer3_0_downsample_0(a + 0, w + 2_231_552, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_0_add(a + 150_528, a + 100_352, a + 0)
-                Self.layer3_0_relu_1(a + 0, a + 50_176)
-                Self.layer3_1_conv1(a + 50_176, w + 2_264_576, a + 0, a + 1_003_520, threads)
-                Self.layer3_1_conv2(a + 0, w + 2_854_656, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_1_add(a + 100_352, a + 50_176, a + 0)
-                Self.layer3_1_relu_1(a + 0, a + 50_176)
-                Self.layer3_2_conv1(a + 50_176, w + 3_444_736, a + 0, a + 1_003_520, threads)
-                Self.layer3_2_conv2(a + 0, w + 4_034_816, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_2_add(a + 100_352, a + 50_176, a + 0)
-                Self.layer3_2_relu_1(a + 0, a + 50_176)
-                Self.layer3_3_conv1(a + 50_176, w + 4_624_896, a + 0, a + 1_003_520, threads)
-                Self.layer3_3_conv2(a + 0, w + 5_214_976, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_3_add(a + 100_352, a + 50_176, a + 0)
-                Self.layer3_3_relu_1(a + 0, a + 50_176)
-                Self.layer3_4_conv1(a + 50_176, w + 5_805_056, a + 0, a + 1_003_520, threads)
-                Self.layer3_4_conv2(a + 0, w + 6_395_136, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_4_add(a + 100_352, a + 50_176, a + 0)
-                Self.layer3_4_relu_1(a + 0, a + 50_176)
-                Self.layer3_5_conv1(a + 50_176, w + 6_985_216, a + 0, a + 1_003_520, threads)
-                Self.layer3_5_conv2(a + 0, w + 7_575_296, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_5_add(a + 100_352, a + 50_176, a + 0)
-                Self.layer3_5_relu_1(a + 0, a + 50_176)
-                Self.layer4_0_conv1(a + 50_176, w + 8_165_376, a + 0, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 100_352, a + 0, w + 608_384, a + 200_704, a + 1_003_520, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 755_968, a + 0, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 0, a + 200_704, w + 903_552, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_1_conv1(a + 100_352, w + 1_051_136, a + 0, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 0, a + 100_352, w + 1_198_720, a + 200_704, a + 1_003_520, threads)
+                Self.layer3_0_conv1(a + 200_704, w + 1_346_304, a + 0, a + 1_003_520, threads)
+                Self.layer3_0_conv2(a + 0, w + 1_641_472, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 2_231_552, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 0, w + 2_264_576, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 50_176, a + 0, w + 2_854_656, a + 100_352, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 3_444_736, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 100_352, w + 4_034_816, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 50_176, w + 4_624_896, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 50_176, w + 5_214_976, a + 100_352, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 5_805_056, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 100_352, w + 6_395_136, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 50_176, w + 6_985_216, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 50_176, w + 7_575_296, a + 100_352, a + 1_003_520, threads)
+                Self.layer4_0_conv1(a + 100_352, w + 8_165_376, a + 0, a + 1_003_520, threads)
                 Self.layer4_0_conv2(a + 0, w + 9_345_536, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_0_downsample_0(a + 50_176, w + 11_705_344, a + 0, a + 1_003_520, threads)
-                Self.layer4_0_add(a + 25_088, a + 0, a + 50_176)
-                Self.layer4_0_relu_1(a + 50_176, a + 0)
+                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 11_705_344, a + 0, a + 1_003_520, threads)
                 Self.layer4_1_conv1(a + 0, w + 11_836_928, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_1_conv2(a + 25_088, w + 14_196_736, a + 50_176, a + 1_003_520, threads)
-                Self.layer4_1_add(a + 50_176, a + 0, a + 25_088)
-                Self.layer4_1_relu_1(a + 25_088, a + 0)
-                Self.layer4_2_conv1(a + 0, w + 16_556_544, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_2_conv2(a + 25_088, w + 18_916_352, a + 50_176, a + 1_003_520, threads)
-                Self.layer4_2_add(a + 50_176, a + 0, a + 25_088)
-                Self.layer4_2_relu_1(a + 25_088, a + 0)
-                Self.avgpool(a + 0, a + 25_088)
-                Self.fc(a + 25_088, w + 21_276_160, a + 0)
-                (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
+                Self.layer4_1_conv2(a + 25_088, a + 0, w + 14_196_736, a + 50_176, a + 1_003_520, threads)
+                Self.layer4_1_conv1(a + 50_176, w + 16_556_544, a + 0, a + 1_003_520, threads)
+                Self.layer4_1_conv2(a + 0, a + 50_176, w + 18_916_352, a + 25_088, a + 1_003_520, threads)
+                Self.avgpool(a + 25_088, a + 0)
+                Self.fc(a + 0, w + 21_276_160, a + 512)
+                (output + n &* Self.outputCount).update(from: a + 512, count: Self.outputCount)
             }
         }
     }
@@ -562,7 +533,11 @@ extension Resnet34 {
     static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -572,46 +547,86 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<112 {
-                for ow in stride(from: 0, to: 112, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<7 {
-                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
-                        for j in 0..<7 {
-                            let tapOffset: Int = (i &* 7 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 12_877, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<7 {
+                    let rowOffset: Int = firstChannel &* 52_900 &+ p &+ (i & 1) &* 26_450 &+ (i >> 1) &* 115
+                    for j in 0..<7 {
+                        let tapOffset: Int = (i &* 7 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 13_225 &+ (j >> 1)
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 52_900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 112 &- ow)
-                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 115
+                        let column: Int = q &- row &* 115
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 112 && q &+ 16 <= 12_877 {
+                            let index: Int = filterOffset &+ row &* 112 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 115, end: 12_877)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -650,11 +665,15 @@ extension Resnet34 {
 
     /// layer1.0.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn1 folded, + layer1.0.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
+    /// Also runs layer1.1.conv1, layer1.2.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -664,58 +683,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 3246, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 3136
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 58
+                        let column: Int = q &- row &* 58
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
+                            let index: Int = filterOffset &+ row &* 56 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded.
+    /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:17:13.
+    /// Also runs layer1.1.conv2, layer1.2.conv2 (the same shapes and fusions).
     @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -725,358 +788,88 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 3246, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// layer1.0.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer1_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56, 64×56×56   y: 64×56×56
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer1.0.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer1_0_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56   y: 64×56×56
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer1.1.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn1 folded, + layer1.1.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 3136
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 58
+                        let column: Int = q &- row &* 58
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
+                            let index: Int = filterOffset &+ row &* 56 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
             }
         }
-        }
-    }
-
-    /// layer1.1.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer1_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56, 64×56×56   y: 64×56×56
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer1.1.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer1_1_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56   y: 64×56×56
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer1.2.conv1: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn1 folded, + layer1.2.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.2.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer1_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56, 64×56×56   y: 64×56×56
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer1.2.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer1_2_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 64×56×56   y: 64×56×56
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -1086,7 +879,11 @@ extension Resnet34 {
     static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // four phase planes of 29×29 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 29, columns: 29, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1096,46 +893,86 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3828))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 811, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ (i & 1) &* 1682 &+ (i >> 1) &* 29
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 841 &+ (j >> 1)
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 29
+                        let column: Int = q &- row &* 29
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 811 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 29, end: 811)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1147,7 +984,10 @@ extension Resnet34 {
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1157,58 +997,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
+    /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
+        // four phase planes of 28×28 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 28, columns: 28, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 200_704).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1218,80 +1102,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 64 &+ ow &* 2
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3584))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 784, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 3136 &+ p &+ (i & 1) &* 1568 &+ (i >> 1) &* 28
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 784 &+ (j >> 1)
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 3136)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
+                }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 28
+                        let column: Int = q &- row &* 28
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 784 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784)
+                        }
+                    }
                 }
             }
+            }
         }
-        }
-    }
-
-    /// layer2.0.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer2_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28, 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.0.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer2_0_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
     /// layer2.1.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
+    /// Also runs layer2.2.conv1, layer2.3.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1301,58 +1207,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded.
+    /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.add (the residual) fused, + layer2.1.relu_1 fused.
     /// Generated from specs/resnet34.yaml:17:13.
+    /// Also runs layer2.2.conv2, layer2.3.conv2 (the same shapes and fusions).
     @inline(never)
-    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1362,358 +1312,88 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// layer2.1.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer2_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28, 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.1.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer2_1_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer2.2.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn1 folded, + layer2.2.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
             }
         }
-        }
-    }
-
-    /// layer2.2.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer2_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28, 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.2.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer2_2_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer2.3.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn1 folded, + layer2.3.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.3.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer2_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28, 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.3.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer2_3_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×28×28   y: 128×28×28
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -1723,7 +1403,11 @@ extension Resnet34 {
     static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // four phase planes of 15×15 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -1733,46 +1417,86 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 294_912 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 1020))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 209, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ (i & 1) &* 450 &+ (i >> 1) &* 15
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 225 &+ (j >> 1)
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 15
+                        let column: Int = q &- row &* 15
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 209 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 15, end: 209)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1784,7 +1508,10 @@ extension Resnet34 {
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 65_536).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -1794,58 +1521,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
+    /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded, + layer3.0.add (the residual) fused, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
+        // four phase planes of 14×14 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 14, columns: 14, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 100_352).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -1855,80 +1626,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 896))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 196, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 784 &+ p &+ (i & 1) &* 392 &+ (i >> 1) &* 14
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 196 &+ (j >> 1)
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 784)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
+                }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 14
+                        let column: Int = q &- row &* 14
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 196 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196)
+                        }
+                    }
                 }
             }
+            }
         }
-        }
-    }
-
-    /// layer3.0.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer3_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.0.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer3_0_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
     /// layer3.1.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
+    /// Also runs layer3.2.conv1, layer3.3.conv1, layer3.4.conv1, layer3.5.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 65_536).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -1938,58 +1731,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded.
+    /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded, + layer3.1.add (the residual) fused, + layer3.1.relu_1 fused.
     /// Generated from specs/resnet34.yaml:17:13.
+    /// Also runs layer3.2.conv2, layer3.3.conv2, layer3.4.conv2, layer3.5.conv2 (the same shapes and fusions).
     @inline(never)
-    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 65_536).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -1999,646 +1836,88 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// layer3.1.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer3_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.1.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer3_1_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.2.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn1 folded, + layer3.2.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
             }
         }
-        }
-    }
-
-    /// layer3.2.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer3_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.2.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer3_2_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.3.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn1 folded, + layer3.3.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.3.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer3_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.3.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer3_3_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.4.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn1 folded, + layer3.4.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.4.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer3_4_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.4.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer3_4_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.5.conv1: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn1 folded, + layer3.5.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.5.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer3_5_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14, 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.5.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer3_5_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×14×14   y: 256×14×14
-        for i in 0..<50_176 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -2648,7 +1927,11 @@ extension Resnet34 {
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
+        // four phase planes of 8×8 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 8, columns: 8, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 65_536).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -2658,46 +1941,86 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_179_648 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 544))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 55, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ (i & 1) &* 128 &+ (i >> 1) &* 8
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 64 &+ (j >> 1)
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 8
+                        let column: Int = q &- row &* 8
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 55 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 8, end: 55)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2709,7 +2032,10 @@ extension Resnet34 {
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 41_472).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -2719,58 +2045,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<512 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(v, to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
+    /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded, + layer4.0.add (the residual) fused, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
+        // four phase planes of 7×7 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 7, columns: 7, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 50_176).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -2780,80 +2150,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 448))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 49, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 196 &+ p &+ (i & 1) &* 98 &+ (i >> 1) &* 7
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 49 &+ (j >> 1)
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 196)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
+                }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 7
+                        let column: Int = q &- row &* 7
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 49 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49)
+                        }
+                    }
                 }
             }
+            }
         }
-        }
-    }
-
-    /// layer4.0.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer4_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7, 512×7×7   y: 512×7×7
-        for i in 0..<25_088 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer4.0.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer4_0_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7   y: 512×7×7
-        for i in 0..<25_088 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
     /// layer4.1.conv1: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet34.yaml:14:13.
+    /// Also runs layer4.2.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 41_472).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -2863,58 +2255,102 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<512 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded.
+    /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded, + layer4.1.add (the residual) fused, + layer4.1.relu_1 fused.
     /// Generated from specs/resnet34.yaml:17:13.
+    /// Also runs layer4.2.conv2 (the same shapes and fusions).
     @inline(never)
-    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 41_472).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -2924,214 +2360,88 @@ extension Resnet34 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<512 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
-            }
-        }
-        }
-    }
-
-    /// layer4.1.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer4_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7, 512×7×7   y: 512×7×7
-        for i in 0..<25_088 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer4.1.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer4_1_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7   y: 512×7×7
-        for i in 0..<25_088 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer4.2.conv1: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn1 folded, + layer4.2.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
             }
-        }
-        }
-    }
-
-    /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded.
-    /// Generated from specs/resnet34.yaml:17:13.
-    @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
             }
         }
-        }
-    }
-
-    /// layer4.2.add: add.
-    /// Generated from specs/resnet34.yaml:12:7.
-    @inline(never)
-    static func layer4_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7, 512×7×7   y: 512×7×7
-        for i in 0..<25_088 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer4.2.relu_1: relu.
-    /// Generated from specs/resnet34.yaml:20:7.
-    @inline(never)
-    static func layer4_2_relu_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×7×7   y: 512×7×7
-        for i in 0..<25_088 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -3241,6 +2551,43 @@ extension Resnet34 {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -3268,6 +2615,34 @@ extension Resnet34 {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

@@ -13,9 +13,12 @@ public struct Resnet50: Sendable {
     public static let parameterCount = 25_557_032
     public static let nonTrainableParameterCount = 53_120
     public static let macs = 4_089_184_256
-    /// Floats of working memory: activations placed by liveness after fusion (2,809,856), then
-    /// scratch for zero-padded conv inputs (917,504).
-    public static let arenaFloats = 3_727_360
+    /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
+    public static let activationFloats = 2_007_040
+    /// Floats of scratch for zero-padded copies of conv inputs.
+    public static let scratchFloats = 802_848
+    /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
+    public static let arenaFloats = 2_809_888
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -664,93 +667,61 @@ public struct Resnet50: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 2_809_856, threads)
+                Self.conv1(x, w + 0, a + 0, a + 2_007_040, threads)
                 Self.maxpool(a + 0, a + 802_816)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
-                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_809_856, threads)
+                Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_007_040, threads)
                 Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
-                Self.layer1_0_downsample_0(a + 802_816, w + 67_200, a + 0, threads)
-                Self.layer1_0_add(a + 1_003_520, a + 0, a + 1_806_336)
-                Self.layer1_0_relu_2(a + 1_806_336, a + 0)
+                Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 67_200, a + 0, threads)
                 Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816, threads)
-                Self.layer1_1_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_809_856, threads)
-                Self.layer1_1_conv3(a + 1_003_520, w + 137_216, a + 1_204_224, threads)
-                Self.layer1_1_add(a + 1_204_224, a + 0, a + 2_007_040)
-                Self.layer1_1_relu_2(a + 2_007_040, a + 0)
-                Self.layer1_2_conv1(a + 0, w + 153_856, a + 802_816, threads)
-                Self.layer1_2_conv2(a + 802_816, w + 170_304, a + 1_003_520, a + 2_809_856, threads)
-                Self.layer1_2_conv3(a + 1_003_520, w + 207_232, a + 1_204_224, threads)
-                Self.layer1_2_add(a + 1_204_224, a + 0, a + 2_007_040)
-                Self.layer1_2_relu_2(a + 2_007_040, a + 0)
-                Self.layer2_0_conv1(a + 0, w + 223_872, a + 802_816, threads)
-                Self.layer2_0_conv2(a + 802_816, w + 256_768, a + 1_204_224, a + 2_809_856, threads)
-                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 802_816, threads)
-                Self.layer2_0_downsample_0(a + 0, w + 470_400, a + 1_204_224, a + 2_809_856, threads)
-                Self.layer2_0_add(a + 802_816, a + 1_204_224, a + 0)
-                Self.layer2_0_relu_2(a + 0, a + 401_408)
-                Self.layer2_1_conv1(a + 401_408, w + 601_984, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_809_856, threads)
-                Self.layer2_1_conv3(a + 100_352, w + 815_232, a + 802_816, threads)
-                Self.layer2_1_add(a + 802_816, a + 401_408, a + 0)
-                Self.layer2_1_relu_2(a + 0, a + 401_408)
-                Self.layer2_2_conv1(a + 401_408, w + 881_280, a + 0, threads)
-                Self.layer2_2_conv2(a + 0, w + 946_944, a + 100_352, a + 2_809_856, threads)
-                Self.layer2_2_conv3(a + 100_352, w + 1_094_528, a + 802_816, threads)
-                Self.layer2_2_add(a + 802_816, a + 401_408, a + 0)
-                Self.layer2_2_relu_2(a + 0, a + 401_408)
-                Self.layer2_3_conv1(a + 401_408, w + 1_160_576, a + 0, threads)
-                Self.layer2_3_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_809_856, threads)
-                Self.layer2_3_conv3(a + 100_352, w + 1_373_824, a + 802_816, threads)
-                Self.layer2_3_add(a + 802_816, a + 401_408, a + 0)
-                Self.layer2_3_relu_2(a + 0, a + 401_408)
-                Self.layer3_0_conv1(a + 401_408, w + 1_439_872, a + 0, threads)
-                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 200_704, a + 2_809_856, threads)
-                Self.layer3_0_conv3(a + 200_704, w + 2_161_280, a + 0, threads)
-                Self.layer3_0_downsample_0(a + 401_408, w + 2_424_448, a + 200_704, a + 2_809_856, threads)
-                Self.layer3_0_add(a + 0, a + 200_704, a + 401_408)
-                Self.layer3_0_relu_2(a + 401_408, a + 0)
-                Self.layer3_1_conv1(a + 0, w + 2_949_760, a + 200_704, threads)
-                Self.layer3_1_conv2(a + 200_704, w + 3_212_160, a + 250_880, a + 2_809_856, threads)
-                Self.layer3_1_conv3(a + 250_880, w + 3_802_240, a + 301_056, threads)
-                Self.layer3_1_add(a + 301_056, a + 0, a + 501_760)
-                Self.layer3_1_relu_2(a + 501_760, a + 0)
-                Self.layer3_2_conv1(a + 0, w + 4_065_408, a + 200_704, threads)
-                Self.layer3_2_conv2(a + 200_704, w + 4_327_808, a + 250_880, a + 2_809_856, threads)
-                Self.layer3_2_conv3(a + 250_880, w + 4_917_888, a + 301_056, threads)
-                Self.layer3_2_add(a + 301_056, a + 0, a + 501_760)
-                Self.layer3_2_relu_2(a + 501_760, a + 0)
-                Self.layer3_3_conv1(a + 0, w + 5_181_056, a + 200_704, threads)
-                Self.layer3_3_conv2(a + 200_704, w + 5_443_456, a + 250_880, a + 2_809_856, threads)
-                Self.layer3_3_conv3(a + 250_880, w + 6_033_536, a + 301_056, threads)
-                Self.layer3_3_add(a + 301_056, a + 0, a + 501_760)
-                Self.layer3_3_relu_2(a + 501_760, a + 0)
-                Self.layer3_4_conv1(a + 0, w + 6_296_704, a + 200_704, threads)
-                Self.layer3_4_conv2(a + 200_704, w + 6_559_104, a + 250_880, a + 2_809_856, threads)
-                Self.layer3_4_conv3(a + 250_880, w + 7_149_184, a + 301_056, threads)
-                Self.layer3_4_add(a + 301_056, a + 0, a + 501_760)
-                Self.layer3_4_relu_2(a + 501_760, a + 0)
-                Self.layer3_5_conv1(a + 0, w + 7_412_352, a + 200_704, threads)
-                Self.layer3_5_conv2(a + 200_704, w + 7_674_752, a + 250_880, a + 2_809_856, threads)
-                Self.layer3_5_conv3(a + 250_880, w + 8_264_832, a + 301_056, threads)
-                Self.layer3_5_add(a + 301_056, a + 0, a + 501_760)
-                Self.layer3_5_relu_2(a + 501_760, a + 0)
-                Self.layer4_0_conv1(a + 0, w + 8_528_000, a + 200_704, threads)
-                Self.layer4_0_conv2(a + 200_704, w + 9_052_800, a + 301_056, a + 2_809_856, threads)
-                Self.layer4_0_conv3(a + 301_056, w + 11_412_608, a + 200_704, threads)
-                Self.layer4_0_downsample_0(a + 0, w + 12_463_232, a + 301_056, a + 2_809_856, threads)
-                Self.layer4_0_add(a + 200_704, a + 301_056, a + 0)
-                Self.layer4_0_relu_2(a + 0, a + 100_352)
-                Self.layer4_1_conv1(a + 100_352, w + 14_562_432, a + 0, threads)
-                Self.layer4_1_conv2(a + 0, w + 15_611_520, a + 25_088, a + 2_809_856, threads)
-                Self.layer4_1_conv3(a + 25_088, w + 17_971_328, a + 200_704, threads)
-                Self.layer4_1_add(a + 200_704, a + 100_352, a + 0)
-                Self.layer4_1_relu_2(a + 0, a + 100_352)
-                Self.layer4_2_conv1(a + 100_352, w + 19_021_952, a + 0, threads)
-                Self.layer4_2_conv2(a + 0, w + 20_071_040, a + 25_088, a + 2_809_856, threads)
-                Self.layer4_2_conv3(a + 25_088, w + 22_430_848, a + 200_704, threads)
-                Self.layer4_2_add(a + 200_704, a + 100_352, a + 0)
-                Self.layer4_2_relu_2(a + 0, a + 100_352)
-                Self.avgpool(a + 100_352, a + 0)
+                Self.layer1_0_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_007_040, threads)
+                Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 137_216, a + 1_204_224, threads)
+                Self.layer1_1_conv1(a + 1_204_224, w + 153_856, a + 0, threads)
+                Self.layer1_0_conv2(a + 0, w + 170_304, a + 200_704, a + 2_007_040, threads)
+                Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 207_232, a + 401_408, threads)
+                Self.layer2_0_conv1(a + 401_408, w + 223_872, a + 0, threads)
+                Self.layer2_0_conv2(a + 0, w + 256_768, a + 1_204_224, a + 2_007_040, threads)
+                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 0, threads)
+                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 470_400, a + 1_204_224, a + 2_007_040, threads)
+                Self.layer2_1_conv1(a + 1_204_224, w + 601_984, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 815_232, a + 200_704, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 881_280, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 946_944, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_094_528, a + 602_112, threads)
+                Self.layer2_1_conv1(a + 602_112, w + 1_160_576, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_373_824, a + 200_704, threads)
+                Self.layer3_0_conv1(a + 200_704, w + 1_439_872, a + 0, threads)
+                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 602_112, a + 2_007_040, threads)
+                Self.layer3_0_conv3(a + 602_112, w + 2_161_280, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_424_448, a + 602_112, a + 2_007_040, threads)
+                Self.layer3_1_conv1(a + 602_112, w + 2_949_760, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 3_212_160, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 3_802_240, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 4_065_408, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 4_327_808, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 4_917_888, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 5_181_056, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 5_443_456, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 6_033_536, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 6_296_704, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 6_559_104, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 7_149_184, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 7_412_352, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 7_674_752, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 8_264_832, a + 100_352, threads)
+                Self.layer4_0_conv1(a + 100_352, w + 8_528_000, a + 0, threads)
+                Self.layer4_0_conv2(a + 0, w + 9_052_800, a + 301_056, a + 2_007_040, threads)
+                Self.layer4_0_conv3(a + 301_056, w + 11_412_608, a + 0, threads)
+                Self.layer4_0_downsample_0(a + 100_352, a + 0, w + 12_463_232, a + 301_056, a + 2_007_040, threads)
+                Self.layer4_1_conv1(a + 301_056, w + 14_562_432, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 15_611_520, a + 25_088, a + 2_007_040, threads)
+                Self.layer4_1_conv3(a + 25_088, a + 301_056, w + 17_971_328, a + 50_176, threads)
+                Self.layer4_1_conv1(a + 50_176, w + 19_021_952, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 20_071_040, a + 25_088, a + 2_007_040, threads)
+                Self.layer4_1_conv3(a + 25_088, a + 50_176, w + 22_430_848, a + 150_528, threads)
+                Self.avgpool(a + 150_528, a + 0)
                 Self.fc(a + 0, w + 23_481_472, a + 2048)
                 (output + n &* Self.outputCount).update(from: a + 2048, count: Self.outputCount)
             }
@@ -765,7 +736,11 @@ extension Resnet50 {
     static func conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch)
+        // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -775,46 +750,86 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<112 {
-                for ow in stride(from: 0, to: 112, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<7 {
-                        let rowOffset: Int = (firstChannel &* 230 &+ oh &* 2 &+ i &* 1) &* 230 &+ ow &* 2
-                        for j in 0..<7 {
-                            let tapOffset: Int = (i &* 7 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 52_900))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 12_877, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<7 {
+                    let rowOffset: Int = firstChannel &* 52_900 &+ p &+ (i & 1) &* 26_450 &+ (i >> 1) &* 115
+                    for j in 0..<7 {
+                        let tapOffset: Int = (i &* 7 &+ j) &* 24
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 13_225 &+ (j >> 1)
+                        for ic in 0..<3 {
+                            let source = scratch + (columnOffset &+ ic &* 52_900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 112 &- ow)
-                    let outputOffset: Int = firstFilter &* 12_544 &+ oh &* 112 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 115
+                        let column: Int = q &- row &* 115
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 112 && q &+ 16 <= 12_877 {
+                            let index: Int = filterOffset &+ row &* 112 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 115, end: 12_877)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -856,49 +871,87 @@ extension Resnet50 {
     @inline(never)
     static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 1, 1, 64, 8)   bias: w[4096..<4160]
+        // weight: (8 blocks, 64, 8)   bias: w[4096..<4160]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 4096 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -907,11 +960,15 @@ extension Resnet50 {
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
+    /// Also runs layer1.1.conv2, layer1.2.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -921,46 +978,86 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 3246, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 512
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<64 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 3136
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 58
+                        let column: Int = q &- row &* 58
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
+                            let index: Int = filterOffset &+ row &* 56 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -971,510 +1068,276 @@ extension Resnet50 {
     @inline(never)
     static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
-        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
+        // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
         }
     }
 
-    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded.
+    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
+    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
     @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 256×56×56
-        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
+        // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 64
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 512
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<64 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 3136), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 3152), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 6272), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 6288), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 9408), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 9424), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 12_544), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 12_560), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 15_680), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 15_696), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 18_816), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 18_832), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 21_952), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 21_968), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// layer1.0.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer1_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×56×56, 256×56×56   y: 256×56×56
-        for i in 0..<802_816 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer1.0.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer1_0_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×56×56   y: 256×56×56
-        for i in 0..<802_816 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
     /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
+    /// Also runs layer1.2.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 64×56×56
-        // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
+        // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 64 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.1.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer1_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.1.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer1_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×56×56, 256×56×56   y: 256×56×56
-        for i in 0..<802_816 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer1.1.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer1_1_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×56×56   y: 256×56×56
-        for i in 0..<802_816 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer1.2.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn1 folded, + layer1.2.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer1_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×56×56   y: 64×56×56
-        // weight: (8 blocks, 1, 1, 256, 8)   bias: w[16_384..<16_448]
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 256
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.2.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.2.bn2 folded, + layer1.2.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer1_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
-        Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 512
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<64 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 3828)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 56 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 56 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.2.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.2.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer1_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (32 blocks, 1, 1, 64, 8)   bias: w[16_384..<16_640]
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 64
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<64 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 21_952), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.2.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer1_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×56×56, 256×56×56   y: 256×56×56
-        for i in 0..<802_816 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer1.2.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer1_2_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 256×56×56   y: 256×56×56
-        for i in 0..<802_816 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -1483,49 +1346,87 @@ extension Resnet50 {
     @inline(never)
     static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 128×56×56
-        // weight: (16 blocks, 1, 1, 256, 8)   bias: w[32_768..<32_896]
+        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 3136, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 3136 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 3136 &- ow)
-                    let outputOffset: Int = firstFilter &* 3136 &+ oh &* 3136 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: count) }
+            for tile in stride(from: 0, to: 3136, by: 32) {
+                let p: Int = min(tile, 3104)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 3136 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 3136 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
                 }
             }
         }
@@ -1538,7 +1439,11 @@ extension Resnet50 {
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
+        // four phase planes of 29×29 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 29, columns: 29, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 430_592).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1548,46 +1453,86 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 58 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3828))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 811, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ (i & 1) &* 1682 &+ (i >> 1) &* 29
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 841 &+ (j >> 1)
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 3364)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 29
+                        let column: Int = q &- row &* 29
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 811 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 29, end: 811)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -1598,62 +1543,104 @@ extension Resnet50 {
     @inline(never)
     static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
-        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
+        // weight: (64 blocks, 128, 8)   bias: w[65_536..<66_048]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
         }
     }
 
-    /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded.
+    /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 512×28×28
         // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 64, into: scratch)
+        // four phase planes of 28×28 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 28, columns: 28, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 802_816).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -1663,121 +1650,178 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 56 &+ oh &* 2 &+ i &* 1) &* 64 &+ ow &* 2
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 3584))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 784, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 3136 &+ p &+ (i & 1) &* 1568 &+ (i >> 1) &* 28
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 784 &+ (j >> 1)
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 3136)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 28
+                        let column: Int = q &- row &* 28
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 784 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer2.0.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer2_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28, 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.0.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer2_0_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
     /// layer2.1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn1 folded, + layer2.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
+    /// Also runs layer2.2.conv1, layer2.3.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
+        // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 128 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -1786,11 +1830,15 @@ extension Resnet50 {
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
+    /// Also runs layer2.2.conv2, layer2.3.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 115_200).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
@@ -1800,506 +1848,181 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 838, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<128 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 784
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 30
+                        let column: Int = q &- row &* 30
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
+                            let index: Int = filterOffset &+ row &* 28 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer2.1.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn3 folded.
+    /// layer2.1.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn3 folded, + layer2.1.add (the residual) fused, + layer2.1.relu_2 fused.
     /// Generated from specs/resnet50.yaml:21:13.
+    /// Also runs layer2.2.conv3, layer2.3.conv3 (the same shapes and fusions).
     @inline(never)
-    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 512×28×28
-        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
+        // weight: (64 blocks, 128, 8)   bias: w[65_536..<66_048]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 128
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<128 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 784), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 800), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 1568), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 1584), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 2352), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 2368), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 3136), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 3152), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 3920), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 3936), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 4704), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 4720), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 5488), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 5504), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// layer2.1.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer2_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28, 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.1.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer2_1_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer2.2.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn1 folded, + layer2.2.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer2_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.2.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.2.bn2 folded, + layer2.2.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer2_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.2.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.2.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer2_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 512×28×28
-        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.2.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer2_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28, 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.2.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer2_2_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer2.3.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn1 folded, + layer2.3.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer2_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×28×28   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 512, 8)   bias: w[65_536..<65_664]
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.3.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.3.bn2 folded, + layer2.3.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer2_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
-        Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<128 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 1020)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 28 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 28 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.3.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.3.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer2_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 512×28×28
-        // weight: (64 blocks, 1, 1, 128, 8)   bias: w[65_536..<66_048]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 128
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 5488), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.3.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer2_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28, 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer2.3.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer2_3_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 512×28×28   y: 512×28×28
-        for i in 0..<401_408 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -2308,49 +2031,87 @@ extension Resnet50 {
     @inline(never)
     static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 256×28×28
-        // weight: (32 blocks, 1, 1, 512, 8)   bias: w[131_072..<131_328]
+        // weight: (32 blocks, 512, 8)   bias: w[131_072..<131_328]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for ow in stride(from: 0, to: 784, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 784 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 784 &- ow)
-                    let outputOffset: Int = firstFilter &* 784 &+ oh &* 784 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: count) }
+            for tile in stride(from: 0, to: 784, by: 32) {
+                let p: Int = min(tile, 752)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 784 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 784 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
                 }
             }
         }
@@ -2363,7 +2124,11 @@ extension Resnet50 {
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
+        // four phase planes of 15×15 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 230_400).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -2373,46 +2138,86 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 30 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 1020))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 209, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 900 &+ p &+ (i & 1) &* 450 &+ (i >> 1) &* 15
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 225 &+ (j >> 1)
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 900)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 15
+                        let column: Int = q &- row &* 15
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 209 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 15, end: 209)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -2423,63 +2228,104 @@ extension Resnet50 {
     @inline(never)
     static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        // weight: (128 blocks, 256, 8)   bias: w[262_144..<263_168]
         Self.parallel(128, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 1024 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
         }
     }
 
-    /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded.
+    /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded, + layer3.0.add (the residual) fused, + layer3.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
-        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 32, into: scratch)
+        // four phase planes of 14×14 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 14, columns: 14, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 401_408).update(repeating: 0, count: 32)
         Self.parallel(128, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
@@ -2489,122 +2335,178 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 28 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 896))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 196, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 784 &+ p &+ (i & 1) &* 392 &+ (i >> 1) &* 14
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 4096
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 196 &+ (j >> 1)
+                        for ic in 0..<512 {
+                            let source = scratch + (columnOffset &+ ic &* 784)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 14
+                        let column: Int = q &- row &* 14
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 196 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer3.0.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer3_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14, 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.0.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer3_0_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
     /// layer3.1.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn1 folded, + layer3.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
+    /// Also runs layer3.2.conv1, layer3.3.conv1, layer3.4.conv1, layer3.5.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
+        // weight: (32 blocks, 1024, 8)   bias: w[262_144..<262_400]
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 1024
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 256 &- firstFilter)
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<1024 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -2613,11 +2515,15 @@ extension Resnet50 {
 
     /// layer3.1.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.1.bn2 folded, + layer3.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
+    /// Also runs layer3.2.conv2, layer3.3.conv2, layer3.4.conv2, layer3.5.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
+        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 65_536).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
@@ -2627,897 +2533,181 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 222, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<256 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 196
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 16
+                        let column: Int = q &- row &* 16
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
+                            let index: Int = filterOffset &+ row &* 14 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer3.1.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn3 folded.
+    /// layer3.1.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.1.bn3 folded, + layer3.1.add (the residual) fused, + layer3.1.relu_2 fused.
     /// Generated from specs/resnet50.yaml:21:13.
+    /// Also runs layer3.2.conv3, layer3.3.conv3, layer3.4.conv3, layer3.5.conv3 (the same shapes and fusions).
     @inline(never)
-    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
+        // weight: (128 blocks, 256, 8)   bias: w[262_144..<263_168]
         Self.parallel(128, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 256
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 1024 &- firstFilter)
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<256 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 196), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 212), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 392), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 408), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 588), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 604), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 784), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 800), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 980), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 996), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 1176), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 1192), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 1372), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 1388), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// layer3.1.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer3_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14, 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.1.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer3_1_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.2.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn1 folded, + layer3.2.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer3_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 1024×14×14   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 1024
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.2.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.2.bn2 folded, + layer3.2.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer3_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.2.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.2.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer3_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        Self.parallel(128, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 256
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.2.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer3_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14, 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.2.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer3_2_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.3.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn1 folded, + layer3.3.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer3_3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 1024×14×14   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 1024
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.3.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.3.bn2 folded, + layer3.3.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer3_3_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.3.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.3.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer3_3_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        Self.parallel(128, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 256
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.3.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer3_3_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14, 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.3.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer3_3_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.4.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn1 folded, + layer3.4.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer3_4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 1024×14×14   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 1024
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.4.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.4.bn2 folded, + layer3.4.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer3_4_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.4.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.4.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer3_4_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        Self.parallel(128, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 256
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.4.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer3_4_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14, 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.4.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer3_4_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer3.5.conv1: conv 1024→256, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn1 folded, + layer3.5.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer3_5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 1024×14×14   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 1024, 8)   bias: w[262_144..<262_400]
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 1024
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.5.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.5.bn2 folded, + layer3.5.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer3_5_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
-        Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<256 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 288)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 14 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 14 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.5.conv3: conv 256→1024, kernel 1×1, stride 1×1, padding 0, + layer3.5.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer3_5_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 256, 8)   bias: w[262_144..<263_168]
-        Self.parallel(128, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 256
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 1372), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer3.5.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer3_5_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14, 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer3.5.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer3_5_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×14×14   y: 1024×14×14
-        for i in 0..<200_704 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -3526,50 +2716,87 @@ extension Resnet50 {
     @inline(never)
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: (64 blocks, 1, 1, 1024, 8)   bias: w[524_288..<524_800]
+        // weight: (64 blocks, 1024, 8)   bias: w[524_288..<524_800]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 1024
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 196, by: 16) {
-                    let ow: Int = min(chunk, 180)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 196 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 196 &- ow)
-                    let outputOffset: Int = firstFilter &* 196 &+ oh &* 196 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: count) }
+            for tile in stride(from: 0, to: 196, by: 32) {
+                let p: Int = min(tile, 164)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<1024 {
+                    let source = x + (ic &* 196 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 196 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
                 }
             }
         }
@@ -3582,7 +2809,11 @@ extension Resnet50 {
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
+        // four phase planes of 8×8 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 8, columns: 8, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 131_072).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -3592,46 +2823,86 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 16 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 544))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 55, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 256 &+ p &+ (i & 1) &* 128 &+ (i >> 1) &* 8
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 64 &+ (j >> 1)
+                        for ic in 0..<512 {
+                            let source = scratch + (columnOffset &+ ic &* 256)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 8
+                        let column: Int = q &- row &* 8
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 55 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 8, end: 55)
+                        }
+                    }
+                }
+            }
             }
         }
         }
@@ -3642,63 +2913,104 @@ extension Resnet50 {
     @inline(never)
     static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
+        // weight: (256 blocks, 512, 8)   bias: w[1_048_576..<1_050_624]
         Self.parallel(256, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
-            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
-            let firstChannel: Int = (block / 256) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 2048 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(a1_0, to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(a1_1, to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(a2_0, to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(a2_1, to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(a3_0, to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(a3_1, to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(a4_0, to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(a4_1, to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(a5_0, to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(a5_1, to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(a6_0, to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(a6_1, to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(a7_0, to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(a7_1, to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
         }
     }
 
-    /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded.
+    /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded, + layer4.0.add (the residual) fused, + layer4.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
-        Self.pad(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 32, into: scratch)
+        // four phase planes of 7×7 per channel (even/odd padded rows × columns): tap (i, j) of
+        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
+        Self.padPhases(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 7, columns: 7, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 200_704).update(repeating: 0, count: 32)
         Self.parallel(256, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
@@ -3708,122 +3020,178 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_097_152 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<1 {
-                        let rowOffset: Int = (firstChannel &* 14 &+ oh &* 2 &+ i &* 1) &* 32 &+ ow &* 2
-                        for j in 0..<1 {
-                            let tapOffset: Int = (i &* 1 &+ j) &* 8192
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<1024 {
-                                let v = Self.loadEven16(scratch + (columnOffset &+ ic &* 448))
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 49, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<1 {
+                    let rowOffset: Int = firstChannel &* 196 &+ p &+ (i & 1) &* 98 &+ (i >> 1) &* 7
+                    for j in 0..<1 {
+                        let tapOffset: Int = (i &* 1 &+ j) &* 8192
+                        let columnOffset: Int = rowOffset &+ (j & 1) &* 49 &+ (j >> 1)
+                        for ic in 0..<1024 {
+                            let source = scratch + (columnOffset &+ ic &* 196)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 7
+                        let column: Int = q &- row &* 7
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 49 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer4.0.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer4_0_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 2048×7×7, 2048×7×7   y: 2048×7×7
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer4.0.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer4_0_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 2048×7×7   y: 2048×7×7
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
     /// layer4.1.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn1 folded, + layer4.1.relu fused.
     /// Generated from specs/resnet50.yaml:15:13.
+    /// Also runs layer4.2.conv1 (the same shapes and fusions).
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
-        // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
+        // weight: (64 blocks, 2048, 8)   bias: w[1_048_576..<1_049_088]
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 2048
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 512 &- firstFilter)
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<2048 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<2048 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
@@ -3832,11 +3200,15 @@ extension Resnet50 {
 
     /// layer4.1.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.1.bn2 folded, + layer4.1.relu_1 fused.
     /// Generated from specs/resnet50.yaml:18:13.
+    /// Also runs layer4.2.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
         // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
+        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        // the last tile reads up to 32 floats past the last plane, into lanes it drops
+        (scratch + 41_472).update(repeating: 0, count: 32)
         Self.parallel(64, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
@@ -3846,318 +3218,181 @@ extension Resnet50 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+            for p in stride(from: 0, to: 61, by: 32) {
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for i in 0..<3 {
+                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
+                    for j in 0..<3 {
+                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
+                        let columnOffset: Int = rowOffset &+ j &* 1
+                        for ic in 0..<512 {
+                            let source = scratch + (columnOffset &+ ic &* 81)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 8)
+                            Self.multiplyAdd(&a0_0, k[0], v0)
+                            Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a1_0, k[1], v0)
+                            Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a2_0, k[2], v0)
+                            Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a3_0, k[3], v0)
+                            Self.multiplyAdd(&a3_1, k[3], v1)
+                            Self.multiplyAdd(&a4_0, k[4], v0)
+                            Self.multiplyAdd(&a4_1, k[4], v1)
+                            Self.multiplyAdd(&a5_0, k[5], v0)
+                            Self.multiplyAdd(&a5_1, k[5], v1)
+                            Self.multiplyAdd(&a6_0, k[6], v0)
+                            Self.multiplyAdd(&a6_1, k[6], v1)
+                            Self.multiplyAdd(&a7_0, k[7], v0)
+                            Self.multiplyAdd(&a7_1, k[7], v1)
                         }
                     }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
                 }
+                tile[0] = a0_0
+                tile[1] = a0_1
+                tile[2] = a1_0
+                tile[3] = a1_1
+                tile[4] = a2_0
+                tile[5] = a2_1
+                tile[6] = a3_0
+                tile[7] = a3_1
+                tile[8] = a4_0
+                tile[9] = a4_1
+                tile[10] = a5_0
+                tile[11] = a5_1
+                tile[12] = a6_0
+                tile[13] = a6_1
+                tile[14] = a7_0
+                tile[15] = a7_1
+                for r in 0..<filters {
+                    let filterOffset: Int = (firstFilter &+ r) &* 49
+                    for t in 0..<2 {
+                        let q: Int = p &+ t &* 16
+                        let row: Int = q / 9
+                        let column: Int = q &- row &* 9
+                        let v = tile[r &* 2 &+ t]
+                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
+                            let index: Int = filterOffset &+ row &* 7 &+ column
+                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                        else {
+                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                        }
+                    }
+                }
+            }
             }
         }
         }
     }
 
-    /// layer4.1.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn3 folded.
+    /// layer4.1.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.1.bn3 folded, + layer4.1.add (the residual) fused, + layer4.1.relu_2 fused.
     /// Generated from specs/resnet50.yaml:21:13.
+    /// Also runs layer4.2.conv3 (the same shapes and fusions).
     @inline(never)
-    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
+        // weight: (256 blocks, 512, 8)   bias: w[1_048_576..<1_050_624]
         Self.parallel(256, threads: threads) { blocks in
         for block in blocks {
-            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
-            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
-            let firstChannel: Int = (block / 256) &* 512
+            let firstFilter: Int = block &* 8
+            let filters: Int = min(8, 2048 &- firstFilter)
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ firstFilter
             let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
+            for tile in stride(from: 0, to: 49, by: 32) {
+                let p: Int = min(tile, 17)
+                var a0_0 = SIMD16<Float>(repeating: bias[0])
+                var a0_1 = SIMD16<Float>(repeating: bias[0])
+                var a1_0 = SIMD16<Float>(repeating: bias[1])
+                var a1_1 = SIMD16<Float>(repeating: bias[1])
+                var a2_0 = SIMD16<Float>(repeating: bias[2])
+                var a2_1 = SIMD16<Float>(repeating: bias[2])
+                var a3_0 = SIMD16<Float>(repeating: bias[3])
+                var a3_1 = SIMD16<Float>(repeating: bias[3])
+                var a4_0 = SIMD16<Float>(repeating: bias[4])
+                var a4_1 = SIMD16<Float>(repeating: bias[4])
+                var a5_0 = SIMD16<Float>(repeating: bias[5])
+                var a5_1 = SIMD16<Float>(repeating: bias[5])
+                var a6_0 = SIMD16<Float>(repeating: bias[6])
+                var a6_1 = SIMD16<Float>(repeating: bias[6])
+                var a7_0 = SIMD16<Float>(repeating: bias[7])
+                var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for ic in 0..<512 {
+                    let source = x + (ic &* 49 &+ p)
+                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                    let k = kernel + ic &* 8
+                    Self.multiplyAdd(&a0_0, k[0], v0)
+                    Self.multiplyAdd(&a0_1, k[0], v1)
+                    Self.multiplyAdd(&a1_0, k[1], v0)
+                    Self.multiplyAdd(&a1_1, k[1], v1)
+                    Self.multiplyAdd(&a2_0, k[2], v0)
+                    Self.multiplyAdd(&a2_1, k[2], v1)
+                    Self.multiplyAdd(&a3_0, k[3], v0)
+                    Self.multiplyAdd(&a3_1, k[3], v1)
+                    Self.multiplyAdd(&a4_0, k[4], v0)
+                    Self.multiplyAdd(&a4_1, k[4], v1)
+                    Self.multiplyAdd(&a5_0, k[5], v0)
+                    Self.multiplyAdd(&a5_1, k[5], v1)
+                    Self.multiplyAdd(&a6_0, k[6], v0)
+                    Self.multiplyAdd(&a6_1, k[6], v1)
+                    Self.multiplyAdd(&a7_0, k[7], v0)
+                    Self.multiplyAdd(&a7_1, k[7], v1)
+                }
+                let outputOffset: Int = firstFilter &* 49 &+ p
+                if 0 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
+                }
+                if 1 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 49), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 65), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
+                }
+                if 2 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 98), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 114), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
+                }
+                if 3 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 147), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 163), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
+                }
+                if 4 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 196), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 212), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
+                }
+                if 5 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 245), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 261), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
+                }
+                if 6 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 294), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 310), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
+                }
+                if 7 < filters {
+                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 343), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
+                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 359), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
                 }
             }
         }
-        }
-    }
-
-    /// layer4.1.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer4_1_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 2048×7×7, 2048×7×7   y: 2048×7×7
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer4.1.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer4_1_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 2048×7×7   y: 2048×7×7
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// layer4.2.conv1: conv 2048→512, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn1 folded, + layer4.2.relu fused.
-    /// Generated from specs/resnet50.yaml:15:13.
-    @inline(never)
-    static func layer4_2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 2048×7×7   y: 512×7×7
-        // weight: (64 blocks, 1, 1, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 2048
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<2048 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer4.2.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.2.bn2 folded, + layer4.2.relu_1 fused.
-    /// Generated from specs/resnet50.yaml:18:13.
-    @inline(never)
-    static func layer4_2_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
-        Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<3 {
-                        let rowOffset: Int = (firstChannel &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<512 {
-                                let v = UnsafeRawPointer(scratch + (columnOffset &+ ic &* 162)).loadUnaligned(as: SIMD16<Float>.self)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
-                            }
-                        }
-                    }
-                    let count: Int = min(16, 7 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 7 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer4.2.conv3: conv 512→2048, kernel 1×1, stride 1×1, padding 0, + layer4.2.bn3 folded.
-    /// Generated from specs/resnet50.yaml:21:13.
-    @inline(never)
-    static func layer4_2_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 2048×7×7
-        // weight: (256 blocks, 1, 1, 512, 8)   bias: w[1_048_576..<1_050_624]
-        Self.parallel(256, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
-            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
-            let firstChannel: Int = (block / 256) &* 512
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<1 {
-                for chunk in stride(from: 0, to: 49, by: 16) {
-                    let ow: Int = min(chunk, 33)
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let planeOffset: Int = (firstChannel &+ ic) &* 49 &+ ow
-                        let v = UnsafeRawPointer(x + planeOffset).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0, k[0], v)
-                        Self.multiplyAdd(&a1, k[1], v)
-                        Self.multiplyAdd(&a2, k[2], v)
-                        Self.multiplyAdd(&a3, k[3], v)
-                        Self.multiplyAdd(&a4, k[4], v)
-                        Self.multiplyAdd(&a5, k[5], v)
-                        Self.multiplyAdd(&a6, k[6], v)
-                        Self.multiplyAdd(&a7, k[7], v)
-                    }
-                    let count: Int = min(16, 49 &- ow)
-                    let outputOffset: Int = firstFilter &* 49 &+ oh &* 49 &+ ow
-                    if 0 < filters { Self.store16(a0, to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(a1, to: y + (outputOffset &+ 49), count: count) }
-                    if 2 < filters { Self.store16(a2, to: y + (outputOffset &+ 98), count: count) }
-                    if 3 < filters { Self.store16(a3, to: y + (outputOffset &+ 147), count: count) }
-                    if 4 < filters { Self.store16(a4, to: y + (outputOffset &+ 196), count: count) }
-                    if 5 < filters { Self.store16(a5, to: y + (outputOffset &+ 245), count: count) }
-                    if 6 < filters { Self.store16(a6, to: y + (outputOffset &+ 294), count: count) }
-                    if 7 < filters { Self.store16(a7, to: y + (outputOffset &+ 343), count: count) }
-                }
-            }
-        }
-        }
-    }
-
-    /// layer4.2.add: add.
-    /// Generated from specs/resnet50.yaml:13:7.
-    @inline(never)
-    static func layer4_2_add(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 2048×7×7, 2048×7×7   y: 2048×7×7
-        for i in 0..<100_352 {
-            let v = x[i] + x1[i]
-            y[i] = v
-        }
-    }
-
-    /// layer4.2.relu_2: relu.
-    /// Generated from specs/resnet50.yaml:24:7.
-    @inline(never)
-    static func layer4_2_relu_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 2048×7×7   y: 2048×7×7
-        for i in 0..<100_352 {
-            let v = x[i]
-            y[i] = max(v, 0)
         }
     }
 
@@ -4267,6 +3502,43 @@ extension Resnet50 {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -4294,6 +3566,34 @@ extension Resnet50 {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

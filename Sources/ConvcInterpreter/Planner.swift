@@ -18,7 +18,8 @@ struct Planner {
         self.model = model
         self.weights = weights
         bufferOf = Array(0..<model.layers.count)
-        let plan = planExecution(model)
+        // Folding only: the interpreter runs adds and concats as layers on buffers of its own.
+        let plan = planExecution(model, options: .foldingOnly)
         execution = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.layer, $0) })
         absorbed = Set(plan.steps.flatMap { [$0.foldedBatchNorm, $0.fusedActivation].compactMap { $0 } })
     }

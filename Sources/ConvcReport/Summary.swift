@@ -24,7 +24,11 @@ public struct Summary: Sendable {
     public var nonTrainableParams: Int
     public var macs: Int
     public var flops: Int
+    /// The activation arena as `convc emit` plans it (batch norms folded; activations, residual adds and concats
+    /// in place; buffers reused by liveness): the emitted `activationFloats` × 4.
     public var peakActivationBytes: Int
+    /// Peak of every layer's output kept separately until its last reader (no fusion), for comparison.
+    public var unfusedPeakActivationBytes: Int
     public var layerCount: Int
 
     /// Bytes of all stored values (parameters and running statistics) at `bytesPerValue`.
@@ -34,7 +38,7 @@ public struct Summary: Sendable {
 /// Builds the summary; `depth` folds layers nested deeper than that many name components into their block's row.
 public func summarize(_ model: Model, depth: Int? = nil) -> Summary {
     let fields = receptiveFields(of: model)
-    let plan = memoryPlan(of: model)
+    let unfused = memoryPlan(of: model)
     let scopeKinds = Dictionary(model.scopes.map { ($0.path, $0.kind) }, uniquingKeysWith: { a, _ in a })
     var rows: [SummaryRow] = []
     var currentKey: [String]? = nil
@@ -67,5 +71,6 @@ public func summarize(_ model: Model, depth: Int? = nil) -> Summary {
     return Summary(
         model: model.name, inputShape: model.inputShape, outputShape: model.outputShape, rows: rows,
         params: model.parameterCount, nonTrainableParams: model.nonTrainableParameterCount, macs: model.macs,
-        flops: model.flops, peakActivationBytes: plan.peakBytes, layerCount: model.layers.count - 1)
+        flops: model.flops, peakActivationBytes: planExecution(model).arenaFloats * 4,
+        unfusedPeakActivationBytes: unfused.peakBytes, layerCount: model.layers.count - 1)
 }

@@ -73,7 +73,10 @@ func totalLines(_ summary: Summary) -> [(String, String)] {
             "Weights",
             "\(bytes(summary.weightBytes(4))) fp32 · \(bytes(summary.weightBytes(2))) fp16 · \(bytes(summary.weightBytes(1))) int8"
         ),
-        ("Peak activations", "\(bytes(summary.peakActivationBytes)) (batch 1, fp32)"),
+        (
+            "Peak activations",
+            "\(bytes(summary.peakActivationBytes)) (batch 1, fp32, fused and reused as emitted; \(bytes(summary.unfusedPeakActivationBytes)) layer by layer)"
+        ),
     ]
 }
 
@@ -192,6 +195,7 @@ func renderJSON(_ summary: Summary) -> String {
         "  \"weight_bytes\": { \"fp32\": \(summary.weightBytes(4)), \"fp16\": \(summary.weightBytes(2)), \"int8\": \(summary.weightBytes(1)) },"
     )
     lines.append("  \"peak_activation_bytes\": \(summary.peakActivationBytes),")
+    lines.append("  \"unfused_peak_activation_bytes\": \(summary.unfusedPeakActivationBytes),")
     lines.append("  \"layers\": [")
     for (index, row) in summary.rows.enumerated() {
         let rf = row.receptiveField

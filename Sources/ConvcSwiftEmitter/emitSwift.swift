@@ -52,6 +52,11 @@ enum ConvolutionKind {
     case depthwise
     /// 1×1, stride 1, no padding, one group: the input planes are the matrix; no padded copy.
     case pointwise
+    /// Other stride-1 convs, and undilated stride-2 ones: the input is copied into a zero-padded plane (for
+    /// stride 2, four phase planes of even/odd rows × columns, which make the conv a stride-1 one over them) and
+    /// the output computed over the plane's flat positions (rows `padded width` apart), so sixteen-pixel chunks
+    /// run across row ends and small maps fill their lanes; the positions past a row's end are dropped.
+    case flat
     /// Everything else: the input is copied once into a zero-padded scratch plane, then eight output channels ×
     /// sixteen pixels are accumulated in registers with no bounds checks.
     case blocked
@@ -60,6 +65,7 @@ enum ConvolutionKind {
 func convolutionKind(_ c: Convolution) -> ConvolutionKind {
     if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
     if c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero && c.groups == 1 { return .pointwise }
+    if c.stride == Pair(1, 1) || (c.stride == Pair(2, 2) && c.dilation == Pair(1, 1)) { return .flat }
     return .blocked
 }
 
@@ -79,6 +85,32 @@ func paddedInput(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, c
         : (chunks * 16 - 1) * c.stride.w + (c.kernel.w - 1) * c.dilation.w + 1
     let rows = max(input.height + c.padding.top + c.padding.bottom, (output.height - 1) * c.stride.h + (c.kernel.h - 1) * c.dilation.h + 1)
     return (rows, max(input.width + c.padding.left + c.padding.right, lastRead))
+}
+
+/// Flat positions a flat conv computes per tile: two sixteen-lane chunks, so eight filters × two chunks keep
+/// sixteen accumulators in flight.
+let flatTile = 32
+
+/// The zero-padded planes a flat conv reads per input channel: one (stride 1), or four phase planes (stride 2) of
+/// half the padded size, rounded up.
+func flatInput(_ c: Convolution, input: Shape) -> (rows: Int, columns: Int, phases: Int) {
+    let rows = input.height + c.padding.top + c.padding.bottom
+    let columns = input.width + c.padding.left + c.padding.right
+    return c.stride == Pair(2, 2) ? ((rows + 1) / 2, (columns + 1) / 2, 4) : (rows, columns, 1)
+}
+
+/// Scratch floats a conv needs for its padded input copy. A flat conv's last tile reads up to `flatTile` floats
+/// past the last plane (lanes it then drops).
+func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape) -> Int {
+    switch convolutionKind(c) {
+    case .pointwise: return 0
+    case .flat:
+        let padded = flatInput(c, input: input)
+        return c.inChannels * padded.phases * padded.rows * padded.columns + flatTile
+    case .depthwise, .blocked:
+        let padded = paddedInput(c, input: input, output: output)
+        return c.inChannels * padded.rows * padded.columns
+    }
 }
 
 struct Emitter {
@@ -105,17 +137,13 @@ struct Emitter {
                 let weights = paddedFilters(c) * layer.parameters[0].elementCount / c.filters
                 slot = ParameterSlots(
                     weight: parameterFloats, bias: parameterFloats + weights, count: weights + paddedFilters(c))
-                if convolutionKind(c) == .blocked {
-                    let padded = paddedInput(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape)
-                    scratchFloats = max(scratchFloats, c.inChannels * padded.rows * padded.columns)
-                }
+                scratchFloats = max(scratchFloats, paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
             case .conv(let c), .convTranspose(let c):
                 slot = ParameterSlots(
                     weight: parameterFloats, bias: parameterFloats + layer.parameters[0].elementCount,
                     count: layer.parameters[0].elementCount + c.filters)
                 if case .conv = layer.op {
-                    let padded = paddedInput(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape)
-                    scratchFloats = max(scratchFloats, c.inChannels * padded.rows * padded.columns)
+                    scratchFloats = max(scratchFloats, paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
                 }
             case .dense(let inFeatures, let units, _, _):
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + inFeatures * units, count: inFeatures * units + units)
@@ -129,6 +157,26 @@ struct Emitter {
             parameterFloats += slot.count
         }
         nameFunctions()
+        shareFunctions()
+    }
+
+    /// For the first step of each distinct function, the later steps that call it instead of their own.
+    var sharers: [Int: [Int]] = [:]
+
+    /// Lets steps whose functions would read the same (same shapes, weight layout and fusions; ResNet-152 has 36
+    /// identical blocks in its third stage) call one function, which keeps big networks quick to compile.
+    mutating func shareFunctions() {
+        var firstWithBody: [String: Int] = [:]
+        for step in plan.steps {
+            var probe = SwiftWriter()
+            lowerFunction(step, name: "f", into: &probe)
+            if let first = firstWithBody[probe.text] {
+                sharers[first, default: []].append(step.layer)
+                functionNames[step.layer] = functionNames[first]
+            } else {
+                firstWithBody[probe.text] = step.layer
+            }
+        }
     }
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
@@ -185,7 +233,8 @@ struct Emitter {
         }
         w.line()
         w.block("extension \(typeName)") { w in
-            for step in plan.steps {
+            let shared = Set(sharers.values.joined())
+            for step in plan.steps where !shared.contains(step.layer) {
                 lowerStep(step, into: &w)
                 w.line()
             }
@@ -202,8 +251,11 @@ struct Emitter {
         w.line("\(access)static let parameterCount = \(literal(model.parameterCount))")
         w.line("\(access)static let nonTrainableParameterCount = \(literal(model.nonTrainableParameterCount))")
         w.line("\(access)static let macs = \(literal(model.macs))")
-        w.doc("Floats of working memory: activations placed by liveness after fusion (\(grouped(plan.arenaFloats))), then")
-        w.doc("scratch for zero-padded conv inputs (\(grouped(scratchFloats))).")
+        w.doc("Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.")
+        w.line("\(access)static let activationFloats = \(literal(plan.arenaFloats))")
+        w.doc("Floats of scratch for zero-padded copies of conv inputs.")
+        w.line("\(access)static let scratchFloats = \(literal(scratchFloats))")
+        w.doc("Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.")
         w.line("\(access)static let arenaFloats = \(literal(max(plan.arenaFloats + scratchFloats, 1)))")
         w.line("static let inputCount = \(literal(model.inputShape.elementCount))")
         w.line("static let outputCount = \(literal(model.outputShape.elementCount))")

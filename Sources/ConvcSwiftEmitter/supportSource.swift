@@ -76,6 +76,43 @@ extension TYPE {
         #endif
     }
 
+    /// `v` plus the first `count` values at `r` (a fused residual add).
+    @inline(__always)
+    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+        v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
+    /// add where a chunk crosses a row's end).
+    @inline(__always)
+    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
+    }
+
+    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
+    @inline(never)
+    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+        return v
+    }
+
+    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
+    @inline(never)
+    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+        var row = row, column = column
+        for lane in 0..<16 {
+            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
+            column &+= 1
+            if column == columns { column = 0; row &+= 1 }
+        }
+    }
+
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -103,6 +140,34 @@ extension TYPE {
                 let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
                 let source: Int = (c &* height &+ h) &* width
                 (s + target).update(from: x + source, count: width)
+            }
+        }
+    }
+
+    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
+    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
+    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
+    /// lanes.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let plane = rows &* columns
+        s.update(repeating: 0, count: channels &* 4 &* plane)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
+            let line = buffer.baseAddress!
+            line.update(repeating: 0, count: 2 &* columns &+ 32)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    let r = h &+ top
+                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
+                    var k = 0
+                    while k < columns {
+                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
+                        let count = min(16, columns &- k)
+                        store16(v.evenHalf, to: even + k, count: count)
+                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
+                        k &+= 16
+                    }
+                }
             }
         }
     }

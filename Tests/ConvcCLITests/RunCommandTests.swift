@@ -97,12 +97,30 @@ import Testing
             input: [1, 4, 4]
             layers:
               - conv: { name: a_b, filters: 1, kernel: 1 }
-              - group: { name: a, layers: [conv: { name: b, filters: 1, kernel: 1 }] }
+              - group: { name: a, layers: [conv: { name: b, filters: 2, kernel: 1 }] }
             """.write(to: spec, atomically: true, encoding: .utf8)
         let run = try convc("verify", spec.path, "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let source = try convc("emit", spec.path).stdout
         #expect(source.contains("static func a_b(") && source.contains("static func a_b_2("))
+    }
+
+    @Test func layersWithTheSameShapesShareOneFunction() throws {
+        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("share-\(UUID().uuidString).yaml")
+        try """
+            input: [2, 8, 8]
+            layers:
+              - conv: { name: first, filters: 2, kernel: 3, padding: 1 }
+              - conv: { name: second, filters: 2, kernel: 3, padding: 1 }
+              - conv: { name: third, filters: 3, kernel: 3, padding: 1 }
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let source = try convc("emit", spec.path).stdout
+        #expect(source.contains("static func first(") && !source.contains("static func second("))
+        #expect(source.contains("/// Also runs second (the same shapes and fusions)."))
+        #expect(source.contains("Self.first(x, w + 0,") && source.contains("Self.first(a + 0, w + 152,"))
+        #expect(source.contains("static func third("))
+        let run = try convc("verify", spec.path, "--runs", "1")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
     }
 
     @Test func verifyCompilesRunsAndAgrees() throws {

@@ -4,6 +4,7 @@ import ConvcFrontend
 import ConvcGenerated
 import ConvcIR
 import ConvcInterpreter
+import ConvcReport
 import ConvcSwiftEmitter
 import ConvcTensorIO
 import Foundation
@@ -38,6 +39,28 @@ let generatedNetworks: [String: Forward] = [
     "vgg19": { try Vgg19(tensors: $0).predict($1, threads: 2) },
 ]
 
+/// Every generated type's activation arena (floats per sample), by spec file.
+let generatedActivationFloats: [String: Int] = [
+    "alexnet": Alexnet.activationFloats,
+    "alexnet2012": Alexnet2012Groups2.activationFloats,
+    "densenet121": Densenet121.activationFloats,
+    "enet": EnetCamvid12.activationFloats,
+    "googlenet": Googlenet.activationFloats,
+    "lenet5": Lenet5.activationFloats,
+    "mobilenet_v1": MobilenetV1.activationFloats,
+    "nin_cifar10": NinCifar10.activationFloats,
+    "resnet18": Resnet18.activationFloats,
+    "resnet34": Resnet34.activationFloats,
+    "resnet50": Resnet50.activationFloats,
+    "resnet101": Resnet101.activationFloats,
+    "resnet152": Resnet152.activationFloats,
+    "vgg11": Vgg11.activationFloats,
+    "vgg13": Vgg13.activationFloats,
+    "vgg16": Vgg16.activationFloats,
+    "vgg16_bn": Vgg16Bn.activationFloats,
+    "vgg19": Vgg19.activationFloats,
+]
+
 let specNames: [String] = {
     let files = (try? FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs").path)) ?? []
     return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
@@ -70,6 +93,20 @@ let generatedTolerance: Float = 1e-4
         }
         let committed = try String(contentsOf: url, encoding: .utf8)
         #expect(source == committed, "generated/\(name).swift is stale: run tools/regenerate.sh")
+    }
+
+    /// The emitted arena is the fused plan's, which is the peak `convc summary` reports.
+    @Test(arguments: specNames)
+    func activationArenaIsThePeakTheSummaryReports(_ name: String) throws {
+        let model = try loadModel(name)
+        let floats = try #require(generatedActivationFloats[name])
+        #expect(floats * 4 == summarize(model).peakActivationBytes)
+    }
+
+    @Test func resNet18ArenaHoldsConv1AndTheMaxPool() {
+        // 64×112×112 + 64×56×56 floats: 3.83 MiB in both the emitted file and `convc summary`
+        #expect(Resnet18.activationFloats == 1_003_520)
+        #expect(Resnet18.arenaFloats == Resnet18.activationFloats + Resnet18.scratchFloats)
     }
 
     @Test(arguments: specNames)

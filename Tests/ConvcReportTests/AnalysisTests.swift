@@ -107,6 +107,114 @@ import Testing
     }
 }
 
+/// The fused plan that `convc emit` runs and `convc summary` reports, against hand-placed arenas (floats, batch 1;
+/// the input has its own buffer).
+@Suite struct ExecutionPlans {
+    @Test func residualAddAndReluRunInTheSecondConvsOutputLoop() throws {
+        let model = try compile(
+            """
+            input: [1, 4, 4]
+            layers:
+              - residual:
+                  body:
+                    - conv: { name: a, filters: 1, kernel: 3, padding: 1 }
+                    - batch_norm: { name: n }
+                    - conv: { name: b, filters: 1, kernel: 3, padding: 1 }
+              - relu: { name: r }
+            """)
+        let plan = planExecution(model)
+        let add = try #require(model.layers.first { $0.op == .add })
+        let a = model.layer("a")!.id
+        #expect(plan.steps.map(\.layer) == [a, model.layer("b")!.id])
+        #expect(plan.steps[0].foldedBatchNorm == model.layer("n")!.id)
+        let b = plan.steps[plan.steps.count - 1]
+        #expect(b.fusedAdd == add.id && b.fusedActivation == model.layer("r")!.id)
+        #expect(b.inputs == [a, 0])  // the add's other operand is the network input, read last
+        // a's 16 floats at 0, live while b writes its 16 at 16: 32 floats
+        #expect(plan.arenaFloats == 32)
+        // The interpreter's plan keeps the add and the relu as steps of their own.
+        let folding = planExecution(model, options: .foldingOnly)
+        #expect(folding.steps.count == 4 && folding.steps.allSatisfy { $0.fusedAdd == nil })
+    }
+
+    @Test func addWaitsForTheLaterOperand() throws {
+        // The projection (c) runs after b, so the add fuses into c, not b.
+        let model = try compile(
+            """
+            input: [1, 4, 4]
+            layers:
+              - residual:
+                  body:
+                    - conv: { name: b, filters: 2, kernel: 3, padding: 1 }
+                  shortcut:
+                    - conv: { name: c, filters: 2, kernel: 1 }
+            """)
+        let plan = planExecution(model)
+        let b = model.layer("b")!.id
+        let add = try #require(model.layers.first { $0.op == .add })
+        let fusedInto = try #require(plan.steps.first { $0.fusedAdd == add.id })
+        #expect(fusedInto.layer != b && fusedInto.inputs.last == b)
+    }
+
+    @Test func concatBranchesWriteIntoTheirChannelSlices() throws {
+        let model = try compile(
+            """
+            input: [1, 4, 4]
+            layers:
+              - concat:
+                  - conv: { name: a, filters: 2, kernel: 1 }
+                  - conv: { name: b, filters: 3, kernel: 1 }
+              - conv: { name: c, filters: 1, kernel: 1 }
+            """)
+        let plan = planExecution(model)
+        let concat = try #require(model.layers.first { $0.op == .concat })
+        #expect(plan.inPlaceConcats == [concat.id])
+        #expect(plan.steps.map(\.layer) == ["a", "b", "c"].map { model.layer($0)!.id })
+        // the concat's 5 × 16 = 80 floats at 0: a's 2 channels at 0, b's 3 at 32; c's 16 after them
+        #expect(plan.offsets[concat.id] == 0 && plan.offsets[model.layer("a")!.id] == 0)
+        #expect(plan.offsets[model.layer("b")!.id] == 32)
+        #expect(plan.steps[2].inputs == [concat.id] && plan.steps[2].outputOffset == 80)
+        #expect(plan.arenaFloats == 96)
+    }
+
+    @Test func chainedConcatsShareOneBuffer() throws {
+        // DenseNet's pattern: each concat is the previous one plus a new slice.
+        let model = try compile(
+            """
+            input: [1, 4, 4]
+            layers:
+              - conv: { name: stem, filters: 2, kernel: 1 }
+              - concat: [[], [conv: { name: g1, filters: 1, kernel: 1 }]]
+              - concat: [[], [conv: { name: g2, filters: 1, kernel: 1 }]]
+            """)
+        let plan = planExecution(model)
+        #expect(plan.inPlaceConcats.count == 2)
+        #expect(["stem", "g1", "g2"].map { plan.offsets[model.layer($0)!.id]! } == [0, 32, 48])
+        #expect(plan.arenaFloats == 64)
+    }
+
+    @Test func concatOfTheInputIsCopied() throws {
+        // The input lives outside the arena, so this concat stays a step (all of its inputs or none go in place).
+        let model = try compile(
+            """
+            input: [1, 4, 4]
+            layers:
+              - concat: [[], [conv: { name: g, filters: 1, kernel: 1 }]]
+            """)
+        let plan = planExecution(model)
+        #expect(plan.inPlaceConcats.isEmpty && plan.steps.count == 2)
+    }
+
+    @Test func summaryReportsTheFusedArena() throws {
+        let model = try loadSpec("specs/resnet18.yaml")
+        // conv1's 64×112×112 output is live while the max pool writes 64×56×56: 802,816 + 200,704 floats
+        #expect(planExecution(model).arenaFloats == 1_003_520)
+        #expect(summarize(model).peakActivationBytes == 4_014_080)
+        // layer by layer: conv1's and bn1's outputs (802,816 floats each) while bn1 runs
+        #expect(summarize(model).unfusedPeakActivationBytes == 4 * 2 * 802_816)
+    }
+}
+
 @Suite struct Reports {
     @Test func depthOneFoldsEachStageIntoARow() throws {
         let model = try loadSpec("specs/resnet18.yaml")

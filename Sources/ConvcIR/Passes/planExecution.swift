@@ -8,14 +8,17 @@ public struct PlannedStep: Hashable, Sendable {
     public var layer: Int
     /// A batch norm folded into this conv, transposed conv or dense layer at load time.
     public var foldedBatchNorm: Int?
+    /// A two-input add applied in this step's output loop: the step's result plus its last input (the add's
+    /// other operand, computed earlier); `fusedActivation` then applies to the sum.
+    public var fusedAdd: Int?
     /// An activation layer applied in this step's output loop.
     public var fusedActivation: Int?
     /// Buffers this step reads (each the id of the step layer that produced it, or 0 for the input).
     public var inputs: [Int]
     /// Offset of the output in the arena, in floats.
     public var outputOffset: Int
-    /// The last layer this step covers (the activation, the batch norm, or the layer itself).
-    public var lastLayer: Int { fusedActivation ?? foldedBatchNorm ?? layer }
+    /// The last layer this step covers (the activation, the add, the batch norm, or the layer itself).
+    public var lastLayer: Int { fusedActivation ?? fusedAdd ?? foldedBatchNorm ?? layer }
 }
 
 /// A model's steps in execution order and its arena.
@@ -29,12 +32,34 @@ public struct ExecutionPlan: Hashable, Sendable {
     public var arenaFloats: Int
     /// Max-pool layers whose indices a max_unpool reads.
     public var indexedPools: Set<Int>
+    /// Concats done in place: their inputs' steps write straight into their channel slices, so they have no step.
+    public var inPlaceConcats: Set<Int>
+}
+
+/// Which fusions a back end does beyond batch-norm folding and activation fusion.
+public struct PlanOptions: Hashable, Sendable {
+    /// Fuse a two-input add into the conv that computes its later operand (a residual connection).
+    public var fuseResidualAdds: Bool
+    /// Let a concat's inputs write into their channel slices of its buffer, so the concat copies nothing.
+    public var concatenateInPlace: Bool
+
+    public init(fuseResidualAdds: Bool, concatenateInPlace: Bool) {
+        self.fuseResidualAdds = fuseResidualAdds
+        self.concatenateInPlace = concatenateInPlace
+    }
+
+    /// Everything: what the emitted code does, and what `convc summary` reports as peak activation memory.
+    public static let full = PlanOptions(fuseResidualAdds: true, concatenateInPlace: true)
+    /// Batch-norm folding and activation fusion only.
+    public static let foldingOnly = PlanOptions(fuseResidualAdds: false, concatenateInPlace: false)
 }
 
 /// Plans a model: folds each batch norm that is the sole reader of a conv, transposed conv or dense layer without
-/// its own activation; fuses the element-wise activation that is the sole reader of such a step; lets dropout,
-/// identity and flatten alias their input; then places buffers in one arena, first fit by liveness.
-public func planExecution(_ model: Model) -> ExecutionPlan {
+/// its own activation; fuses a residual add that is the sole reader of such a conv, when the add's other operand
+/// is already computed; fuses the element-wise activation that is the sole reader of such a step; lets dropout,
+/// identity and flatten alias their input; lets concats be written in place; then places buffers in one arena,
+/// first fit by liveness.
+public func planExecution(_ model: Model, options: PlanOptions = .full) -> ExecutionPlan {
     let count = model.layers.count
     var readers = Array(repeating: [Int](), count: count)
     for layer in model.layers {
@@ -56,9 +81,10 @@ public func planExecution(_ model: Model) -> ExecutionPlan {
         }
         var step = PlannedStep(
             layer: layer.id, inputs: layer.inputs.map { bufferOf[$0] }, outputOffset: 0)
-        var canFold = false, canFuse = false
+        var canFold = false, canFuse = false, canAdd = false
         switch layer.op {
-        case .conv(let c), .convTranspose(let c): canFold = c.activation == nil; canFuse = c.activation == nil
+        case .conv(let c): canFold = c.activation == nil; canFuse = c.activation == nil; canAdd = c.activation == nil
+        case .convTranspose(let c): canFold = c.activation == nil; canFuse = c.activation == nil
         case .dense(_, _, _, let activation): canFold = activation == nil; canFuse = activation == nil
         case .batchNorm: canFuse = true
         default: break
@@ -67,18 +93,55 @@ public func planExecution(_ model: Model) -> ExecutionPlan {
             step.foldedBatchNorm = next.id
             absorbed.insert(next.id)
         }
+        // The add's other operand must come from an earlier layer, so it exists when this step runs.
+        if canAdd, options.fuseResidualAdds, let next = soleReader(step.lastLayer), case .add = next.op,
+            next.inputs.count == 2, let other = next.inputs.first(where: { $0 != step.lastLayer }),
+            other < layer.id
+        {
+            step.fusedAdd = next.id
+            step.inputs.append(bufferOf[other])
+            absorbed.insert(next.id)
+        }
         if canFuse, let next = soleReader(step.lastLayer), case .activation = next.op {
             step.fusedActivation = next.id
             absorbed.insert(next.id)
         }
-        for id in [step.layer, step.foldedBatchNorm, step.fusedActivation].compactMap({ $0 }) {
+        for id in [step.layer, step.foldedBatchNorm, step.fusedAdd, step.fusedActivation].compactMap({ $0 }) {
             bufferOf[id] = layer.id
         }
         steps.append(step)
     }
 
-    // Liveness: a buffer lives from its step to the last step that reads it (the output to the end).
     let size = { (id: Int) in model.layers[id].outputShape.elementCount }
+
+    // Concats in place, all or nothing: when every input is a distinct step output not yet a slice of another
+    // concat, each becomes a slice of the concat's buffer at its channel offset (concats chain, as in DenseNet).
+    var sliceOf: [Int: (parent: Int, offset: Int)] = [:]
+    var inPlaceConcats = Set<Int>()
+    if options.concatenateInPlace {
+        let stepLayers = Set(steps.map(\.layer))
+        for step in steps {
+            guard case .concat = model.layers[step.layer].op, Set(step.inputs).count == step.inputs.count,
+                step.inputs.allSatisfy({ stepLayers.contains($0) && sliceOf[$0] == nil })
+            else { continue }
+            var offset = 0
+            for input in step.inputs {
+                sliceOf[input] = (step.layer, offset)
+                offset += size(input)
+            }
+            inPlaceConcats.insert(step.layer)
+        }
+        steps.removeAll { inPlaceConcats.contains($0.layer) }
+    }
+    /// The outermost buffer holding `id`, and `id`'s offset in it.
+    func root(_ id: Int) -> (buffer: Int, offset: Int) {
+        guard let slice = sliceOf[id] else { return (id, 0) }
+        let outer = root(slice.parent)
+        return (outer.buffer, outer.offset + slice.offset)
+    }
+
+    // Liveness: a buffer lives from its step to the last step that reads it (the output to the end); a concat
+    // written in place lives as long as any of its slices.
     var lastRead: [Int: Int] = [:]
     for (index, step) in steps.enumerated() {
         for input in step.inputs { lastRead[input] = index }
@@ -89,6 +152,10 @@ public func planExecution(_ model: Model) -> ExecutionPlan {
         }
     }
     lastRead[bufferOf[model.outputLayer]] = steps.count
+    for id in sliceOf.keys {
+        let outer = root(id).buffer
+        lastRead[outer] = max(lastRead[outer] ?? 0, lastRead[id] ?? 0)
+    }
     // First fit: blocks sorted by offset; a new buffer takes the lowest gap that fits among live blocks.
     var live: [(offset: Int, size: Int, until: Int, key: Int)] = []
     var offsets: [Int: Int] = [:]
@@ -106,12 +173,18 @@ public func planExecution(_ model: Model) -> ExecutionPlan {
         arena = max(arena, offset + floats)
     }
     for (index, step) in steps.enumerated() {
-        place(step.layer, floats: size(step.layer), at: index)
+        let outer = root(step.layer).buffer
+        if offsets[outer] == nil {
+            place(outer, floats: size(outer), at: index)
+            // Every slice of a newly placed concat (nested concats included) gets its offset now.
+            for id in sliceOf.keys where root(id).buffer == outer { offsets[id] = offsets[outer]! + root(id).offset }
+        }
         steps[index].outputOffset = offsets[step.layer]!
         if indexedPools.contains(step.layer) {
             place(step.layer * -1 - 1, floats: size(step.layer), at: index)
         }
     }
     return ExecutionPlan(
-        steps: steps, bufferOf: bufferOf, offsets: offsets, arenaFloats: arena, indexedPools: indexedPools)
+        steps: steps, bufferOf: bufferOf, offsets: offsets, arenaFloats: arena, indexedPools: indexedPools,
+        inPlaceConcats: inPlaceConcats)
 }

@@ -37,16 +37,28 @@ extension Emitter {
         default: break
         }
         if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }
+        if let add = step.fusedAdd { text += ", + \(layer(add).name) (the residual) fused" }
         if let act = step.fusedActivation { text += ", + \(layer(act).name) fused" }
         return text + "."
     }
 
+    /// The step's function: its documentation (with the other layers that call the same function), then
+    /// `lowerFunction`.
     func lowerStep(_ step: PlannedStep, into w: inout SwiftWriter) {
+        let main = layer(step.layer)
+        w.doc(describe(step))
+        w.doc("Generated from \(options.sourcePath):\(main.location.line):\(main.location.column).")
+        if let others = sharers[step.layer], !others.isEmpty {
+            w.doc("Also runs \(others.map { layer($0).name }.joined(separator: ", ")) (the same shapes and fusions).")
+        }
+        lowerFunction(step, name: functionName(step), into: &w)
+    }
+
+    /// The step's specialised function, undocumented: layers whose functions read the same share one.
+    func lowerFunction(_ step: PlannedStep, name: String, into w: inout SwiftWriter) {
         let main = layer(step.layer)
         let inputShapes = main.inputs.map { layer($0).outputShape }
         let out = main.outputShape
-        w.doc(describe(step))
-        w.doc("Generated from \(options.sourcePath):\(main.location.line):\(main.location.column).")
         var parameters = step.inputs.indices.map { "_ x\($0 == 0 ? "" : String($0)): UnsafePointer<Float>" }
         if case .maxUnpool = main.op { parameters.append("_ indices: UnsafePointer<Float>") }
         if slots[step.layer] != nil { parameters.append("_ w: UnsafePointer<Float>") }
@@ -57,7 +69,7 @@ extension Emitter {
         }
         if case .conv = main.op { parameters.append("_ threads: Int") }
         w.line("@inline(never)")
-        w.block("static func \(functionName(step))(\(parameters.joined(separator: ", ")))") { w in
+        w.block("static func \(name)(\(parameters.joined(separator: ", ")))") { w in
             w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))   y: \(out)")
             switch main.op {
             case .conv(let c): lowerConvolution(c, input: inputShapes[0], output: out, step: step, into: &w)
@@ -87,6 +99,13 @@ extension Emitter {
         }
     }
 
+    /// The value stored for accumulator `v` at output index `index` (`count` lanes valid): plus the fused add's
+    /// other operand there (the step's last input), then the activation.
+    func finished(_ step: PlannedStep, _ v: String, index: String, count: String) -> String {
+        guard step.fusedAdd != nil else { return vectorActivation(step, v) }
+        return vectorActivation(step, "Self.plus(\(v), x\(step.inputs.count - 1) + (\(index)), count: \(count))")
+    }
+
     /// Writes `y[i] = activation(y[i])` over `count` values starting at `base`, if the step has an activation.
     func applyActivation(_ step: PlannedStep, base: String, count: Int, into w: inout SwiftWriter) {
         guard let expression = activationExpression(step) else { return }
@@ -109,6 +128,14 @@ extension Emitter {
         let plane = output.height * output.width
         if kind == .depthwise {
             lowerDepthwise(c, input: input, output: output, step: step, into: &w)
+            return
+        }
+        if kind == .flat {
+            lowerFlatConvolution(c, input: input, output: output, step: step, into: &w)
+            return
+        }
+        if kind == .pointwise && plane >= 2 * 16 {
+            lowerPointwise(c, output: output, step: step, into: &w)
             return
         }
         let blocksPerGroup = (outPerGroup + filterBlock - 1) / filterBlock
@@ -179,10 +206,147 @@ extension Emitter {
                     w.line("let count: Int = min(16, \(literal(width)) &- ow)")
                     w.line("let outputOffset: Int = firstFilter &* \(literal(plane)) &+ oh &* \(literal(width)) &+ ow")
                     for r in 0..<filterBlock {
-                        w.line("if \(r) < filters { Self.store16(\(vectorActivation(step, "a\(r)")), to: y + (outputOffset &+ \(literal(r * plane))), count: count) }")
+                        let index = "outputOffset &+ \(literal(r * plane))"
+                        w.line("if \(r) < filters { Self.store16(\(finished(step, "a\(r)", index: index, count: "count")), to: y + (\(index)), count: count) }")
                     }
                 }
             }
+        }
+        w.line("}")
+    }
+
+    /// A 1×1 stride-1 conv over at least thirty-two pixels: the input planes are the matrix. Eight filters ×
+    /// thirty-two pixels in sixteen SIMD16 accumulators; the last tile is shifted back to end at the last pixel,
+    /// so a few pixels are computed twice and every load and store is a whole vector.
+    func lowerPointwise(_ c: Convolution, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let plane = output.height * output.width
+        let blocks = (c.filters + filterBlock - 1) / filterBlock
+        let chunks = 2
+        w.comment("weight: (\(blocks) blocks, \(c.inChannels), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
+        w.block("for block in blocks") { w in
+            w.line("let firstFilter: Int = block &* \(filterBlock)")
+            w.line("let filters: Int = min(\(filterBlock), \(c.filters) &- firstFilter)")
+            w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * filterBlock))")
+            w.line("let kernel = w + kernelOffset")
+            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
+            w.line("let bias = w + biasOffset")
+            w.block("for tile in stride(from: 0, to: \(literal(plane)), by: \(16 * chunks))") { w in
+                w.line("let p: Int = min(tile, \(literal(plane - 16 * chunks)))")
+                for r in 0..<filterBlock {
+                    for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
+                }
+                w.block("for ic in 0..<\(c.inChannels)") { w in
+                    w.line("let source = x + (ic &* \(literal(plane)) &+ p)")
+                    for t in 0..<chunks {
+                        w.line("let v\(t) = UnsafeRawPointer(source + \(16 * t)).loadUnaligned(as: SIMD16<Float>.self)")
+                    }
+                    w.line("let k = kernel + ic &* \(filterBlock)")
+                    for r in 0..<filterBlock {
+                        for t in 0..<chunks { w.line("Self.multiplyAdd(&a\(r)_\(t), k[\(r)], v\(t))") }
+                    }
+                }
+                w.line("let outputOffset: Int = firstFilter &* \(literal(plane)) &+ p")
+                for r in 0..<filterBlock {
+                    w.block("if \(r) < filters") { w in
+                        for t in 0..<chunks {
+                            let index = "outputOffset &+ \(literal(r * plane + 16 * t))"
+                            w.line("Self.store16(\(finished(step, "a\(r)_\(t)", index: index, count: "16")), to: y + (\(index)), count: 16)")
+                        }
+                    }
+                }
+            }
+        }
+        w.line("}")
+    }
+
+    /// A stride-1 conv over the flat positions of its zero-padded input: output pixel (oh, ow) is position
+    /// oh · columns + ow, and tap (i, j) reads position + i · columns + j, so each input load is one contiguous
+    /// vector whatever the row width. Eight filters × thirty-two positions stay in sixteen SIMD16 accumulators;
+    /// positions past a row's end (ow ≥ output width) are computed and dropped at the store.
+    func lowerFlatConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let padded = flatInput(c, input: input)
+        let phasePlane = padded.rows * padded.columns
+        let planeStride = padded.phases * phasePlane
+        let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
+        let blocksPerGroup = (outPerGroup + filterBlock - 1) / filterBlock
+        let positions = (output.height - 1) * padded.columns + output.width
+        let plane = output.height * output.width
+        let chunks = flatTile / 16
+        let tapStride = inPerGroup * filterBlock
+        w.comment("weight: (\(c.groups * blocksPerGroup) blocks, \(c.kernel.h), \(c.kernel.w), \(inPerGroup), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        if padded.phases == 1 {
+            w.comment("padded plane: \(padded.rows)×\(padded.columns); output pixel (oh, ow) is position oh·\(padded.columns) + ow")
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+        } else {
+            w.comment("four phase planes of \(padded.rows)×\(padded.columns) per channel (even/odd padded rows × columns): tap (i, j) of")
+            w.comment("output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read")
+            w.line("Self.padPhases(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+        }
+        w.comment("the last tile reads up to \(flatTile) floats past the last plane, into lanes it drops")
+        w.line("(scratch + \(literal(c.inChannels * planeStride))).update(repeating: 0, count: \(flatTile))")
+        // Blocks write disjoint output channels and only read the padded copy, so threads split them.
+        w.line("Self.parallel(\(c.groups * blocksPerGroup), threads: threads) { blocks in")
+        w.block("for block in blocks") { w in
+            w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
+            w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
+            w.line("let firstChannel: Int = (block / \(blocksPerGroup)) &* \(inPerGroup)")
+            w.line("let kernelOffset: Int = block &* \(literal(inPerGroup * c.kernel.h * c.kernel.w * filterBlock))")
+            w.line("let kernel = w + kernelOffset")
+            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
+            w.line("let bias = w + biasOffset")
+            w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
+            w.block("for p in stride(from: 0, to: \(literal(positions)), by: \(flatTile))") { w in
+                for r in 0..<filterBlock {
+                    for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
+                }
+                w.block("for i in 0..<\(c.kernel.h)") { w in
+                    w.line("let rowOffset: Int = firstChannel &* \(literal(planeStride)) &+ p &+ \(padded.phases == 1 ? "i &* \(literal(c.dilation.h * padded.columns))" : "(i & 1) &* \(literal(2 * phasePlane)) &+ (i >> 1) &* \(padded.columns)")")
+                    w.block("for j in 0..<\(c.kernel.w)") { w in
+                        w.line("let tapOffset: Int = (i &* \(c.kernel.w) &+ j) &* \(literal(tapStride))")
+                        w.line("let columnOffset: Int = rowOffset &+ \(padded.phases == 1 ? "j &* \(c.dilation.w)" : "(j & 1) &* \(literal(phasePlane)) &+ (j >> 1)")")
+                        w.block("for ic in 0..<\(inPerGroup)") { w in
+                            w.line("let source = scratch + (columnOffset &+ ic &* \(literal(planeStride)))")
+                            for t in 0..<chunks {
+                                w.line("let v\(t) = UnsafeRawPointer(source + \(16 * t)).loadUnaligned(as: SIMD16<Float>.self)")
+                            }
+                            w.line("let k = kernel + (tapOffset &+ ic &* \(filterBlock))")
+                            for r in 0..<filterBlock {
+                                for t in 0..<chunks { w.line("Self.multiplyAdd(&a\(r)_\(t), k[\(r)], v\(t))") }
+                            }
+                        }
+                    }
+                }
+                // The tile goes to memory first: the stores below call out of line where a chunk crosses a row's
+                // end, and vector registers do not survive a call, so live accumulators would be spilled.
+                for r in 0..<filterBlock {
+                    for t in 0..<chunks { w.line("tile[\(r * chunks + t)] = a\(r)_\(t)") }
+                }
+                w.block("for r in 0..<filters") { w in
+                    w.line("let filterOffset: Int = (firstFilter &+ r) &* \(literal(plane))")
+                    w.block("for t in 0..<\(chunks)") { w in
+                        w.line("let q: Int = p &+ t &* 16")
+                        w.line("let row: Int = q / \(padded.columns)")
+                        w.line("let column: Int = q &- row &* \(padded.columns)")
+                        w.line("let v = tile[r &* \(chunks) &+ t]")
+                        // Sixteen pixels of one output row: one vector store; else lane by lane, out of line.
+                        w.block("if column &+ 16 <= \(output.width) && q &+ 16 <= \(literal(positions))") { w in
+                            w.line("let index: Int = filterOffset &+ row &* \(output.width) &+ column")
+                            w.line("Self.store16(\(finished(step, "v", index: "index", count: "16")), to: y + index, count: 16)")
+                        }
+                        w.block("else") { w in
+                            var partial = "v"
+                            if step.fusedAdd != nil {
+                                partial = "Self.plusFlat(v, x\(step.inputs.count - 1) + filterOffset, row: row, column: column, width: \(output.width), columns: \(padded.columns), end: \(literal(positions)))"
+                            }
+                            w.line("Self.scatterFlat(\(vectorActivation(step, partial)), to: y + filterOffset, row: row, column: column, width: \(output.width), columns: \(padded.columns), end: \(literal(positions)))")
+                        }
+                    }
+                }
+            }
+            w.line("}")
         }
         w.line("}")
     }
@@ -215,7 +379,8 @@ extension Emitter {
                         }
                     }
                     w.line("let outputOffset: Int = (c &* \(output.height) &+ oh) &* \(output.width) &+ ow")
-                    w.line("Self.store16(\(vectorActivation(step, "a")), to: y + outputOffset, count: min(16, \(output.width) &- ow))")
+                    w.line("let count: Int = min(16, \(output.width) &- ow)")
+                    w.line("Self.store16(\(finished(step, "a", index: "outputOffset", count: "count")), to: y + outputOffset, count: count)")
                 }
             }
         }
