@@ -86,7 +86,7 @@ public struct Alexnet2012Groups2: Sendable {
         Self.blockFilters(&p, at: 34_944, filters: 256, groups: 2, channels: 48, taps: 25)
         try Self.copy(tensors, "features.conv3.weight", into: &p, at: 342_400, count: 884_736)
         try Self.copy(tensors, "features.conv3.bias", into: &p, at: 1_227_136, count: 384)
-        Self.blockFilters(&p, at: 342_400, filters: 384, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 342_400, filters: 384, channels: 256, taps: 9)
         try Self.copy(tensors, "features.conv4.weight", into: &p, at: 1_227_520, count: 663_552)
         try Self.copy(tensors, "features.conv4.bias", into: &p, at: 1_891_072, count: 384)
         Self.blockFilters(&p, at: 1_227_520, filters: 384, groups: 2, channels: 192, taps: 9)
@@ -263,6 +263,8 @@ extension Alexnet2012Groups2 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 92_256).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 833, by: 1344) {
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -271,8 +273,7 @@ extension Alexnet2012Groups2 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 307_200 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 833, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1344, 833), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -351,7 +352,8 @@ extension Alexnet2012Groups2 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -408,101 +410,127 @@ extension Alexnet2012Groups2 {
     @inline(never)
     static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 384×13×13
-        // weight: (48 blocks, 3, 3, 256, 8)   bias: w[884_736..<885_120]
-        // padded plane: 15×15; output pixel (oh, ow) is position oh·15 + ow
+        // weight: (12 blocks, 256, 3, 3, 32)   bias: w[884_736..<885_120]
+        // tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 57_600).update(repeating: 0, count: 32)
-        Self.parallel(48, threads: threads) { blocks in
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 13, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 48) &* 384 &+ (block % 48) &* 8
-            let filters: Int = min(8, (block / 48) &* 384 &+ 384 &- firstFilter)
-            let firstChannel: Int = (block / 48) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 884_736 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 193, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 884_736 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 13) {
+                for segment in stride(from: 0, to: 13, by: 13) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 225 &+ oh &* 15 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 15 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 169
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 15
-                        let column: Int = q &- row &* 15
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 13 && q &+ 16 <= 193 {
-                            let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a1_0
+                    tile[14] = a1_1
+                    tile[15] = a1_2
+                    tile[16] = a1_3
+                    tile[17] = a1_4
+                    tile[18] = a1_5
+                    tile[19] = a1_6
+                    tile[20] = a1_7
+                    tile[21] = a1_8
+                    tile[22] = a1_9
+                    tile[23] = a1_10
+                    tile[24] = a1_11
+                    tile[25] = a1_12
+                    for t in 0..<26 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 169 &+ oh &* 13 &+ ow
+                        let lane: Int = (oc >> 4) &* 208 &+ (oc & 15)
+                        for p in 0..<13 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -518,6 +546,8 @@ extension Alexnet2012Groups2 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 86_400).update(repeating: 0, count: 32)
         Self.parallel(48, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 193, by: 320) {
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
@@ -526,8 +556,7 @@ extension Alexnet2012Groups2 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 663_552 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 193, by: 32) {
+            for p in stride(from: band, to: min(band &+ 320, 193), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -606,7 +635,8 @@ extension Alexnet2012Groups2 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -622,6 +652,8 @@ extension Alexnet2012Groups2 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 86_400).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 193, by: 320) {
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -630,8 +662,7 @@ extension Alexnet2012Groups2 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 442_368 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 193, by: 32) {
+            for p in stride(from: band, to: min(band &+ 320, 193), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -710,7 +741,8 @@ extension Alexnet2012Groups2 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -953,6 +985,21 @@ extension Alexnet2012Groups2 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

@@ -1119,319 +1119,319 @@ public struct Densenet121: Sendable {
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 377_600, bias: 393_984, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 377_600, filters: 128, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer1.conv2.weight", into: &p, at: 394_112, count: 36_864)
-        Self.blockFilters(&p, at: 394_112, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 394_112, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 431_008, shift: 431_168, channels: 160)
         try Self.copy(tensors, "features.denseblock2.denselayer2.conv1.weight", into: &p, at: 431_328, count: 20_480)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 431_328, bias: 451_808, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
         Self.blockFilters(&p, at: 431_328, filters: 128, groups: 1, channels: 160, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer2.conv2.weight", into: &p, at: 451_936, count: 36_864)
-        Self.blockFilters(&p, at: 451_936, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 451_936, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 488_832, shift: 489_024, channels: 192)
         try Self.copy(tensors, "features.denseblock2.denselayer3.conv1.weight", into: &p, at: 489_216, count: 24_576)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 489_216, bias: 513_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
         Self.blockFilters(&p, at: 489_216, filters: 128, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer3.conv2.weight", into: &p, at: 513_920, count: 36_864)
-        Self.blockFilters(&p, at: 513_920, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 513_920, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 550_816, shift: 551_040, channels: 224)
         try Self.copy(tensors, "features.denseblock2.denselayer4.conv1.weight", into: &p, at: 551_264, count: 28_672)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 551_264, bias: 579_936, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
         Self.blockFilters(&p, at: 551_264, filters: 128, groups: 1, channels: 224, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer4.conv2.weight", into: &p, at: 580_064, count: 36_864)
-        Self.blockFilters(&p, at: 580_064, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 580_064, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 616_960, shift: 617_216, channels: 256)
         try Self.copy(tensors, "features.denseblock2.denselayer5.conv1.weight", into: &p, at: 617_472, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 617_472, bias: 650_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
         Self.blockFilters(&p, at: 617_472, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer5.conv2.weight", into: &p, at: 650_368, count: 36_864)
-        Self.blockFilters(&p, at: 650_368, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 650_368, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 687_264, shift: 687_552, channels: 288)
         try Self.copy(tensors, "features.denseblock2.denselayer6.conv1.weight", into: &p, at: 687_840, count: 36_864)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 687_840, bias: 724_704, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
         Self.blockFilters(&p, at: 687_840, filters: 128, groups: 1, channels: 288, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer6.conv2.weight", into: &p, at: 724_832, count: 36_864)
-        Self.blockFilters(&p, at: 724_832, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 724_832, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 761_728, shift: 762_048, channels: 320)
         try Self.copy(tensors, "features.denseblock2.denselayer7.conv1.weight", into: &p, at: 762_368, count: 40_960)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 762_368, bias: 803_328, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
         Self.blockFilters(&p, at: 762_368, filters: 128, groups: 1, channels: 320, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer7.conv2.weight", into: &p, at: 803_456, count: 36_864)
-        Self.blockFilters(&p, at: 803_456, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 803_456, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 840_352, shift: 840_704, channels: 352)
         try Self.copy(tensors, "features.denseblock2.denselayer8.conv1.weight", into: &p, at: 841_056, count: 45_056)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 841_056, bias: 886_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
         Self.blockFilters(&p, at: 841_056, filters: 128, groups: 1, channels: 352, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer8.conv2.weight", into: &p, at: 886_240, count: 36_864)
-        Self.blockFilters(&p, at: 886_240, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 886_240, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 923_136, shift: 923_520, channels: 384)
         try Self.copy(tensors, "features.denseblock2.denselayer9.conv1.weight", into: &p, at: 923_904, count: 49_152)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 923_904, bias: 973_056, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
         Self.blockFilters(&p, at: 923_904, filters: 128, groups: 1, channels: 384, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer9.conv2.weight", into: &p, at: 973_184, count: 36_864)
-        Self.blockFilters(&p, at: 973_184, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 973_184, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 1_010_080, shift: 1_010_496, channels: 416)
         try Self.copy(tensors, "features.denseblock2.denselayer10.conv1.weight", into: &p, at: 1_010_912, count: 53_248)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 1_010_912, bias: 1_064_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
         Self.blockFilters(&p, at: 1_010_912, filters: 128, groups: 1, channels: 416, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer10.conv2.weight", into: &p, at: 1_064_288, count: 36_864)
-        Self.blockFilters(&p, at: 1_064_288, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_064_288, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 1_101_184, shift: 1_101_632, channels: 448)
         try Self.copy(tensors, "features.denseblock2.denselayer11.conv1.weight", into: &p, at: 1_102_080, count: 57_344)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 1_102_080, bias: 1_159_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
         Self.blockFilters(&p, at: 1_102_080, filters: 128, groups: 1, channels: 448, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer11.conv2.weight", into: &p, at: 1_159_552, count: 36_864)
-        Self.blockFilters(&p, at: 1_159_552, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_159_552, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock2.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 1_196_448, shift: 1_196_928, channels: 480)
         try Self.copy(tensors, "features.denseblock2.denselayer12.conv1.weight", into: &p, at: 1_197_408, count: 61_440)
         try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 1_197_408, bias: 1_258_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
         Self.blockFilters(&p, at: 1_197_408, filters: 128, groups: 1, channels: 480, taps: 1)
         try Self.copy(tensors, "features.denseblock2.denselayer12.conv2.weight", into: &p, at: 1_258_976, count: 36_864)
-        Self.blockFilters(&p, at: 1_258_976, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_258_976, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.transition2.norm", epsilon: 1e-05, into: &p, scale: 1_295_872, shift: 1_296_384, channels: 512)
         try Self.copy(tensors, "features.transition2.conv.weight", into: &p, at: 1_296_896, count: 131_072)
         Self.blockFilters(&p, at: 1_296_896, filters: 256, groups: 1, channels: 512, taps: 1)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 1_428_224, shift: 1_428_480, channels: 256)
         try Self.copy(tensors, "features.denseblock3.denselayer1.conv1.weight", into: &p, at: 1_428_736, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 1_428_736, bias: 1_461_504, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 1_428_736, filters: 128, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 1_428_736, filters: 128, channels: 256, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer1.conv2.weight", into: &p, at: 1_461_632, count: 36_864)
-        Self.blockFilters(&p, at: 1_461_632, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_461_632, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 1_498_528, shift: 1_498_816, channels: 288)
         try Self.copy(tensors, "features.denseblock3.denselayer2.conv1.weight", into: &p, at: 1_499_104, count: 36_864)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 1_499_104, bias: 1_535_968, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 1_499_104, filters: 128, groups: 1, channels: 288, taps: 1)
+        Self.vectorFilters(&p, at: 1_499_104, filters: 128, channels: 288, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer2.conv2.weight", into: &p, at: 1_536_096, count: 36_864)
-        Self.blockFilters(&p, at: 1_536_096, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_536_096, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 1_572_992, shift: 1_573_312, channels: 320)
         try Self.copy(tensors, "features.denseblock3.denselayer3.conv1.weight", into: &p, at: 1_573_632, count: 40_960)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 1_573_632, bias: 1_614_592, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
-        Self.blockFilters(&p, at: 1_573_632, filters: 128, groups: 1, channels: 320, taps: 1)
+        Self.vectorFilters(&p, at: 1_573_632, filters: 128, channels: 320, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer3.conv2.weight", into: &p, at: 1_614_720, count: 36_864)
-        Self.blockFilters(&p, at: 1_614_720, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_614_720, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 1_651_616, shift: 1_651_968, channels: 352)
         try Self.copy(tensors, "features.denseblock3.denselayer4.conv1.weight", into: &p, at: 1_652_320, count: 45_056)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 1_652_320, bias: 1_697_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
-        Self.blockFilters(&p, at: 1_652_320, filters: 128, groups: 1, channels: 352, taps: 1)
+        Self.vectorFilters(&p, at: 1_652_320, filters: 128, channels: 352, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer4.conv2.weight", into: &p, at: 1_697_504, count: 36_864)
-        Self.blockFilters(&p, at: 1_697_504, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_697_504, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 1_734_400, shift: 1_734_784, channels: 384)
         try Self.copy(tensors, "features.denseblock3.denselayer5.conv1.weight", into: &p, at: 1_735_168, count: 49_152)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 1_735_168, bias: 1_784_320, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
-        Self.blockFilters(&p, at: 1_735_168, filters: 128, groups: 1, channels: 384, taps: 1)
+        Self.vectorFilters(&p, at: 1_735_168, filters: 128, channels: 384, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer5.conv2.weight", into: &p, at: 1_784_448, count: 36_864)
-        Self.blockFilters(&p, at: 1_784_448, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_784_448, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 1_821_344, shift: 1_821_760, channels: 416)
         try Self.copy(tensors, "features.denseblock3.denselayer6.conv1.weight", into: &p, at: 1_822_176, count: 53_248)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 1_822_176, bias: 1_875_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
-        Self.blockFilters(&p, at: 1_822_176, filters: 128, groups: 1, channels: 416, taps: 1)
+        Self.vectorFilters(&p, at: 1_822_176, filters: 128, channels: 416, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer6.conv2.weight", into: &p, at: 1_875_552, count: 36_864)
-        Self.blockFilters(&p, at: 1_875_552, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_875_552, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 1_912_448, shift: 1_912_896, channels: 448)
         try Self.copy(tensors, "features.denseblock3.denselayer7.conv1.weight", into: &p, at: 1_913_344, count: 57_344)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 1_913_344, bias: 1_970_688, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
-        Self.blockFilters(&p, at: 1_913_344, filters: 128, groups: 1, channels: 448, taps: 1)
+        Self.vectorFilters(&p, at: 1_913_344, filters: 128, channels: 448, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer7.conv2.weight", into: &p, at: 1_970_816, count: 36_864)
-        Self.blockFilters(&p, at: 1_970_816, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_970_816, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 2_007_712, shift: 2_008_192, channels: 480)
         try Self.copy(tensors, "features.denseblock3.denselayer8.conv1.weight", into: &p, at: 2_008_672, count: 61_440)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 2_008_672, bias: 2_070_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.blockFilters(&p, at: 2_008_672, filters: 128, groups: 1, channels: 480, taps: 1)
+        Self.vectorFilters(&p, at: 2_008_672, filters: 128, channels: 480, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer8.conv2.weight", into: &p, at: 2_070_240, count: 36_864)
-        Self.blockFilters(&p, at: 2_070_240, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_070_240, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 2_107_136, shift: 2_107_648, channels: 512)
         try Self.copy(tensors, "features.denseblock3.denselayer9.conv1.weight", into: &p, at: 2_108_160, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 2_108_160, bias: 2_173_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_108_160, filters: 128, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 2_108_160, filters: 128, channels: 512, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer9.conv2.weight", into: &p, at: 2_173_824, count: 36_864)
-        Self.blockFilters(&p, at: 2_173_824, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_173_824, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 2_210_720, shift: 2_211_264, channels: 544)
         try Self.copy(tensors, "features.denseblock3.denselayer10.conv1.weight", into: &p, at: 2_211_808, count: 69_632)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 2_211_808, bias: 2_281_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
-        Self.blockFilters(&p, at: 2_211_808, filters: 128, groups: 1, channels: 544, taps: 1)
+        Self.vectorFilters(&p, at: 2_211_808, filters: 128, channels: 544, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer10.conv2.weight", into: &p, at: 2_281_568, count: 36_864)
-        Self.blockFilters(&p, at: 2_281_568, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_281_568, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 2_318_464, shift: 2_319_040, channels: 576)
         try Self.copy(tensors, "features.denseblock3.denselayer11.conv1.weight", into: &p, at: 2_319_616, count: 73_728)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 2_319_616, bias: 2_393_344, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 2_319_616, filters: 128, groups: 1, channels: 576, taps: 1)
+        Self.vectorFilters(&p, at: 2_319_616, filters: 128, channels: 576, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer11.conv2.weight", into: &p, at: 2_393_472, count: 36_864)
-        Self.blockFilters(&p, at: 2_393_472, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_393_472, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 2_430_368, shift: 2_430_976, channels: 608)
         try Self.copy(tensors, "features.denseblock3.denselayer12.conv1.weight", into: &p, at: 2_431_584, count: 77_824)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 2_431_584, bias: 2_509_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
-        Self.blockFilters(&p, at: 2_431_584, filters: 128, groups: 1, channels: 608, taps: 1)
+        Self.vectorFilters(&p, at: 2_431_584, filters: 128, channels: 608, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer12.conv2.weight", into: &p, at: 2_509_536, count: 36_864)
-        Self.blockFilters(&p, at: 2_509_536, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_509_536, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 2_546_432, shift: 2_547_072, channels: 640)
         try Self.copy(tensors, "features.denseblock3.denselayer13.conv1.weight", into: &p, at: 2_547_712, count: 81_920)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 2_547_712, bias: 2_629_632, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
-        Self.blockFilters(&p, at: 2_547_712, filters: 128, groups: 1, channels: 640, taps: 1)
+        Self.vectorFilters(&p, at: 2_547_712, filters: 128, channels: 640, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer13.conv2.weight", into: &p, at: 2_629_760, count: 36_864)
-        Self.blockFilters(&p, at: 2_629_760, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_629_760, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 2_666_656, shift: 2_667_328, channels: 672)
         try Self.copy(tensors, "features.denseblock3.denselayer14.conv1.weight", into: &p, at: 2_668_000, count: 86_016)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 2_668_000, bias: 2_754_016, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
-        Self.blockFilters(&p, at: 2_668_000, filters: 128, groups: 1, channels: 672, taps: 1)
+        Self.vectorFilters(&p, at: 2_668_000, filters: 128, channels: 672, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer14.conv2.weight", into: &p, at: 2_754_144, count: 36_864)
-        Self.blockFilters(&p, at: 2_754_144, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_754_144, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 2_791_040, shift: 2_791_744, channels: 704)
         try Self.copy(tensors, "features.denseblock3.denselayer15.conv1.weight", into: &p, at: 2_792_448, count: 90_112)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 2_792_448, bias: 2_882_560, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
-        Self.blockFilters(&p, at: 2_792_448, filters: 128, groups: 1, channels: 704, taps: 1)
+        Self.vectorFilters(&p, at: 2_792_448, filters: 128, channels: 704, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer15.conv2.weight", into: &p, at: 2_882_688, count: 36_864)
-        Self.blockFilters(&p, at: 2_882_688, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 2_882_688, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 2_919_584, shift: 2_920_320, channels: 736)
         try Self.copy(tensors, "features.denseblock3.denselayer16.conv1.weight", into: &p, at: 2_921_056, count: 94_208)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 2_921_056, bias: 3_015_264, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
-        Self.blockFilters(&p, at: 2_921_056, filters: 128, groups: 1, channels: 736, taps: 1)
+        Self.vectorFilters(&p, at: 2_921_056, filters: 128, channels: 736, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer16.conv2.weight", into: &p, at: 3_015_392, count: 36_864)
-        Self.blockFilters(&p, at: 3_015_392, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_015_392, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer17.norm1", epsilon: 1e-05, into: &p, scale: 3_052_288, shift: 3_053_056, channels: 768)
         try Self.copy(tensors, "features.denseblock3.denselayer17.conv1.weight", into: &p, at: 3_053_824, count: 98_304)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer17.norm2", epsilon: 1e-05, into: &p, weight: 3_053_824, bias: 3_152_128, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
-        Self.blockFilters(&p, at: 3_053_824, filters: 128, groups: 1, channels: 768, taps: 1)
+        Self.vectorFilters(&p, at: 3_053_824, filters: 128, channels: 768, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer17.conv2.weight", into: &p, at: 3_152_256, count: 36_864)
-        Self.blockFilters(&p, at: 3_152_256, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_152_256, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer18.norm1", epsilon: 1e-05, into: &p, scale: 3_189_152, shift: 3_189_952, channels: 800)
         try Self.copy(tensors, "features.denseblock3.denselayer18.conv1.weight", into: &p, at: 3_190_752, count: 102_400)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer18.norm2", epsilon: 1e-05, into: &p, weight: 3_190_752, bias: 3_293_152, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
-        Self.blockFilters(&p, at: 3_190_752, filters: 128, groups: 1, channels: 800, taps: 1)
+        Self.vectorFilters(&p, at: 3_190_752, filters: 128, channels: 800, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer18.conv2.weight", into: &p, at: 3_293_280, count: 36_864)
-        Self.blockFilters(&p, at: 3_293_280, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_293_280, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer19.norm1", epsilon: 1e-05, into: &p, scale: 3_330_176, shift: 3_331_008, channels: 832)
         try Self.copy(tensors, "features.denseblock3.denselayer19.conv1.weight", into: &p, at: 3_331_840, count: 106_496)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer19.norm2", epsilon: 1e-05, into: &p, weight: 3_331_840, bias: 3_438_336, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 3_331_840, filters: 128, groups: 1, channels: 832, taps: 1)
+        Self.vectorFilters(&p, at: 3_331_840, filters: 128, channels: 832, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer19.conv2.weight", into: &p, at: 3_438_464, count: 36_864)
-        Self.blockFilters(&p, at: 3_438_464, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_438_464, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer20.norm1", epsilon: 1e-05, into: &p, scale: 3_475_360, shift: 3_476_224, channels: 864)
         try Self.copy(tensors, "features.denseblock3.denselayer20.conv1.weight", into: &p, at: 3_477_088, count: 110_592)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer20.norm2", epsilon: 1e-05, into: &p, weight: 3_477_088, bias: 3_587_680, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
-        Self.blockFilters(&p, at: 3_477_088, filters: 128, groups: 1, channels: 864, taps: 1)
+        Self.vectorFilters(&p, at: 3_477_088, filters: 128, channels: 864, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer20.conv2.weight", into: &p, at: 3_587_808, count: 36_864)
-        Self.blockFilters(&p, at: 3_587_808, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_587_808, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer21.norm1", epsilon: 1e-05, into: &p, scale: 3_624_704, shift: 3_625_600, channels: 896)
         try Self.copy(tensors, "features.denseblock3.denselayer21.conv1.weight", into: &p, at: 3_626_496, count: 114_688)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer21.norm2", epsilon: 1e-05, into: &p, weight: 3_626_496, bias: 3_741_184, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
-        Self.blockFilters(&p, at: 3_626_496, filters: 128, groups: 1, channels: 896, taps: 1)
+        Self.vectorFilters(&p, at: 3_626_496, filters: 128, channels: 896, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer21.conv2.weight", into: &p, at: 3_741_312, count: 36_864)
-        Self.blockFilters(&p, at: 3_741_312, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_741_312, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer22.norm1", epsilon: 1e-05, into: &p, scale: 3_778_208, shift: 3_779_136, channels: 928)
         try Self.copy(tensors, "features.denseblock3.denselayer22.conv1.weight", into: &p, at: 3_780_064, count: 118_784)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer22.norm2", epsilon: 1e-05, into: &p, weight: 3_780_064, bias: 3_898_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
-        Self.blockFilters(&p, at: 3_780_064, filters: 128, groups: 1, channels: 928, taps: 1)
+        Self.vectorFilters(&p, at: 3_780_064, filters: 128, channels: 928, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer22.conv2.weight", into: &p, at: 3_898_976, count: 36_864)
-        Self.blockFilters(&p, at: 3_898_976, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 3_898_976, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer23.norm1", epsilon: 1e-05, into: &p, scale: 3_935_872, shift: 3_936_832, channels: 960)
         try Self.copy(tensors, "features.denseblock3.denselayer23.conv1.weight", into: &p, at: 3_937_792, count: 122_880)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer23.norm2", epsilon: 1e-05, into: &p, weight: 3_937_792, bias: 4_060_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
-        Self.blockFilters(&p, at: 3_937_792, filters: 128, groups: 1, channels: 960, taps: 1)
+        Self.vectorFilters(&p, at: 3_937_792, filters: 128, channels: 960, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer23.conv2.weight", into: &p, at: 4_060_800, count: 36_864)
-        Self.blockFilters(&p, at: 4_060_800, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 4_060_800, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer24.norm1", epsilon: 1e-05, into: &p, scale: 4_097_696, shift: 4_098_688, channels: 992)
         try Self.copy(tensors, "features.denseblock3.denselayer24.conv1.weight", into: &p, at: 4_099_680, count: 126_976)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer24.norm2", epsilon: 1e-05, into: &p, weight: 4_099_680, bias: 4_226_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
-        Self.blockFilters(&p, at: 4_099_680, filters: 128, groups: 1, channels: 992, taps: 1)
+        Self.vectorFilters(&p, at: 4_099_680, filters: 128, channels: 992, taps: 1)
         try Self.copy(tensors, "features.denseblock3.denselayer24.conv2.weight", into: &p, at: 4_226_784, count: 36_864)
-        Self.blockFilters(&p, at: 4_226_784, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 4_226_784, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.transition3.norm", epsilon: 1e-05, into: &p, scale: 4_263_680, shift: 4_264_704, channels: 1024)
         try Self.copy(tensors, "features.transition3.conv.weight", into: &p, at: 4_265_728, count: 524_288)
-        Self.blockFilters(&p, at: 4_265_728, filters: 512, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 4_265_728, filters: 512, channels: 1024, taps: 1)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 4_790_528, shift: 4_791_040, channels: 512)
         try Self.copy(tensors, "features.denseblock4.denselayer1.conv1.weight", into: &p, at: 4_791_552, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 4_791_552, bias: 4_857_088, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 4_791_552, filters: 128, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 4_791_552, filters: 128, channels: 512, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer1.conv2.weight", into: &p, at: 4_857_216, count: 36_864)
-        Self.blockFilters(&p, at: 4_857_216, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 4_857_216, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 4_894_112, shift: 4_894_656, channels: 544)
         try Self.copy(tensors, "features.denseblock4.denselayer2.conv1.weight", into: &p, at: 4_895_200, count: 69_632)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 4_895_200, bias: 4_964_832, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
-        Self.blockFilters(&p, at: 4_895_200, filters: 128, groups: 1, channels: 544, taps: 1)
+        Self.vectorFilters(&p, at: 4_895_200, filters: 128, channels: 544, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer2.conv2.weight", into: &p, at: 4_964_960, count: 36_864)
-        Self.blockFilters(&p, at: 4_964_960, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 4_964_960, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 5_001_856, shift: 5_002_432, channels: 576)
         try Self.copy(tensors, "features.denseblock4.denselayer3.conv1.weight", into: &p, at: 5_003_008, count: 73_728)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 5_003_008, bias: 5_076_736, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 5_003_008, filters: 128, groups: 1, channels: 576, taps: 1)
+        Self.vectorFilters(&p, at: 5_003_008, filters: 128, channels: 576, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer3.conv2.weight", into: &p, at: 5_076_864, count: 36_864)
-        Self.blockFilters(&p, at: 5_076_864, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_076_864, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 5_113_760, shift: 5_114_368, channels: 608)
         try Self.copy(tensors, "features.denseblock4.denselayer4.conv1.weight", into: &p, at: 5_114_976, count: 77_824)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 5_114_976, bias: 5_192_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
-        Self.blockFilters(&p, at: 5_114_976, filters: 128, groups: 1, channels: 608, taps: 1)
+        Self.vectorFilters(&p, at: 5_114_976, filters: 128, channels: 608, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer4.conv2.weight", into: &p, at: 5_192_928, count: 36_864)
-        Self.blockFilters(&p, at: 5_192_928, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_192_928, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 5_229_824, shift: 5_230_464, channels: 640)
         try Self.copy(tensors, "features.denseblock4.denselayer5.conv1.weight", into: &p, at: 5_231_104, count: 81_920)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 5_231_104, bias: 5_313_024, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
-        Self.blockFilters(&p, at: 5_231_104, filters: 128, groups: 1, channels: 640, taps: 1)
+        Self.vectorFilters(&p, at: 5_231_104, filters: 128, channels: 640, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer5.conv2.weight", into: &p, at: 5_313_152, count: 36_864)
-        Self.blockFilters(&p, at: 5_313_152, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_313_152, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 5_350_048, shift: 5_350_720, channels: 672)
         try Self.copy(tensors, "features.denseblock4.denselayer6.conv1.weight", into: &p, at: 5_351_392, count: 86_016)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 5_351_392, bias: 5_437_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
-        Self.blockFilters(&p, at: 5_351_392, filters: 128, groups: 1, channels: 672, taps: 1)
+        Self.vectorFilters(&p, at: 5_351_392, filters: 128, channels: 672, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer6.conv2.weight", into: &p, at: 5_437_536, count: 36_864)
-        Self.blockFilters(&p, at: 5_437_536, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_437_536, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 5_474_432, shift: 5_475_136, channels: 704)
         try Self.copy(tensors, "features.denseblock4.denselayer7.conv1.weight", into: &p, at: 5_475_840, count: 90_112)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 5_475_840, bias: 5_565_952, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
-        Self.blockFilters(&p, at: 5_475_840, filters: 128, groups: 1, channels: 704, taps: 1)
+        Self.vectorFilters(&p, at: 5_475_840, filters: 128, channels: 704, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer7.conv2.weight", into: &p, at: 5_566_080, count: 36_864)
-        Self.blockFilters(&p, at: 5_566_080, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_566_080, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 5_602_976, shift: 5_603_712, channels: 736)
         try Self.copy(tensors, "features.denseblock4.denselayer8.conv1.weight", into: &p, at: 5_604_448, count: 94_208)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 5_604_448, bias: 5_698_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
-        Self.blockFilters(&p, at: 5_604_448, filters: 128, groups: 1, channels: 736, taps: 1)
+        Self.vectorFilters(&p, at: 5_604_448, filters: 128, channels: 736, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer8.conv2.weight", into: &p, at: 5_698_784, count: 36_864)
-        Self.blockFilters(&p, at: 5_698_784, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_698_784, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 5_735_680, shift: 5_736_448, channels: 768)
         try Self.copy(tensors, "features.denseblock4.denselayer9.conv1.weight", into: &p, at: 5_737_216, count: 98_304)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 5_737_216, bias: 5_835_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
-        Self.blockFilters(&p, at: 5_737_216, filters: 128, groups: 1, channels: 768, taps: 1)
+        Self.vectorFilters(&p, at: 5_737_216, filters: 128, channels: 768, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer9.conv2.weight", into: &p, at: 5_835_648, count: 36_864)
-        Self.blockFilters(&p, at: 5_835_648, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_835_648, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 5_872_544, shift: 5_873_344, channels: 800)
         try Self.copy(tensors, "features.denseblock4.denselayer10.conv1.weight", into: &p, at: 5_874_144, count: 102_400)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 5_874_144, bias: 5_976_544, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
-        Self.blockFilters(&p, at: 5_874_144, filters: 128, groups: 1, channels: 800, taps: 1)
+        Self.vectorFilters(&p, at: 5_874_144, filters: 128, channels: 800, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer10.conv2.weight", into: &p, at: 5_976_672, count: 36_864)
-        Self.blockFilters(&p, at: 5_976_672, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 5_976_672, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 6_013_568, shift: 6_014_400, channels: 832)
         try Self.copy(tensors, "features.denseblock4.denselayer11.conv1.weight", into: &p, at: 6_015_232, count: 106_496)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 6_015_232, bias: 6_121_728, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 6_015_232, filters: 128, groups: 1, channels: 832, taps: 1)
+        Self.vectorFilters(&p, at: 6_015_232, filters: 128, channels: 832, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer11.conv2.weight", into: &p, at: 6_121_856, count: 36_864)
-        Self.blockFilters(&p, at: 6_121_856, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 6_121_856, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 6_158_752, shift: 6_159_616, channels: 864)
         try Self.copy(tensors, "features.denseblock4.denselayer12.conv1.weight", into: &p, at: 6_160_480, count: 110_592)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 6_160_480, bias: 6_271_072, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
-        Self.blockFilters(&p, at: 6_160_480, filters: 128, groups: 1, channels: 864, taps: 1)
+        Self.vectorFilters(&p, at: 6_160_480, filters: 128, channels: 864, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer12.conv2.weight", into: &p, at: 6_271_200, count: 36_864)
-        Self.blockFilters(&p, at: 6_271_200, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 6_271_200, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 6_308_096, shift: 6_308_992, channels: 896)
         try Self.copy(tensors, "features.denseblock4.denselayer13.conv1.weight", into: &p, at: 6_309_888, count: 114_688)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 6_309_888, bias: 6_424_576, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
-        Self.blockFilters(&p, at: 6_309_888, filters: 128, groups: 1, channels: 896, taps: 1)
+        Self.vectorFilters(&p, at: 6_309_888, filters: 128, channels: 896, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer13.conv2.weight", into: &p, at: 6_424_704, count: 36_864)
-        Self.blockFilters(&p, at: 6_424_704, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 6_424_704, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 6_461_600, shift: 6_462_528, channels: 928)
         try Self.copy(tensors, "features.denseblock4.denselayer14.conv1.weight", into: &p, at: 6_463_456, count: 118_784)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 6_463_456, bias: 6_582_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
-        Self.blockFilters(&p, at: 6_463_456, filters: 128, groups: 1, channels: 928, taps: 1)
+        Self.vectorFilters(&p, at: 6_463_456, filters: 128, channels: 928, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer14.conv2.weight", into: &p, at: 6_582_368, count: 36_864)
-        Self.blockFilters(&p, at: 6_582_368, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 6_582_368, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 6_619_264, shift: 6_620_224, channels: 960)
         try Self.copy(tensors, "features.denseblock4.denselayer15.conv1.weight", into: &p, at: 6_621_184, count: 122_880)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 6_621_184, bias: 6_744_064, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
-        Self.blockFilters(&p, at: 6_621_184, filters: 128, groups: 1, channels: 960, taps: 1)
+        Self.vectorFilters(&p, at: 6_621_184, filters: 128, channels: 960, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer15.conv2.weight", into: &p, at: 6_744_192, count: 36_864)
-        Self.blockFilters(&p, at: 6_744_192, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 6_744_192, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 6_781_088, shift: 6_782_080, channels: 992)
         try Self.copy(tensors, "features.denseblock4.denselayer16.conv1.weight", into: &p, at: 6_783_072, count: 126_976)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 6_783_072, bias: 6_910_048, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
-        Self.blockFilters(&p, at: 6_783_072, filters: 128, groups: 1, channels: 992, taps: 1)
+        Self.vectorFilters(&p, at: 6_783_072, filters: 128, channels: 992, taps: 1)
         try Self.copy(tensors, "features.denseblock4.denselayer16.conv2.weight", into: &p, at: 6_910_176, count: 36_864)
-        Self.blockFilters(&p, at: 6_910_176, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 6_910_176, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.norm5", epsilon: 1e-05, into: &p, scale: 6_947_072, shift: 6_948_096, channels: 1024)
         try Self.copy(tensors, "classifier.weight", into: &p, at: 6_949_120, count: 1_024_000)
         try Self.copy(tensors, "classifier.bias", into: &p, at: 7_973_120, count: 1000)
@@ -1667,6 +1667,8 @@ extension Densenet121 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_877, by: 5440) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -1675,8 +1677,7 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 12_877, by: 32) {
+            for p in stride(from: band, to: min(band &+ 5440, 12_877), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1755,7 +1756,8 @@ extension Densenet121 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1813,15 +1815,15 @@ extension Densenet121 {
         // x: 64×56×56   y: 128×56×56
         // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 8192 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1910,6 +1912,8 @@ extension Densenet121 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 430_592).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3246, by: 512) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -1918,8 +1922,7 @@ extension Densenet121 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 3246, by: 32) {
+            for p in stride(from: band, to: min(band &+ 512, 3246), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1998,7 +2001,8 @@ extension Densenet121 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2025,15 +2029,15 @@ extension Densenet121 {
         // x: 96×56×56   y: 128×56×56
         // weight: (16 blocks, 96, 8)   bias: w[12_288..<12_416]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 768
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 12_288 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 768
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 12_288 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2132,15 +2136,15 @@ extension Densenet121 {
         // x: 128×56×56   y: 128×56×56
         // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2239,15 +2243,15 @@ extension Densenet121 {
         // x: 160×56×56   y: 128×56×56
         // weight: (16 blocks, 160, 8)   bias: w[20_480..<20_608]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 20_480 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1280
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 20_480 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2346,15 +2350,15 @@ extension Densenet121 {
         // x: 192×56×56   y: 128×56×56
         // weight: (16 blocks, 192, 8)   bias: w[24_576..<24_704]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 24_576 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1536
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 24_576 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2453,15 +2457,15 @@ extension Densenet121 {
         // x: 224×56×56   y: 128×56×56
         // weight: (16 blocks, 224, 8)   bias: w[28_672..<28_800]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1792
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 28_672 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1792
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 28_672 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2560,15 +2564,15 @@ extension Densenet121 {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 32_768 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2699,15 +2703,15 @@ extension Densenet121 {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2790,101 +2794,129 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (1 blocks, 128, 3, 3, 32)   bias: w[36_864..<36_896]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 115_200).update(repeating: 0, count: 32)
-        Self.parallel(4, threads: threads) { blocks in
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 36_864 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2911,15 +2943,15 @@ extension Densenet121 {
         // x: 160×28×28   y: 128×28×28
         // weight: (16 blocks, 160, 8)   bias: w[20_480..<20_608]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 20_480 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1280
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 20_480 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3018,15 +3050,15 @@ extension Densenet121 {
         // x: 192×28×28   y: 128×28×28
         // weight: (16 blocks, 192, 8)   bias: w[24_576..<24_704]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 24_576 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1536
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 24_576 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3125,15 +3157,15 @@ extension Densenet121 {
         // x: 224×28×28   y: 128×28×28
         // weight: (16 blocks, 224, 8)   bias: w[28_672..<28_800]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1792
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 28_672 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1792
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 28_672 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3232,15 +3264,15 @@ extension Densenet121 {
         // x: 256×28×28   y: 128×28×28
         // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 32_768 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3339,15 +3371,15 @@ extension Densenet121 {
         // x: 288×28×28   y: 128×28×28
         // weight: (16 blocks, 288, 8)   bias: w[36_864..<36_992]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2304
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 36_864 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3446,15 +3478,15 @@ extension Densenet121 {
         // x: 320×28×28   y: 128×28×28
         // weight: (16 blocks, 320, 8)   bias: w[40_960..<41_088]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2560
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 40_960 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2560
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 40_960 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3553,15 +3585,15 @@ extension Densenet121 {
         // x: 352×28×28   y: 128×28×28
         // weight: (16 blocks, 352, 8)   bias: w[45_056..<45_184]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2816
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 45_056 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2816
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 45_056 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3660,15 +3692,15 @@ extension Densenet121 {
         // x: 384×28×28   y: 128×28×28
         // weight: (16 blocks, 384, 8)   bias: w[49_152..<49_280]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 49_152 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 3072
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 49_152 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3767,15 +3799,15 @@ extension Densenet121 {
         // x: 416×28×28   y: 128×28×28
         // weight: (16 blocks, 416, 8)   bias: w[53_248..<53_376]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3328
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 53_248 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 3328
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 53_248 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3874,15 +3906,15 @@ extension Densenet121 {
         // x: 448×28×28   y: 128×28×28
         // weight: (16 blocks, 448, 8)   bias: w[57_344..<57_472]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3584
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 3584
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 57_344 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3981,15 +4013,15 @@ extension Densenet121 {
         // x: 480×28×28   y: 128×28×28
         // weight: (16 blocks, 480, 8)   bias: w[61_440..<61_568]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3840
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 61_440 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 3840
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 61_440 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -4088,15 +4120,15 @@ extension Densenet121 {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 512, 8)   bias: w[131_072..<131_328]
         Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 4096
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 131_072 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -4225,89 +4257,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 128×14×14
-        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 256, 1, 1, 32)   bias: w[32_768..<32_896]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 32_768 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4318,101 +4393,129 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (1 blocks, 128, 3, 3, 32)   bias: w[36_864..<36_896]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 32_768).update(repeating: 0, count: 32)
-        Self.parallel(4, threads: threads) { blocks in
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 30) {
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 222, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 36_864 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 30, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -4437,89 +4540,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 288×14×14   y: 128×14×14
-        // weight: (16 blocks, 288, 8)   bias: w[36_864..<36_992]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 288, 1, 1, 32)   bias: w[36_864..<36_992]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 16) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2304
+            let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<288 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 36_864 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 16, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<288 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4544,89 +4690,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 320×14×14   y: 128×14×14
-        // weight: (16 blocks, 320, 8)   bias: w[40_960..<41_088]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 320, 1, 1, 32)   bias: w[40_960..<41_088]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2560
+            let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
-            let biasOffset: Int = 40_960 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<320 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 40_960 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 14, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<320 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4651,89 +4840,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 352×14×14   y: 128×14×14
-        // weight: (16 blocks, 352, 8)   bias: w[45_056..<45_184]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 352, 1, 1, 32)   bias: w[45_056..<45_184]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 13) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2816
+            let kernelOffset: Int = block &* 11_264
             let kernel = w + kernelOffset
-            let biasOffset: Int = 45_056 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<352 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 45_056 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 13, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<352 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4758,89 +4990,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×14×14   y: 128×14×14
-        // weight: (16 blocks, 384, 8)   bias: w[49_152..<49_280]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 384, 1, 1, 32)   bias: w[49_152..<49_280]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 12) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3072
+            let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
-            let biasOffset: Int = 49_152 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<384 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 49_152 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<384 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4865,89 +5140,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 416×14×14   y: 128×14×14
-        // weight: (16 blocks, 416, 8)   bias: w[53_248..<53_376]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 416, 1, 1, 32)   bias: w[53_248..<53_376]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 11) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3328
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 53_248 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<416 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 53_248 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 11, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<416 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4972,89 +5290,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 448×14×14   y: 128×14×14
-        // weight: (16 blocks, 448, 8)   bias: w[57_344..<57_472]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 448, 1, 1, 32)   bias: w[57_344..<57_472]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 10) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3584
+            let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<448 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 57_344 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 10, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<448 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5079,89 +5440,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 128×14×14
-        // weight: (16 blocks, 480, 8)   bias: w[61_440..<61_568]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 480, 1, 1, 32)   bias: w[61_440..<61_568]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 9) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 3840
+            let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
-            let biasOffset: Int = 61_440 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<480 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 61_440 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<480 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5186,89 +5590,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
-        // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 512, 1, 1, 32)   bias: w[65_536..<65_664]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 9) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 65_536 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5293,89 +5740,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 544×14×14   y: 128×14×14
-        // weight: (16 blocks, 544, 8)   bias: w[69_632..<69_760]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 544, 1, 1, 32)   bias: w[69_632..<69_760]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 8) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4352
+            let kernelOffset: Int = block &* 17_408
             let kernel = w + kernelOffset
-            let biasOffset: Int = 69_632 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<544 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 69_632 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 8, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<544 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5400,89 +5890,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×14×14   y: 128×14×14
-        // weight: (16 blocks, 576, 8)   bias: w[73_728..<73_856]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 576, 1, 1, 32)   bias: w[73_728..<73_856]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 8) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4608
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<576 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 73_728 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 8, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<576 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5507,89 +6040,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 608×14×14   y: 128×14×14
-        // weight: (16 blocks, 608, 8)   bias: w[77_824..<77_952]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 608, 1, 1, 32)   bias: w[77_824..<77_952]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 7) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4864
+            let kernelOffset: Int = block &* 19_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 77_824 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<608 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 77_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 7, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<608 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5614,89 +6190,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×14×14   y: 128×14×14
-        // weight: (16 blocks, 640, 8)   bias: w[81_920..<82_048]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 640, 1, 1, 32)   bias: w[81_920..<82_048]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 7) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5120
+            let kernelOffset: Int = block &* 20_480
             let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<640 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 81_920 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 7, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<640 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5721,89 +6340,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 672×14×14   y: 128×14×14
-        // weight: (16 blocks, 672, 8)   bias: w[86_016..<86_144]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 672, 1, 1, 32)   bias: w[86_016..<86_144]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 6) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5376
+            let kernelOffset: Int = block &* 21_504
             let kernel = w + kernelOffset
-            let biasOffset: Int = 86_016 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<672 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 86_016 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<672 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5828,89 +6490,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×14×14   y: 128×14×14
-        // weight: (16 blocks, 704, 8)   bias: w[90_112..<90_240]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 704, 1, 1, 32)   bias: w[90_112..<90_240]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 6) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5632
+            let kernelOffset: Int = block &* 22_528
             let kernel = w + kernelOffset
-            let biasOffset: Int = 90_112 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<704 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 90_112 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<704 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -5935,89 +6640,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 736×14×14   y: 128×14×14
-        // weight: (16 blocks, 736, 8)   bias: w[94_208..<94_336]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 736, 1, 1, 32)   bias: w[94_208..<94_336]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 6) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5888
+            let kernelOffset: Int = block &* 23_552
             let kernel = w + kernelOffset
-            let biasOffset: Int = 94_208 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<736 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 94_208 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<736 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6042,89 +6790,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×14×14   y: 128×14×14
-        // weight: (16 blocks, 768, 8)   bias: w[98_304..<98_432]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 768, 1, 1, 32)   bias: w[98_304..<98_432]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 6) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6144
+            let kernelOffset: Int = block &* 24_576
             let kernel = w + kernelOffset
-            let biasOffset: Int = 98_304 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<768 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 98_304 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<768 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6149,89 +6940,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer18_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 800×14×14   y: 128×14×14
-        // weight: (16 blocks, 800, 8)   bias: w[102_400..<102_528]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 800, 1, 1, 32)   bias: w[102_400..<102_528]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 5) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6400
+            let kernelOffset: Int = block &* 25_600
             let kernel = w + kernelOffset
-            let biasOffset: Int = 102_400 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<800 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 102_400 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 5, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<800 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6256,89 +7090,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×14×14   y: 128×14×14
-        // weight: (16 blocks, 832, 8)   bias: w[106_496..<106_624]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 832, 1, 1, 32)   bias: w[106_496..<106_624]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 5) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6656
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<832 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 106_496 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 5, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<832 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6363,89 +7240,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer20_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 864×14×14   y: 128×14×14
-        // weight: (16 blocks, 864, 8)   bias: w[110_592..<110_720]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 864, 1, 1, 32)   bias: w[110_592..<110_720]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 5) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6912
+            let kernelOffset: Int = block &* 27_648
             let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<864 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 110_592 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 5, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<864 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6470,89 +7390,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×14×14   y: 128×14×14
-        // weight: (16 blocks, 896, 8)   bias: w[114_688..<114_816]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 896, 1, 1, 32)   bias: w[114_688..<114_816]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 5) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7168
+            let kernelOffset: Int = block &* 28_672
             let kernel = w + kernelOffset
-            let biasOffset: Int = 114_688 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<896 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 114_688 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 5, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<896 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6577,89 +7540,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer22_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 928×14×14   y: 128×14×14
-        // weight: (16 blocks, 928, 8)   bias: w[118_784..<118_912]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 928, 1, 1, 32)   bias: w[118_784..<118_912]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 5) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7424
+            let kernelOffset: Int = block &* 29_696
             let kernel = w + kernelOffset
-            let biasOffset: Int = 118_784 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<928 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 118_784 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 5, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<928 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6684,89 +7690,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×14×14   y: 128×14×14
-        // weight: (16 blocks, 960, 8)   bias: w[122_880..<123_008]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 960, 1, 1, 32)   bias: w[122_880..<123_008]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 4) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7680
+            let kernelOffset: Int = block &* 30_720
             let kernel = w + kernelOffset
-            let biasOffset: Int = 122_880 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<960 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 122_880 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 4, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<960 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6791,89 +7840,132 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer24_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 992×14×14   y: 128×14×14
-        // weight: (16 blocks, 992, 8)   bias: w[126_976..<127_104]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 992, 1, 1, 32)   bias: w[126_976..<127_104]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 4) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7936
+            let kernelOffset: Int = block &* 31_744
             let kernel = w + kernelOffset
-            let biasOffset: Int = 126_976 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<992 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 126_976 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 4, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<992 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -6898,89 +7990,128 @@ extension Densenet121 {
     @inline(never)
     static func features_transition3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: (64 blocks, 1024, 8)   bias: w[524_288..<524_800]
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 1024, 1, 1, 32)   bias: w[524_288..<524_800]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 4) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<1024 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 524_288 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 4, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7037,89 +8168,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 128×7×7
-        // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 512, 1, 1, 32)   bias: w[65_536..<65_664]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 65_536 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7130,101 +8262,87 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        // weight: (1 blocks, 128, 3, 3, 32)   bias: w[36_864..<36_896]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 10_368).update(repeating: 0, count: 32)
-        Self.parallel(4, threads: threads) { blocks in
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 54) {
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 61, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 81)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 36_864 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 54, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 9 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 9
-                        let column: Int = q &- row &* 9
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -7249,89 +8367,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer2_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 544×7×7   y: 128×7×7
-        // weight: (16 blocks, 544, 8)   bias: w[69_632..<69_760]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 544, 1, 1, 32)   bias: w[69_632..<69_760]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 17) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4352
+            let kernelOffset: Int = block &* 17_408
             let kernel = w + kernelOffset
-            let biasOffset: Int = 69_632 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<544 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 69_632 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 17, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<544 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7356,89 +8475,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×7×7   y: 128×7×7
-        // weight: (16 blocks, 576, 8)   bias: w[73_728..<73_856]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 576, 1, 1, 32)   bias: w[73_728..<73_856]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 16) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4608
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<576 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 73_728 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 16, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<576 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7463,89 +8583,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer4_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 608×7×7   y: 128×7×7
-        // weight: (16 blocks, 608, 8)   bias: w[77_824..<77_952]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 608, 1, 1, 32)   bias: w[77_824..<77_952]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 15) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4864
+            let kernelOffset: Int = block &* 19_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 77_824 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<608 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 77_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<608 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7570,89 +8691,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×7×7   y: 128×7×7
-        // weight: (16 blocks, 640, 8)   bias: w[81_920..<82_048]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 640, 1, 1, 32)   bias: w[81_920..<82_048]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 14) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5120
+            let kernelOffset: Int = block &* 20_480
             let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<640 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 81_920 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 14, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<640 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7677,89 +8799,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer6_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 672×7×7   y: 128×7×7
-        // weight: (16 blocks, 672, 8)   bias: w[86_016..<86_144]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 672, 1, 1, 32)   bias: w[86_016..<86_144]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 13) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5376
+            let kernelOffset: Int = block &* 21_504
             let kernel = w + kernelOffset
-            let biasOffset: Int = 86_016 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<672 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 86_016 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 13, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<672 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7784,89 +8907,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×7×7   y: 128×7×7
-        // weight: (16 blocks, 704, 8)   bias: w[90_112..<90_240]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 704, 1, 1, 32)   bias: w[90_112..<90_240]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 13) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5632
+            let kernelOffset: Int = block &* 22_528
             let kernel = w + kernelOffset
-            let biasOffset: Int = 90_112 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<704 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 90_112 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 13, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<704 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7891,89 +9015,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer8_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 736×7×7   y: 128×7×7
-        // weight: (16 blocks, 736, 8)   bias: w[94_208..<94_336]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 736, 1, 1, 32)   bias: w[94_208..<94_336]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 12) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 5888
+            let kernelOffset: Int = block &* 23_552
             let kernel = w + kernelOffset
-            let biasOffset: Int = 94_208 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<736 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 94_208 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<736 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -7998,89 +9123,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×7×7   y: 128×7×7
-        // weight: (16 blocks, 768, 8)   bias: w[98_304..<98_432]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 768, 1, 1, 32)   bias: w[98_304..<98_432]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 12) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6144
+            let kernelOffset: Int = block &* 24_576
             let kernel = w + kernelOffset
-            let biasOffset: Int = 98_304 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<768 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 98_304 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<768 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8105,89 +9231,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer10_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 800×7×7   y: 128×7×7
-        // weight: (16 blocks, 800, 8)   bias: w[102_400..<102_528]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 800, 1, 1, 32)   bias: w[102_400..<102_528]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 11) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6400
+            let kernelOffset: Int = block &* 25_600
             let kernel = w + kernelOffset
-            let biasOffset: Int = 102_400 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<800 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 102_400 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 11, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<800 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8212,89 +9339,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
-        // weight: (16 blocks, 832, 8)   bias: w[106_496..<106_624]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 832, 1, 1, 32)   bias: w[106_496..<106_624]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 11) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6656
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<832 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 106_496 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 11, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<832 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8319,89 +9447,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer12_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 864×7×7   y: 128×7×7
-        // weight: (16 blocks, 864, 8)   bias: w[110_592..<110_720]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 864, 1, 1, 32)   bias: w[110_592..<110_720]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 10) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 6912
+            let kernelOffset: Int = block &* 27_648
             let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<864 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 110_592 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 10, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<864 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8426,89 +9555,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×7×7   y: 128×7×7
-        // weight: (16 blocks, 896, 8)   bias: w[114_688..<114_816]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 896, 1, 1, 32)   bias: w[114_688..<114_816]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 10) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7168
+            let kernelOffset: Int = block &* 28_672
             let kernel = w + kernelOffset
-            let biasOffset: Int = 114_688 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<896 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 114_688 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 10, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<896 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8533,89 +9663,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer14_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 928×7×7   y: 128×7×7
-        // weight: (16 blocks, 928, 8)   bias: w[118_784..<118_912]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 928, 1, 1, 32)   bias: w[118_784..<118_912]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 10) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7424
+            let kernelOffset: Int = block &* 29_696
             let kernel = w + kernelOffset
-            let biasOffset: Int = 118_784 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<928 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 118_784 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 10, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<928 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8640,89 +9771,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×7×7   y: 128×7×7
-        // weight: (16 blocks, 960, 8)   bias: w[122_880..<123_008]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 960, 1, 1, 32)   bias: w[122_880..<123_008]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 9) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7680
+            let kernelOffset: Int = block &* 30_720
             let kernel = w + kernelOffset
-            let biasOffset: Int = 122_880 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<960 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 122_880 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<960 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -8747,89 +9879,90 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer16_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 992×7×7   y: 128×7×7
-        // weight: (16 blocks, 992, 8)   bias: w[126_976..<127_104]
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 992, 1, 1, 32)   bias: w[126_976..<127_104]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 9) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 7936
+            let kernelOffset: Int = block &* 31_744
             let kernel = w + kernelOffset
-            let biasOffset: Int = 126_976 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<992 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 126_976 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<992 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -9045,6 +10178,21 @@ extension Densenet121 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

@@ -1461,6 +1461,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 792_588).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 65_791, by: 5440) {
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 13 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 13 &+ 13 &- firstFilter)
@@ -1469,8 +1471,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 432 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 65_791, by: 32) {
+            for p in stride(from: band, to: min(band &+ 5440, 65_791), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1549,7 +1550,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1626,6 +1628,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1_048_576).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_384, by: 1024) {
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
@@ -1634,8 +1638,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 16_384, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1024, 16_384), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1714,7 +1717,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1746,6 +1750,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 270_400).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_638, by: 4096) {
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
@@ -1754,8 +1760,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 16_638, by: 32) {
+            for p in stride(from: band, to: min(band &+ 4096, 16_638), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1834,7 +1839,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1847,15 +1853,15 @@ extension EnetCamvid12 {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 16, 8)   bias: w[1024..<1088]
         Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 64 &- firstFilter)
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 16_384, by: 32) {
-                let p: Int = min(tile, 16_352)
+        for tile in stride(from: 0, to: 16_384, by: 32) {
+            let p: Int = min(tile, 16_352)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 128
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 1024 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2007,15 +2013,15 @@ extension EnetCamvid12 {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 64, 8)   bias: w[1024..<1040]
         Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 16 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 16_384, by: 32) {
-                let p: Int = min(tile, 16_352)
+        for tile in stride(from: 0, to: 16_384, by: 32) {
+            let p: Int = min(tile, 16_352)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 16 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 1024 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2104,6 +2110,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1_048_576).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4096, by: 256) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2112,8 +2120,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 4096, by: 32) {
+            for p in stride(from: band, to: min(band &+ 256, 4096), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2192,7 +2199,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2224,6 +2232,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 139_392).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4222, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2232,8 +2242,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 4222, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 4222), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2312,7 +2321,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2325,15 +2335,15 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 32, 8)   bias: w[4096..<4224]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 4096, by: 32) {
-                let p: Int = min(tile, 4064)
+        for tile in stride(from: 0, to: 4096, by: 32) {
+            let p: Int = min(tile, 4064)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 256
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 4096 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2485,15 +2495,15 @@ extension EnetCamvid12 {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 128, 8)   bias: w[4096..<4128]
         Self.parallel(4, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 32 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 4096, by: 32) {
-                let p: Int = min(tile, 4064)
+        for tile in stride(from: 0, to: 4096, by: 32) {
+            let p: Int = min(tile, 4064)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 32 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 4096 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2582,6 +2592,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 147_968).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4348, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2590,8 +2602,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 4348, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 4348), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2670,7 +2681,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2687,6 +2699,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 139_264).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4348, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2695,8 +2709,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 4348, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 4348), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2775,7 +2788,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2792,6 +2806,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 139_264).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4096, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2800,8 +2816,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 4096, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 4096), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2880,7 +2895,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2897,6 +2913,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 165_888).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4600, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -2905,8 +2923,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 4600, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 4600), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2985,7 +3002,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3002,6 +3020,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 204_800).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 5104, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -3010,8 +3030,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 5104, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 5104), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3090,7 +3109,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3107,6 +3127,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 294_912).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 6112, by: 2048) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -3115,8 +3137,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 6112, by: 32) {
+            for p in stride(from: band, to: min(band &+ 2048, 6112), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3195,7 +3216,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3207,15 +3229,15 @@ extension EnetCamvid12 {
         // x: 128×64×64   y: 16×64×64
         // weight: (2 blocks, 128, 8)   bias: w[2048..<2064]
         Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 16 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2048 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 4096, by: 32) {
-                let p: Int = min(tile, 4064)
+        for tile in stride(from: 0, to: 4096, by: 32) {
+            let p: Int = min(tile, 4064)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 16 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 2048 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3339,15 +3361,15 @@ extension EnetCamvid12 {
         // x: 128×64×64   y: 64×64×64
         // weight: (8 blocks, 128, 8)   bias: w[8192..<8256]
         Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 64 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 4096, by: 32) {
-                let p: Int = min(tile, 4064)
+        for tile in stride(from: 0, to: 4096, by: 32) {
+            let p: Int = min(tile, 4064)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 8192 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3457,15 +3479,15 @@ extension EnetCamvid12 {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 64, 8)   bias: w[1024..<1040]
         Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 16 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 16_384, by: 32) {
-                let p: Int = min(tile, 16_352)
+        for tile in stride(from: 0, to: 16_384, by: 32) {
+            let p: Int = min(tile, 16_352)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 16 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 1024 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3554,6 +3576,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 270_400).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_638, by: 4096) {
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
@@ -3562,8 +3586,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 16_638, by: 32) {
+            for p in stride(from: band, to: min(band &+ 4096, 16_638), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3642,7 +3665,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3655,15 +3679,15 @@ extension EnetCamvid12 {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 16, 8)   bias: w[1024..<1088]
         Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 64 &- firstFilter)
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 16_384, by: 32) {
-                let p: Int = min(tile, 16_352)
+        for tile in stride(from: 0, to: 16_384, by: 32) {
+            let p: Int = min(tile, 16_352)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 128
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 1024 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3747,15 +3771,15 @@ extension EnetCamvid12 {
         // x: 64×128×128   y: 4×128×128
         // weight: (1 blocks, 64, 8)   bias: w[512..<520]
         Self.parallel(1, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 4 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 512 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 16_384, by: 32) {
-                let p: Int = min(tile, 16_352)
+        for tile in stride(from: 0, to: 16_384, by: 32) {
+            let p: Int = min(tile, 16_352)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 4 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 512 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -3879,15 +3903,15 @@ extension EnetCamvid12 {
         // x: 4×256×256   y: 16×256×256
         // weight: (2 blocks, 4, 8)   bias: w[64..<80]
         Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 16 &- firstFilter)
-            let kernelOffset: Int = block &* 32
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 64 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 65_536, by: 32) {
-                let p: Int = min(tile, 65_504)
+        for tile in stride(from: 0, to: 65_536, by: 32) {
+            let p: Int = min(tile, 65_504)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 16 &- firstFilter)
+                let kernelOffset: Int = block &* 32
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 64 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -4007,15 +4031,15 @@ extension EnetCamvid12 {
         // x: 16×256×256   y: 4×256×256
         // weight: (1 blocks, 16, 8)   bias: w[128..<136]
         Self.parallel(1, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 4 &- firstFilter)
-            let kernelOffset: Int = block &* 128
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 128 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 65_536, by: 32) {
-                let p: Int = min(tile, 65_504)
+        for tile in stride(from: 0, to: 65_536, by: 32) {
+            let p: Int = min(tile, 65_504)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 4 &- firstFilter)
+                let kernelOffset: Int = block &* 128
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 128 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -4103,6 +4127,8 @@ extension EnetCamvid12 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 266_256).update(repeating: 0, count: 32)
         Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 66_046, by: 16_384) {
         for block in blocks {
             let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 8
             let filters: Int = min(8, (block / 1) &* 4 &+ 4 &- firstFilter)
@@ -4111,8 +4137,7 @@ extension EnetCamvid12 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 288 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 66_046, by: 32) {
+            for p in stride(from: band, to: min(band &+ 16_384, 66_046), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -4191,7 +4216,8 @@ extension EnetCamvid12 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -4203,15 +4229,15 @@ extension EnetCamvid12 {
         // x: 4×256×256   y: 16×256×256
         // weight: (2 blocks, 4, 8)   bias: w[64..<80]
         Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 16 &- firstFilter)
-            let kernelOffset: Int = block &* 32
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 64 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 65_536, by: 32) {
-                let p: Int = min(tile, 65_504)
+        for tile in stride(from: 0, to: 65_536, by: 32) {
+            let p: Int = min(tile, 65_504)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 16 &- firstFilter)
+                let kernelOffset: Int = block &* 32
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 64 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -4490,6 +4516,21 @@ extension EnetCamvid12 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

@@ -123,6 +123,8 @@ extension Lenet5 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1024).update(repeating: 0, count: 32)
         Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 892, by: 65_536) {
         for block in blocks {
             let firstFilter: Int = (block / 1) &* 6 &+ (block % 1) &* 8
             let filters: Int = min(8, (block / 1) &* 6 &+ 6 &- firstFilter)
@@ -131,8 +133,7 @@ extension Lenet5 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 200 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 892, by: 32) {
+            for p in stride(from: band, to: min(band &+ 65_536, 892), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -211,7 +212,8 @@ extension Lenet5 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -258,6 +260,8 @@ extension Lenet5 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1176).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 136, by: 10_912) {
         for block in blocks {
             let firstFilter: Int = (block / 2) &* 16 &+ (block % 2) &* 8
             let filters: Int = min(8, (block / 2) &* 16 &+ 16 &- firstFilter)
@@ -266,8 +270,7 @@ extension Lenet5 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 2400 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 136, by: 32) {
+            for p in stride(from: band, to: min(band &+ 10_912, 136), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -346,7 +349,8 @@ extension Lenet5 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -589,6 +593,21 @@ extension Lenet5 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

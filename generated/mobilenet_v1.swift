@@ -292,42 +292,42 @@ public struct MobilenetV1: Sendable {
         try Self.foldBatchNorm(tensors, "features.block6.dw_bn", epsilon: 1e-05, into: &p, weight: 132_736, bias: 135_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block6.pw.weight", into: &p, at: 135_296, count: 131_072)
         try Self.foldBatchNorm(tensors, "features.block6.pw_bn", epsilon: 1e-05, into: &p, weight: 135_296, bias: 266_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 135_296, filters: 512, channels: 256, taps: 1)
         try Self.copy(tensors, "features.block7.dw.weight", into: &p, at: 266_880, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block7.dw_bn", epsilon: 1e-05, into: &p, weight: 266_880, bias: 271_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block7.pw.weight", into: &p, at: 272_000, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block7.pw_bn", epsilon: 1e-05, into: &p, weight: 272_000, bias: 534_144, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 272_000, filters: 512, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block8.dw.weight", into: &p, at: 534_656, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block8.dw_bn", epsilon: 1e-05, into: &p, weight: 534_656, bias: 539_264, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block8.pw.weight", into: &p, at: 539_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block8.pw_bn", epsilon: 1e-05, into: &p, weight: 539_776, bias: 801_920, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 539_776, filters: 512, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block9.dw.weight", into: &p, at: 802_432, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block9.dw_bn", epsilon: 1e-05, into: &p, weight: 802_432, bias: 807_040, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block9.pw.weight", into: &p, at: 807_552, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block9.pw_bn", epsilon: 1e-05, into: &p, weight: 807_552, bias: 1_069_696, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 807_552, filters: 512, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block10.dw.weight", into: &p, at: 1_070_208, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block10.dw_bn", epsilon: 1e-05, into: &p, weight: 1_070_208, bias: 1_074_816, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block10.pw.weight", into: &p, at: 1_075_328, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block10.pw_bn", epsilon: 1e-05, into: &p, weight: 1_075_328, bias: 1_337_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 1_075_328, filters: 512, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block11.dw.weight", into: &p, at: 1_337_984, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block11.dw_bn", epsilon: 1e-05, into: &p, weight: 1_337_984, bias: 1_342_592, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block11.pw.weight", into: &p, at: 1_343_104, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block11.pw_bn", epsilon: 1e-05, into: &p, weight: 1_343_104, bias: 1_605_248, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 1_343_104, filters: 512, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block12.dw.weight", into: &p, at: 1_605_760, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block12.dw_bn", epsilon: 1e-05, into: &p, weight: 1_605_760, bias: 1_610_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block12.pw.weight", into: &p, at: 1_610_880, count: 524_288)
         try Self.foldBatchNorm(tensors, "features.block12.pw_bn", epsilon: 1e-05, into: &p, weight: 1_610_880, bias: 2_135_168, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 1_610_880, filters: 1024, channels: 512, taps: 1)
         try Self.copy(tensors, "features.block13.dw.weight", into: &p, at: 2_136_192, count: 9216)
         try Self.foldBatchNorm(tensors, "features.block13.dw_bn", epsilon: 1e-05, into: &p, weight: 2_136_192, bias: 2_145_408, channels: 1024, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block13.pw.weight", into: &p, at: 2_146_432, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "features.block13.pw_bn", epsilon: 1e-05, into: &p, weight: 2_146_432, bias: 3_195_008, channels: 1024, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 2_146_432, filters: 1024, channels: 1024, taps: 1)
         try Self.copy(tensors, "fc.weight", into: &p, at: 3_196_032, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 4_220_032, count: 1000)
         storage = p
@@ -403,6 +403,8 @@ extension MobilenetV1 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 153_228).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_655, by: 5440) {
         for block in blocks {
             let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
             let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
@@ -411,8 +413,7 @@ extension MobilenetV1 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 864 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 12_655, by: 32) {
+            for p in stride(from: band, to: min(band &+ 5440, 12_655), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -491,7 +492,8 @@ extension MobilenetV1 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -534,15 +536,15 @@ extension MobilenetV1 {
         // x: 32×112×112   y: 64×112×112
         // weight: (8 blocks, 32, 8)   bias: w[2048..<2112]
         Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 64 &- firstFilter)
-            let kernelOffset: Int = block &* 256
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2048 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 12_544, by: 32) {
-                let p: Int = min(tile, 12_512)
+        for tile in stride(from: 0, to: 12_544, by: 32) {
+            let p: Int = min(tile, 12_512)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 256
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 2048 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -657,15 +659,15 @@ extension MobilenetV1 {
         // x: 64×56×56   y: 128×56×56
         // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 8192 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -780,15 +782,15 @@ extension MobilenetV1 {
         // x: 128×56×56   y: 128×56×56
         // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -903,15 +905,15 @@ extension MobilenetV1 {
         // x: 128×28×28   y: 256×28×28
         // weight: (32 blocks, 128, 8)   bias: w[32_768..<33_024]
         Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 32_768 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1026,15 +1028,15 @@ extension MobilenetV1 {
         // x: 256×28×28   y: 256×28×28
         // weight: (32 blocks, 256, 8)   bias: w[65_536..<65_792]
         Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 65_536 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1147,89 +1149,132 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×14×14
-        // weight: (64 blocks, 256, 8)   bias: w[131_072..<131_584]
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 256, 1, 1, 32)   bias: w[131_072..<131_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 131_072 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -1272,89 +1317,132 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 512, 8)   bias: w[262_144..<262_656]
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 512, 1, 1, 32)   bias: w[262_144..<262_656]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 9) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 262_144 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -1395,89 +1483,90 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 1024×7×7
-        // weight: (128 blocks, 512, 8)   bias: w[524_288..<525_312]
-        Self.parallel(128, threads: threads) { blocks in
+        // weight: (32 blocks, 512, 1, 1, 32)   bias: w[524_288..<525_312]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 1024 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 524_288 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -1518,89 +1607,90 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
-        // weight: (128 blocks, 1024, 8)   bias: w[1_048_576..<1_049_600]
-        Self.parallel(128, threads: threads) { blocks in
+        // weight: (32 blocks, 1024, 1, 1, 32)   bias: w[1_048_576..<1_049_600]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 9) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 1024 &- firstFilter)
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<1024 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -1814,6 +1904,21 @@ extension MobilenetV1 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

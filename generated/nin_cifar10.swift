@@ -16,9 +16,9 @@ public struct NinCifar10: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 360_448
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 38_432
+    public static let scratchFloats = 38_400
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 398_880
+    public static let arenaFloats = 398_848
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -92,7 +92,7 @@ public struct NinCifar10: Sendable {
         Self.blockFilters(&p, at: 45_472, filters: 96, groups: 1, channels: 160, taps: 1)
         try Self.copy(tensors, "features.conv2.weight", into: &p, at: 60_928, count: 460_800)
         try Self.copy(tensors, "features.conv2.bias", into: &p, at: 521_728, count: 192)
-        Self.blockFilters(&p, at: 60_928, filters: 192, groups: 1, channels: 96, taps: 25)
+        Self.vectorFilters(&p, at: 60_928, filters: 192, channels: 96, taps: 25)
         try Self.copy(tensors, "features.cccp3.weight", into: &p, at: 521_920, count: 36_864)
         try Self.copy(tensors, "features.cccp3.bias", into: &p, at: 558_784, count: 192)
         Self.blockFilters(&p, at: 521_920, filters: 192, groups: 1, channels: 192, taps: 1)
@@ -101,7 +101,7 @@ public struct NinCifar10: Sendable {
         Self.blockFilters(&p, at: 558_976, filters: 192, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.conv3.weight", into: &p, at: 596_032, count: 331_776)
         try Self.copy(tensors, "features.conv3.bias", into: &p, at: 927_808, count: 192)
-        Self.blockFilters(&p, at: 596_032, filters: 192, groups: 1, channels: 192, taps: 9)
+        Self.vectorFilters(&p, at: 596_032, filters: 192, channels: 192, taps: 9)
         try Self.copy(tensors, "features.cccp5.weight", into: &p, at: 928_000, count: 36_864)
         try Self.copy(tensors, "features.cccp5.bias", into: &p, at: 964_864, count: 192)
         Self.blockFilters(&p, at: 928_000, filters: 192, groups: 1, channels: 192, taps: 1)
@@ -163,6 +163,8 @@ extension NinCifar10 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 3888).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 1148, by: 21_824) {
         for block in blocks {
             let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
             let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
@@ -171,8 +173,7 @@ extension NinCifar10 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 14_400 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 1148, by: 32) {
+            for p in stride(from: band, to: min(band &+ 21_824, 1148), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -251,7 +252,8 @@ extension NinCifar10 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -263,15 +265,15 @@ extension NinCifar10 {
         // x: 192×32×32   y: 160×32×32
         // weight: (20 blocks, 192, 8)   bias: w[30_720..<30_880]
         Self.parallel(20, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 160 &- firstFilter)
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 30_720 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 1024, by: 32) {
-                let p: Int = min(tile, 992)
+        for tile in stride(from: 0, to: 1024, by: 32) {
+            let p: Int = min(tile, 992)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 160 &- firstFilter)
+                let kernelOffset: Int = block &* 1536
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 30_720 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -355,15 +357,15 @@ extension NinCifar10 {
         // x: 160×32×32   y: 96×32×32
         // weight: (12 blocks, 160, 8)   bias: w[15_360..<15_456]
         Self.parallel(12, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 96 &- firstFilter)
-            let kernelOffset: Int = block &* 1280
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 15_360 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 1024, by: 32) {
-                let p: Int = min(tile, 992)
+        for tile in stride(from: 0, to: 1024, by: 32) {
+            let p: Int = min(tile, 992)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 96 &- firstFilter)
+                let kernelOffset: Int = block &* 1280
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 15_360 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -476,101 +478,97 @@ extension NinCifar10 {
     @inline(never)
     static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×16×16   y: 192×16×16
-        // weight: (24 blocks, 5, 5, 96, 8)   bias: w[460_800..<460_992]
-        // padded plane: 20×20; output pixel (oh, ow) is position oh·20 + ow
+        // weight: (6 blocks, 96, 5, 5, 32)   bias: w[460_800..<460_992]
+        // tile: 32 channels × 8 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 38_400).update(repeating: 0, count: 32)
-        Self.parallel(24, threads: threads) { blocks in
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 16, by: 30) {
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 96
-            let kernelOffset: Int = block &* 19_200
+            let kernelOffset: Int = block &* 76_800
             let kernel = w + kernelOffset
-            let biasOffset: Int = 460_800 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 316, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<5 {
-                    let rowOffset: Int = firstChannel &* 400 &+ p &+ i &* 20
-                    for j in 0..<5 {
-                        let tapOffset: Int = (i &* 5 &+ j) &* 768
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<96 {
-                            let source = scratch + (columnOffset &+ ic &* 400)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 460_800 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 30, 16) {
+                for segment in stride(from: 0, to: 16, by: 8) {
+                    let ow: Int = min(segment, 8)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    for ic in 0..<96 {
+                        let planeOffset: Int = ic &* 400 &+ oh &* 20 &+ ow &* 1
+                        let k = kernel + ic &* 800
+                        for i in 0..<5 {
+                            for j in 0..<5 {
+                                let tap = scratch + (planeOffset &+ i &* 20 &+ j &* 1)
+                                let weights = k + (i &* 5 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 256
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 20
-                        let column: Int = q &- row &* 20
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 16 && q &+ 16 <= 316 {
-                            let index: Int = filterOffset &+ row &* 16 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 16, columns: 20, end: 316)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a1_0
+                    tile[9] = a1_1
+                    tile[10] = a1_2
+                    tile[11] = a1_3
+                    tile[12] = a1_4
+                    tile[13] = a1_5
+                    tile[14] = a1_6
+                    tile[15] = a1_7
+                    for t in 0..<16 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 256 &+ oh &* 16 &+ ow
+                        let lane: Int = (oc >> 4) &* 128 &+ (oc & 15)
+                        for p in 0..<8 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -583,15 +581,15 @@ extension NinCifar10 {
         // x: 192×16×16   y: 192×16×16
         // weight: (24 blocks, 192, 8)   bias: w[36_864..<37_056]
         Self.parallel(24, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 192 &- firstFilter)
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 256, by: 32) {
-                let p: Int = min(tile, 224)
+        for tile in stride(from: 0, to: 256, by: 32) {
+            let p: Int = min(tile, 224)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 192 &- firstFilter)
+                let kernelOffset: Int = block &* 1536
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 36_864 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -705,101 +703,97 @@ extension NinCifar10 {
     @inline(never)
     static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 192×8×8
-        // weight: (24 blocks, 3, 3, 192, 8)   bias: w[331_776..<331_968]
-        // padded plane: 10×10; output pixel (oh, ow) is position oh·10 + ow
+        // weight: (6 blocks, 192, 3, 3, 32)   bias: w[331_776..<331_968]
+        // tile: 32 channels × 8 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 10, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 19_200).update(repeating: 0, count: 32)
-        Self.parallel(24, threads: threads) { blocks in
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 8, by: 32) {
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 192
-            let kernelOffset: Int = block &* 13_824
+            let kernelOffset: Int = block &* 55_296
             let kernel = w + kernelOffset
-            let biasOffset: Int = 331_776 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 78, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 100 &+ p &+ i &* 10
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1536
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<192 {
-                            let source = scratch + (columnOffset &+ ic &* 100)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 331_776 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 32, 8) {
+                for segment in stride(from: 0, to: 8, by: 8) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    for ic in 0..<192 {
+                        let planeOffset: Int = ic &* 100 &+ oh &* 10 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 10 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 64
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 10
-                        let column: Int = q &- row &* 10
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 8 && q &+ 16 <= 78 {
-                            let index: Int = filterOffset &+ row &* 8 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 8, columns: 10, end: 78)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a1_0
+                    tile[9] = a1_1
+                    tile[10] = a1_2
+                    tile[11] = a1_3
+                    tile[12] = a1_4
+                    tile[13] = a1_5
+                    tile[14] = a1_6
+                    tile[15] = a1_7
+                    for t in 0..<16 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 64 &+ oh &* 8 &+ ow
+                        let lane: Int = (oc >> 4) &* 128 &+ (oc & 15)
+                        for p in 0..<8 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -811,15 +805,15 @@ extension NinCifar10 {
         // x: 192×8×8   y: 192×8×8
         // weight: (24 blocks, 192, 8)   bias: w[36_864..<37_056]
         Self.parallel(24, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 192 &- firstFilter)
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 64, by: 32) {
-                let p: Int = min(tile, 32)
+        for tile in stride(from: 0, to: 64, by: 32) {
+            let p: Int = min(tile, 32)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 192 &- firstFilter)
+                let kernelOffset: Int = block &* 1536
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 36_864 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -903,15 +897,15 @@ extension NinCifar10 {
         // x: 192×8×8   y: 10×8×8
         // weight: (2 blocks, 192, 8)   bias: w[3072..<3088]
         Self.parallel(2, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 10 &- firstFilter)
-            let kernelOffset: Int = block &* 1536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 3072 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 64, by: 32) {
-                let p: Int = min(tile, 32)
+        for tile in stride(from: 0, to: 64, by: 32) {
+            let p: Int = min(tile, 32)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 10 &- firstFilter)
+                let kernelOffset: Int = block &* 1536
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 3072 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1186,6 +1180,21 @@ extension NinCifar10 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

@@ -16,9 +16,9 @@ public struct Resnet101: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 2_007_040
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 802_848
+    public static let scratchFloats = 430_592
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_809_888
+    public static let arenaFloats = 2_437_632
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -944,19 +944,19 @@ public struct Resnet101: Sendable {
         Self.blockFilters(&p, at: 223_872, filters: 128, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 256_768, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 256_768, bias: 404_224, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 256_768, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 256_768, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.0.conv3.weight", into: &p, at: 404_352, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.0.bn3", epsilon: 1e-05, into: &p, weight: 404_352, bias: 469_888, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 404_352, filters: 512, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 470_400, count: 131_072)
         try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 470_400, bias: 601_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 470_400, filters: 512, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 470_400, filters: 512, channels: 256, taps: 1)
         try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 601_984, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 601_984, bias: 667_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
         Self.blockFilters(&p, at: 601_984, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 667_648, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 667_648, bias: 815_104, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 667_648, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 667_648, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.1.conv3.weight", into: &p, at: 815_232, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.1.bn3", epsilon: 1e-05, into: &p, weight: 815_232, bias: 880_768, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 815_232, filters: 512, groups: 1, channels: 128, taps: 1)
@@ -965,7 +965,7 @@ public struct Resnet101: Sendable {
         Self.blockFilters(&p, at: 881_280, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 946_944, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 946_944, bias: 1_094_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 946_944, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 946_944, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.2.conv3.weight", into: &p, at: 1_094_528, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.2.bn3", epsilon: 1e-05, into: &p, weight: 1_094_528, bias: 1_160_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 1_094_528, filters: 512, groups: 1, channels: 128, taps: 1)
@@ -974,7 +974,7 @@ public struct Resnet101: Sendable {
         Self.blockFilters(&p, at: 1_160_576, filters: 128, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_226_240, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_226_240, bias: 1_373_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_226_240, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 1_226_240, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.3.conv3.weight", into: &p, at: 1_373_824, count: 65_536)
         try Self.foldBatchNorm(tensors, "layer2.3.bn3", epsilon: 1e-05, into: &p, weight: 1_373_824, bias: 1_439_360, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 1_373_824, filters: 512, groups: 1, channels: 128, taps: 1)
@@ -983,241 +983,241 @@ public struct Resnet101: Sendable {
         Self.blockFilters(&p, at: 1_439_872, filters: 256, groups: 1, channels: 512, taps: 1)
         try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 1_571_200, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 1_571_200, bias: 2_161_024, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 1_571_200, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 1_571_200, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 2_161_280, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 2_161_280, bias: 2_423_424, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 2_161_280, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 2_161_280, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 2_424_448, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 2_424_448, bias: 2_948_736, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_424_448, filters: 1024, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 2_424_448, filters: 1024, channels: 512, taps: 1)
         try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 2_949_760, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 2_949_760, bias: 3_211_904, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 2_949_760, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 2_949_760, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 3_212_160, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 3_212_160, bias: 3_801_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 3_212_160, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 3_212_160, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 3_802_240, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 3_802_240, bias: 4_064_384, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 3_802_240, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 3_802_240, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 4_065_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 4_065_408, bias: 4_327_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 4_065_408, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 4_065_408, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 4_327_808, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 4_327_808, bias: 4_917_632, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 4_327_808, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 4_327_808, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 4_917_888, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 4_917_888, bias: 5_180_032, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 4_917_888, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 4_917_888, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 5_181_056, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 5_181_056, bias: 5_443_200, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 5_181_056, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 5_181_056, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 5_443_456, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 5_443_456, bias: 6_033_280, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 5_443_456, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 5_443_456, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 6_033_536, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 6_033_536, bias: 6_295_680, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 6_033_536, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 6_033_536, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 6_296_704, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 6_296_704, bias: 6_558_848, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 6_296_704, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 6_296_704, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 6_559_104, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 6_559_104, bias: 7_148_928, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 6_559_104, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 6_559_104, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 7_149_184, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 7_149_184, bias: 7_411_328, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 7_149_184, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 7_149_184, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 7_412_352, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 7_412_352, bias: 7_674_496, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 7_412_352, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 7_412_352, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 7_674_752, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 7_674_752, bias: 8_264_576, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 7_674_752, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 7_674_752, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 8_264_832, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 8_264_832, bias: 8_526_976, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 8_264_832, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 8_264_832, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 8_528_000, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 8_528_000, bias: 8_790_144, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 8_528_000, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 8_528_000, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.6.conv2.weight", into: &p, at: 8_790_400, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.6.bn2", epsilon: 1e-05, into: &p, weight: 8_790_400, bias: 9_380_224, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 8_790_400, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 8_790_400, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 9_380_480, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 9_380_480, bias: 9_642_624, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 9_380_480, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 9_380_480, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 9_643_648, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 9_643_648, bias: 9_905_792, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 9_643_648, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 9_643_648, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.7.conv2.weight", into: &p, at: 9_906_048, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.7.bn2", epsilon: 1e-05, into: &p, weight: 9_906_048, bias: 10_495_872, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 9_906_048, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 9_906_048, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 10_496_128, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 10_496_128, bias: 10_758_272, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 10_496_128, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 10_496_128, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 10_759_296, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 10_759_296, bias: 11_021_440, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 10_759_296, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 10_759_296, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.8.conv2.weight", into: &p, at: 11_021_696, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.8.bn2", epsilon: 1e-05, into: &p, weight: 11_021_696, bias: 11_611_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 11_021_696, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 11_021_696, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 11_611_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 11_611_776, bias: 11_873_920, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 11_611_776, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 11_611_776, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 11_874_944, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 11_874_944, bias: 12_137_088, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 11_874_944, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 11_874_944, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.9.conv2.weight", into: &p, at: 12_137_344, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.9.bn2", epsilon: 1e-05, into: &p, weight: 12_137_344, bias: 12_727_168, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 12_137_344, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 12_137_344, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 12_727_424, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 12_727_424, bias: 12_989_568, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 12_727_424, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 12_727_424, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 12_990_592, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 12_990_592, bias: 13_252_736, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 12_990_592, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 12_990_592, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.10.conv2.weight", into: &p, at: 13_252_992, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.10.bn2", epsilon: 1e-05, into: &p, weight: 13_252_992, bias: 13_842_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 13_252_992, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 13_252_992, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 13_843_072, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 13_843_072, bias: 14_105_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 13_843_072, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 13_843_072, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 14_106_240, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 14_106_240, bias: 14_368_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 14_106_240, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 14_106_240, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.11.conv2.weight", into: &p, at: 14_368_640, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.11.bn2", epsilon: 1e-05, into: &p, weight: 14_368_640, bias: 14_958_464, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 14_368_640, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 14_368_640, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 14_958_720, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 14_958_720, bias: 15_220_864, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 14_958_720, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 14_958_720, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 15_221_888, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 15_221_888, bias: 15_484_032, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 15_221_888, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 15_221_888, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.12.conv2.weight", into: &p, at: 15_484_288, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.12.bn2", epsilon: 1e-05, into: &p, weight: 15_484_288, bias: 16_074_112, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 15_484_288, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 15_484_288, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 16_074_368, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 16_074_368, bias: 16_336_512, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 16_074_368, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 16_074_368, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 16_337_536, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 16_337_536, bias: 16_599_680, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 16_337_536, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 16_337_536, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.13.conv2.weight", into: &p, at: 16_599_936, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.13.bn2", epsilon: 1e-05, into: &p, weight: 16_599_936, bias: 17_189_760, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 16_599_936, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 16_599_936, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 17_190_016, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 17_190_016, bias: 17_452_160, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 17_190_016, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 17_190_016, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 17_453_184, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 17_453_184, bias: 17_715_328, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 17_453_184, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 17_453_184, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.14.conv2.weight", into: &p, at: 17_715_584, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.14.bn2", epsilon: 1e-05, into: &p, weight: 17_715_584, bias: 18_305_408, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 17_715_584, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 17_715_584, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 18_305_664, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 18_305_664, bias: 18_567_808, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 18_305_664, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 18_305_664, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 18_568_832, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 18_568_832, bias: 18_830_976, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 18_568_832, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 18_568_832, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.15.conv2.weight", into: &p, at: 18_831_232, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.15.bn2", epsilon: 1e-05, into: &p, weight: 18_831_232, bias: 19_421_056, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 18_831_232, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 18_831_232, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 19_421_312, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 19_421_312, bias: 19_683_456, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 19_421_312, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 19_421_312, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 19_684_480, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 19_684_480, bias: 19_946_624, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 19_684_480, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 19_684_480, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.16.conv2.weight", into: &p, at: 19_946_880, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.16.bn2", epsilon: 1e-05, into: &p, weight: 19_946_880, bias: 20_536_704, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 19_946_880, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 19_946_880, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 20_536_960, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 20_536_960, bias: 20_799_104, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 20_536_960, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 20_536_960, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 20_800_128, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 20_800_128, bias: 21_062_272, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 20_800_128, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 20_800_128, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.17.conv2.weight", into: &p, at: 21_062_528, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.17.bn2", epsilon: 1e-05, into: &p, weight: 21_062_528, bias: 21_652_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 21_062_528, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 21_062_528, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 21_652_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 21_652_608, bias: 21_914_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 21_652_608, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 21_652_608, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 21_915_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 21_915_776, bias: 22_177_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 21_915_776, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 21_915_776, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.18.conv2.weight", into: &p, at: 22_178_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.18.bn2", epsilon: 1e-05, into: &p, weight: 22_178_176, bias: 22_768_000, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 22_178_176, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 22_178_176, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 22_768_256, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 22_768_256, bias: 23_030_400, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 22_768_256, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 22_768_256, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 23_031_424, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 23_031_424, bias: 23_293_568, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 23_031_424, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 23_031_424, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.19.conv2.weight", into: &p, at: 23_293_824, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.19.bn2", epsilon: 1e-05, into: &p, weight: 23_293_824, bias: 23_883_648, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 23_293_824, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 23_293_824, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 23_883_904, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 23_883_904, bias: 24_146_048, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 23_883_904, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 23_883_904, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 24_147_072, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 24_147_072, bias: 24_409_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 24_147_072, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 24_147_072, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.20.conv2.weight", into: &p, at: 24_409_472, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.20.bn2", epsilon: 1e-05, into: &p, weight: 24_409_472, bias: 24_999_296, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 24_409_472, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 24_409_472, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 24_999_552, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 24_999_552, bias: 25_261_696, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 24_999_552, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 24_999_552, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 25_262_720, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 25_262_720, bias: 25_524_864, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 25_262_720, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 25_262_720, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.21.conv2.weight", into: &p, at: 25_525_120, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.21.bn2", epsilon: 1e-05, into: &p, weight: 25_525_120, bias: 26_114_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 25_525_120, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 25_525_120, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 26_115_200, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 26_115_200, bias: 26_377_344, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 26_115_200, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 26_115_200, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 26_378_368, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 26_378_368, bias: 26_640_512, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 26_378_368, filters: 256, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 26_378_368, filters: 256, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer3.22.conv2.weight", into: &p, at: 26_640_768, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.22.bn2", epsilon: 1e-05, into: &p, weight: 26_640_768, bias: 27_230_592, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 26_640_768, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 26_640_768, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 27_230_848, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 27_230_848, bias: 27_492_992, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 27_230_848, filters: 1024, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 27_230_848, filters: 1024, channels: 256, taps: 1)
         try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 27_494_016, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 27_494_016, bias: 28_018_304, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 27_494_016, filters: 512, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 27_494_016, filters: 512, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 28_018_816, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 28_018_816, bias: 30_378_112, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 28_018_816, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 28_018_816, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 30_378_624, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 30_378_624, bias: 31_427_200, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 30_378_624, filters: 2048, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 30_378_624, filters: 2048, channels: 512, taps: 1)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 31_429_248, count: 2_097_152)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 31_429_248, bias: 33_526_400, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 31_429_248, filters: 2048, groups: 1, channels: 1024, taps: 1)
+        Self.vectorFilters(&p, at: 31_429_248, filters: 2048, channels: 1024, taps: 1)
         try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 33_528_448, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 33_528_448, bias: 34_577_024, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 33_528_448, filters: 512, groups: 1, channels: 2048, taps: 1)
+        Self.vectorFilters(&p, at: 33_528_448, filters: 512, channels: 2048, taps: 1)
         try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 34_577_536, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 34_577_536, bias: 36_936_832, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 34_577_536, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 34_577_536, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 36_937_344, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 36_937_344, bias: 37_985_920, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 36_937_344, filters: 2048, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 36_937_344, filters: 2048, channels: 512, taps: 1)
         try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 37_987_968, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 37_987_968, bias: 39_036_544, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 37_987_968, filters: 512, groups: 1, channels: 2048, taps: 1)
+        Self.vectorFilters(&p, at: 37_987_968, filters: 512, channels: 2048, taps: 1)
         try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 39_037_056, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 39_037_056, bias: 41_396_352, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 39_037_056, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 39_037_056, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 41_396_864, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 41_396_864, bias: 42_445_440, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 41_396_864, filters: 2048, groups: 1, channels: 512, taps: 1)
+        Self.vectorFilters(&p, at: 41_396_864, filters: 2048, channels: 512, taps: 1)
         try Self.copy(tensors, "fc.weight", into: &p, at: 42_447_488, count: 2_048_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 44_495_488, count: 1000)
         storage = p
@@ -1260,7 +1260,7 @@ public struct Resnet101: Sendable {
                 Self.layer2_0_conv1(a + 401_408, w + 223_872, a + 0, threads)
                 Self.layer2_0_conv2(a + 0, w + 256_768, a + 1_204_224, a + 2_007_040, threads)
                 Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 0, threads)
-                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 470_400, a + 1_204_224, a + 2_007_040, threads)
+                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 470_400, a + 1_204_224, threads)
                 Self.layer2_1_conv1(a + 1_204_224, w + 601_984, a + 0, threads)
                 Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_007_040, threads)
                 Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 815_232, a + 200_704, threads)
@@ -1273,7 +1273,7 @@ public struct Resnet101: Sendable {
                 Self.layer3_0_conv1(a + 200_704, w + 1_439_872, a + 0, threads)
                 Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 602_112, a + 2_007_040, threads)
                 Self.layer3_0_conv3(a + 602_112, w + 2_161_280, a + 0, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_424_448, a + 602_112, a + 2_007_040, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_424_448, a + 602_112, threads)
                 Self.layer3_1_conv1(a + 602_112, w + 2_949_760, a + 0, threads)
                 Self.layer3_1_conv2(a + 0, w + 3_212_160, a + 50_176, a + 2_007_040, threads)
                 Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 3_802_240, a + 100_352, threads)
@@ -1343,7 +1343,7 @@ public struct Resnet101: Sendable {
                 Self.layer4_0_conv1(a + 301_056, w + 27_494_016, a + 0, threads)
                 Self.layer4_0_conv2(a + 0, w + 28_018_816, a + 100_352, a + 2_007_040, threads)
                 Self.layer4_0_conv3(a + 100_352, w + 30_378_624, a + 0, threads)
-                Self.layer4_0_downsample_0(a + 301_056, a + 0, w + 31_429_248, a + 100_352, a + 2_007_040, threads)
+                Self.layer4_0_downsample_0(a + 301_056, a + 0, w + 31_429_248, a + 100_352, threads)
                 Self.layer4_1_conv1(a + 100_352, w + 33_528_448, a + 0, threads)
                 Self.layer4_1_conv2(a + 0, w + 34_577_536, a + 25_088, a + 2_007_040, threads)
                 Self.layer4_1_conv3(a + 25_088, a + 100_352, w + 36_937_344, a + 200_704, threads)
@@ -1371,6 +1371,8 @@ extension Resnet101 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_877, by: 5440) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -1379,8 +1381,7 @@ extension Resnet101 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 12_877, by: 32) {
+            for p in stride(from: band, to: min(band &+ 5440, 12_877), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1459,7 +1460,8 @@ extension Resnet101 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1502,15 +1504,15 @@ extension Resnet101 {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 64, 8)   bias: w[4096..<4160]
         Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 64 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 4096 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1599,6 +1601,8 @@ extension Resnet101 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3246, by: 1024) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -1607,8 +1611,7 @@ extension Resnet101 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 3246, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1687,7 +1690,8 @@ extension Resnet101 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1699,15 +1703,15 @@ extension Resnet101 {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
         Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1792,15 +1796,15 @@ extension Resnet101 {
         // x: 64×56×56   y: 256×56×56
         // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
         Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1885,15 +1889,15 @@ extension Resnet101 {
         // x: 256×56×56   y: 64×56×56
         // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
         Self.parallel(8, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 64 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -1977,15 +1981,15 @@ extension Resnet101 {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 3136, by: 32) {
-                let p: Int = min(tile, 3104)
+        for tile in stride(from: 0, to: 3136, by: 32) {
+            let p: Int = min(tile, 3104)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 32_768 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2067,102 +2071,133 @@ extension Resnet101 {
     @inline(never)
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        // four phase planes of 29×29 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 29, columns: 29, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 430_592).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 3) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 811, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ (i & 1) &* 1682 &+ (i >> 1) &* 29
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 841 &+ (j >> 1)
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 147_456 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 3, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 116 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 58 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 29
-                        let column: Int = q &- row &* 29
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 811 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 29, end: 811)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2174,15 +2209,15 @@ extension Resnet101 {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 128, 8)   bias: w[65_536..<66_048]
         Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 512 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 65_536 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2262,104 +2297,131 @@ extension Resnet101 {
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_2 fused.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 512×28×28
-        // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        // four phase planes of 28×28 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 28, columns: 28, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 802_816).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 256, 1, 1, 32)   bias: w[131_072..<131_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 2) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 256
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 784, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<1 {
-                    let rowOffset: Int = firstChannel &* 3136 &+ p &+ (i & 1) &* 1568 &+ (i >> 1) &* 28
-                    for j in 0..<1 {
-                        let tapOffset: Int = (i &* 1 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 784 &+ (j >> 1)
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 3136)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 131_072 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 2, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 3136 &+ oh &* 112 &+ ow &* 2
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 56 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 28
-                        let column: Int = q &- row &* 28
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 784 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2372,15 +2434,15 @@ extension Resnet101 {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
         Self.parallel(16, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 128 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 4096
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 65_536 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2463,101 +2525,133 @@ extension Resnet101 {
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 115_200).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 147_456 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2570,15 +2664,15 @@ extension Resnet101 {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 128, 8)   bias: w[65_536..<66_048]
         Self.parallel(64, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 512 &- firstFilter)
+                let kernelOffset: Int = block &* 1024
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 65_536 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2662,15 +2756,15 @@ extension Resnet101 {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 512, 8)   bias: w[131_072..<131_328]
         Self.parallel(32, threads: threads) { blocks in
-        for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 784, by: 32) {
-                let p: Int = min(tile, 752)
+        for tile in stride(from: 0, to: 784, by: 32) {
+            let p: Int = min(tile, 752)
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 4096
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 131_072 &+ firstFilter
+                let bias = w + biasOffset
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -2752,102 +2846,133 @@ extension Resnet101 {
     @inline(never)
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        // four phase planes of 15×15 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 230_400).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 3) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 209, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ (i & 1) &* 450 &+ (i >> 1) &* 15
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 225 &+ (j >> 1)
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 589_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 3, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 60 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 15
-                        let column: Int = q &- row &* 15
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 209 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 15, end: 209)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2857,89 +2982,128 @@ extension Resnet101 {
     @inline(never)
     static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 256, 8)   bias: w[262_144..<263_168]
-        Self.parallel(128, threads: threads) { blocks in
+        // weight: (32 blocks, 256, 1, 1, 32)   bias: w[262_144..<263_168]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 1024 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 262_144 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -2947,104 +3111,131 @@ extension Resnet101 {
     /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded, + layer3.0.add (the residual) fused, + layer3.0.relu_2 fused.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
-        // weight: (128 blocks, 1, 1, 512, 8)   bias: w[524_288..<525_312]
-        // four phase planes of 14×14 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 14, columns: 14, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 401_408).update(repeating: 0, count: 32)
-        Self.parallel(128, threads: threads) { blocks in
+        // weight: (32 blocks, 512, 1, 1, 32)   bias: w[524_288..<525_312]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 2) {
         for block in blocks {
-            let firstFilter: Int = (block / 128) &* 1024 &+ (block % 128) &* 8
-            let filters: Int = min(8, (block / 128) &* 1024 &+ 1024 &- firstFilter)
-            let firstChannel: Int = (block / 128) &* 512
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 196, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<1 {
-                    let rowOffset: Int = firstChannel &* 784 &+ p &+ (i & 1) &* 392 &+ (i >> 1) &* 14
-                    for j in 0..<1 {
-                        let tapOffset: Int = (i &* 1 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 196 &+ (j >> 1)
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 784)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 524_288 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 2, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 784 &+ oh &* 56 &+ ow &* 2
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 28 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 14
-                        let column: Int = q &- row &* 14
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 196 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3055,89 +3246,132 @@ extension Resnet101 {
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: (32 blocks, 1024, 8)   bias: w[262_144..<262_400]
-        Self.parallel(32, threads: threads) { blocks in
+        // weight: (8 blocks, 1024, 1, 1, 32)   bias: w[262_144..<262_400]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 4) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 256 &- firstFilter)
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<1024 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 262_144 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 4, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -3148,101 +3382,133 @@ extension Resnet101 {
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 65_536).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 222, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 589_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 14, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3253,89 +3519,129 @@ extension Resnet101 {
     @inline(never)
     static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: (128 blocks, 256, 8)   bias: w[262_144..<263_168]
-        Self.parallel(128, threads: threads) { blocks in
+        // weight: (32 blocks, 256, 1, 1, 32)   bias: w[262_144..<263_168]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 1024 &- firstFilter)
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 196), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 212), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 392), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 408), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 588), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 604), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 784), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 800), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 980), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 996), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 1176), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 1192), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 1372), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 1388), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 262_144 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -3345,89 +3651,132 @@ extension Resnet101 {
     @inline(never)
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: (64 blocks, 1024, 8)   bias: w[524_288..<524_800]
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 1024, 1, 1, 32)   bias: w[524_288..<524_800]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 4) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 196, by: 32) {
-                let p: Int = min(tile, 164)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<1024 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+            let biasOffset: Int = 524_288 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 4, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -3437,102 +3786,91 @@ extension Resnet101 {
     @inline(never)
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // four phase planes of 8×8 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 8, columns: 8, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 131_072).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 3) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 55, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ (i & 1) &* 128 &+ (i >> 1) &* 8
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 64 &+ (j >> 1)
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 3, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 32 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 8
-                        let column: Int = q &- row &* 8
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 55 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 8, end: 55)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3542,89 +3880,86 @@ extension Resnet101 {
     @inline(never)
     static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: (256 blocks, 512, 8)   bias: w[1_048_576..<1_050_624]
-        Self.parallel(256, threads: threads) { blocks in
+        // weight: (64 blocks, 512, 1, 1, 32)   bias: w[1_048_576..<1_050_624]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 2048 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -3632,104 +3967,89 @@ extension Resnet101 {
     /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded, + layer4.0.add (the residual) fused, + layer4.0.relu_2 fused.
     /// Generated from specs/resnet101.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
-        // weight: (256 blocks, 1, 1, 1024, 8)   bias: w[2_097_152..<2_099_200]
-        // four phase planes of 7×7 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 1024, height: 14, width: 14, top: 0, left: 0, rows: 7, columns: 7, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 200_704).update(repeating: 0, count: 32)
-        Self.parallel(256, threads: threads) { blocks in
+        // weight: (64 blocks, 1024, 1, 1, 32)   bias: w[2_097_152..<2_099_200]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 2) {
         for block in blocks {
-            let firstFilter: Int = (block / 256) &* 2048 &+ (block % 256) &* 8
-            let filters: Int = min(8, (block / 256) &* 2048 &+ 2048 &- firstFilter)
-            let firstChannel: Int = (block / 256) &* 1024
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_097_152 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 49, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<1 {
-                    let rowOffset: Int = firstChannel &* 196 &+ p &+ (i & 1) &* 98 &+ (i >> 1) &* 7
-                    for j in 0..<1 {
-                        let tapOffset: Int = (i &* 1 &+ j) &* 8192
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 49 &+ (j >> 1)
-                        for ic in 0..<1024 {
-                            let source = scratch + (columnOffset &+ ic &* 196)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_097_152 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 2, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<1024 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 28 &+ ow &* 2
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 7
-                        let column: Int = q &- row &* 7
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 49 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3740,89 +4060,90 @@ extension Resnet101 {
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
-        // weight: (64 blocks, 2048, 8)   bias: w[1_048_576..<1_049_088]
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 2048, 1, 1, 32)   bias: w[1_048_576..<1_049_088]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 4) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 512 &- firstFilter)
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 65_536
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<2048 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 4, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<2048 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -3833,101 +4154,91 @@ extension Resnet101 {
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 41_472).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 12) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 61, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 81)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 9 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 9
-                        let column: Int = q &- row &* 9
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -3938,89 +4249,87 @@ extension Resnet101 {
     @inline(never)
     static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: (256 blocks, 512, 8)   bias: w[1_048_576..<1_050_624]
-        Self.parallel(256, threads: threads) { blocks in
+        // weight: (64 blocks, 512, 1, 1, 32)   bias: w[1_048_576..<1_050_624]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 18) {
         for block in blocks {
-            let firstFilter: Int = block &* 8
-            let filters: Int = min(8, 2048 &- firstFilter)
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ firstFilter
-            let bias = w + biasOffset
-            for tile in stride(from: 0, to: 49, by: 32) {
-                let p: Int = min(tile, 17)
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 49), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 65), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 98), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 114), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 147), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 163), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 196), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 212), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 245), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 261), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 294), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 310), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 343), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 359), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 18, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -4221,6 +4530,21 @@ extension Resnet101 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

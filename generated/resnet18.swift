@@ -227,49 +227,49 @@ public struct Resnet18: Sendable {
         Self.blockFilters(&p, at: 120_256, filters: 64, groups: 1, channels: 64, taps: 9)
         try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 157_184, count: 73_728)
         try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 157_184, bias: 230_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 157_184, filters: 128, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 157_184, filters: 128, channels: 64, taps: 9)
         try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 231_040, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 231_040, bias: 378_496, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 231_040, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 231_040, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 378_624, count: 8192)
         try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 378_624, bias: 386_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 378_624, filters: 128, groups: 1, channels: 64, taps: 1)
+        Self.vectorFilters(&p, at: 378_624, filters: 128, channels: 64, taps: 1)
         try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 386_944, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 386_944, bias: 534_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 386_944, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 386_944, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 534_528, count: 147_456)
         try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 534_528, bias: 681_984, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 534_528, filters: 128, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 534_528, filters: 128, channels: 128, taps: 9)
         try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 682_112, count: 294_912)
         try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 682_112, bias: 977_024, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 682_112, filters: 256, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 682_112, filters: 256, channels: 128, taps: 9)
         try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 977_280, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 977_280, bias: 1_567_104, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 977_280, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 977_280, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 1_567_360, count: 32_768)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 1_567_360, bias: 1_600_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_567_360, filters: 256, groups: 1, channels: 128, taps: 1)
+        Self.vectorFilters(&p, at: 1_567_360, filters: 256, channels: 128, taps: 1)
         try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 1_600_384, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 1_600_384, bias: 2_190_208, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 1_600_384, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 1_600_384, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 2_190_464, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 2_190_464, bias: 2_780_288, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 2_190_464, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 2_190_464, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 2_780_544, count: 1_179_648)
         try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 2_780_544, bias: 3_960_192, channels: 512, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 2_780_544, filters: 512, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 2_780_544, filters: 512, channels: 256, taps: 9)
         try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 3_960_704, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 3_960_704, bias: 6_320_000, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 3_960_704, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 3_960_704, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 6_320_512, count: 131_072)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 6_320_512, bias: 6_451_584, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 6_320_512, filters: 512, groups: 1, channels: 256, taps: 1)
+        Self.vectorFilters(&p, at: 6_320_512, filters: 512, channels: 256, taps: 1)
         try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 6_452_096, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 6_452_096, bias: 8_811_392, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 6_452_096, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 6_452_096, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 8_811_904, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 8_811_904, bias: 11_171_200, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 8_811_904, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 8_811_904, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "fc.weight", into: &p, at: 11_171_712, count: 512_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 11_683_712, count: 1000)
         storage = p
@@ -305,17 +305,17 @@ public struct Resnet18: Sendable {
                 Self.layer1_0_conv2(a + 0, a + 200_704, w + 120_256, a + 401_408, a + 1_003_520, threads)
                 Self.layer2_0_conv1(a + 401_408, w + 157_184, a + 0, a + 1_003_520, threads)
                 Self.layer2_0_conv2(a + 0, w + 231_040, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_0_downsample_0(a + 401_408, a + 100_352, w + 378_624, a + 0, a + 1_003_520, threads)
+                Self.layer2_0_downsample_0(a + 401_408, a + 100_352, w + 378_624, a + 0, threads)
                 Self.layer2_1_conv1(a + 0, w + 386_944, a + 100_352, a + 1_003_520, threads)
                 Self.layer2_1_conv2(a + 100_352, a + 0, w + 534_528, a + 200_704, a + 1_003_520, threads)
                 Self.layer3_0_conv1(a + 200_704, w + 682_112, a + 0, a + 1_003_520, threads)
                 Self.layer3_0_conv2(a + 0, w + 977_280, a + 50_176, a + 1_003_520, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 1_567_360, a + 0, a + 1_003_520, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 1_567_360, a + 0, threads)
                 Self.layer3_1_conv1(a + 0, w + 1_600_384, a + 50_176, a + 1_003_520, threads)
                 Self.layer3_1_conv2(a + 50_176, a + 0, w + 2_190_464, a + 100_352, a + 1_003_520, threads)
                 Self.layer4_0_conv1(a + 100_352, w + 2_780_544, a + 0, a + 1_003_520, threads)
                 Self.layer4_0_conv2(a + 0, w + 3_960_704, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 6_320_512, a + 0, a + 1_003_520, threads)
+                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 6_320_512, a + 0, threads)
                 Self.layer4_1_conv1(a + 0, w + 6_452_096, a + 25_088, a + 1_003_520, threads)
                 Self.layer4_1_conv2(a + 25_088, a + 0, w + 8_811_904, a + 50_176, a + 1_003_520, threads)
                 Self.avgpool(a + 50_176, a + 0)
@@ -339,6 +339,8 @@ extension Resnet18 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_877, by: 5440) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -347,8 +349,7 @@ extension Resnet18 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 12_877, by: 32) {
+            for p in stride(from: band, to: min(band &+ 5440, 12_877), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -427,7 +428,8 @@ extension Resnet18 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -475,6 +477,8 @@ extension Resnet18 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3246, by: 1024) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -483,8 +487,7 @@ extension Resnet18 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 3246, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -563,7 +566,8 @@ extension Resnet18 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -580,6 +584,8 @@ extension Resnet18 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3246, by: 1024) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -588,8 +594,7 @@ extension Resnet18 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 3246, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -668,7 +673,8 @@ extension Resnet18 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -678,102 +684,133 @@ extension Resnet18 {
     @inline(never)
     static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
-        // four phase planes of 29×29 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 29, columns: 29, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 215_296).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 64, 3, 3, 32)   bias: w[73_728..<73_856]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 7) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 64
-            let kernelOffset: Int = block &* 4608
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 811, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ (i & 1) &* 1682 &+ (i >> 1) &* 29
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 512
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 841 &+ (j >> 1)
-                        for ic in 0..<64 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 73_728 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 7, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<64 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 116 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 58 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 29
-                        let column: Int = q &- row &* 29
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 811 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 29, end: 811)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -783,101 +820,129 @@ extension Resnet18 {
     @inline(never)
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 115_200).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 147_456 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -885,104 +950,131 @@ extension Resnet18 {
     /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
-        // weight: (16 blocks, 1, 1, 64, 8)   bias: w[8192..<8320]
-        // four phase planes of 28×28 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 64, height: 56, width: 56, top: 0, left: 0, rows: 28, columns: 28, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 200_704).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        // weight: (4 blocks, 64, 1, 1, 32)   bias: w[8192..<8320]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 9) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 64
-            let kernelOffset: Int = block &* 512
+            let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 784, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<1 {
-                    let rowOffset: Int = firstChannel &* 3136 &+ p &+ (i & 1) &* 1568 &+ (i >> 1) &* 28
-                    for j in 0..<1 {
-                        let tapOffset: Int = (i &* 1 &+ j) &* 512
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 784 &+ (j >> 1)
-                        for ic in 0..<64 {
-                            let source = scratch + (columnOffset &+ ic &* 3136)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 8192 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<64 {
+                        let planeOffset: Int = ic &* 3136 &+ oh &* 112 &+ ow &* 2
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 56 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 28
-                        let column: Int = q &- row &* 28
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 784 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 28, end: 784)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -992,101 +1084,133 @@ extension Resnet18 {
     @inline(never)
     static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 115_200).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 147_456 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1096,101 +1220,130 @@ extension Resnet18 {
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 115_200).update(repeating: 0, count: 32)
-        Self.parallel(16, threads: threads) { blocks in
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 147_456 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1200,102 +1353,133 @@ extension Resnet18 {
     @inline(never)
     static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
-        // four phase planes of 15×15 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 115_200).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        // weight: (8 blocks, 128, 3, 3, 32)   bias: w[294_912..<295_168]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 7) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 294_912 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 209, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ (i & 1) &* 450 &+ (i >> 1) &* 15
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 225 &+ (j >> 1)
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 294_912 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 7, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 60 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 15
-                        let column: Int = q &- row &* 15
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 209 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 15, end: 209)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1305,101 +1489,129 @@ extension Resnet18 {
     @inline(never)
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 65_536).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 222, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 589_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 14, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1407,104 +1619,131 @@ extension Resnet18 {
     /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded, + layer3.0.add (the residual) fused, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
-        // weight: (32 blocks, 1, 1, 128, 8)   bias: w[32_768..<33_024]
-        // four phase planes of 14×14 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 128, height: 28, width: 28, top: 0, left: 0, rows: 14, columns: 14, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 100_352).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        // weight: (8 blocks, 128, 1, 1, 32)   bias: w[32_768..<33_024]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 9) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 128
-            let kernelOffset: Int = block &* 1024
+            let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 196, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<1 {
-                    let rowOffset: Int = firstChannel &* 784 &+ p &+ (i & 1) &* 392 &+ (i >> 1) &* 14
-                    for j in 0..<1 {
-                        let tapOffset: Int = (i &* 1 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 196 &+ (j >> 1)
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 784)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 32_768 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 784 &+ oh &* 56 &+ ow &* 2
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 28 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                                Self.multiplyAdd(&a0_7, tap[14], w0)
+                                Self.multiplyAdd(&a1_7, tap[14], w1)
+                                Self.multiplyAdd(&a0_8, tap[16], w0)
+                                Self.multiplyAdd(&a1_8, tap[16], w1)
+                                Self.multiplyAdd(&a0_9, tap[18], w0)
+                                Self.multiplyAdd(&a1_9, tap[18], w1)
+                                Self.multiplyAdd(&a0_10, tap[20], w0)
+                                Self.multiplyAdd(&a1_10, tap[20], w1)
+                                Self.multiplyAdd(&a0_11, tap[22], w0)
+                                Self.multiplyAdd(&a1_11, tap[22], w1)
+                                Self.multiplyAdd(&a0_12, tap[24], w0)
+                                Self.multiplyAdd(&a1_12, tap[24], w1)
+                                Self.multiplyAdd(&a0_13, tap[26], w0)
+                                Self.multiplyAdd(&a1_13, tap[26], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 14
-                        let column: Int = q &- row &* 14
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 196 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 14, end: 196)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1514,101 +1753,133 @@ extension Resnet18 {
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 65_536).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 222, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 589_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 14, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1618,101 +1889,130 @@ extension Resnet18 {
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 65_536).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 222, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 589_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 14, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1722,102 +2022,91 @@ extension Resnet18 {
     @inline(never)
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
-        // four phase planes of 8×8 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 8, columns: 8, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 65_536).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 256, 3, 3, 32)   bias: w[1_179_648..<1_180_160]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_179_648 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 55, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ (i & 1) &* 128 &+ (i >> 1) &* 8
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 64 &+ (j >> 1)
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 1_179_648 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 7, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 32 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 8
-                        let column: Int = q &- row &* 8
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 55 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 8, end: 55)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1827,101 +2116,87 @@ extension Resnet18 {
     @inline(never)
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 41_472).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 12) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 61, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 81)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 9 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 9
-                        let column: Int = q &- row &* 9
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1929,104 +2204,89 @@ extension Resnet18 {
     /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded, + layer4.0.add (the residual) fused, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet18.yaml:19:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
-        // weight: (64 blocks, 1, 1, 256, 8)   bias: w[131_072..<131_584]
-        // four phase planes of 7×7 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 256, height: 14, width: 14, top: 0, left: 0, rows: 7, columns: 7, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 50_176).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        // weight: (16 blocks, 256, 1, 1, 32)   bias: w[131_072..<131_584]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 9) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 256
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 49, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<1 {
-                    let rowOffset: Int = firstChannel &* 196 &+ p &+ (i & 1) &* 98 &+ (i >> 1) &* 7
-                    for j in 0..<1 {
-                        let tapOffset: Int = (i &* 1 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 49 &+ (j >> 1)
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 196)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 131_072 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 9, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 196 &+ oh &* 28 &+ ow &* 2
+                        let k = kernel + ic &* 32
+                        for i in 0..<1 {
+                            for j in 0..<1 {
+                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
+                                let weights = k + (i &* 1 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[2], w0)
+                                Self.multiplyAdd(&a1_1, tap[2], w1)
+                                Self.multiplyAdd(&a0_2, tap[4], w0)
+                                Self.multiplyAdd(&a1_2, tap[4], w1)
+                                Self.multiplyAdd(&a0_3, tap[6], w0)
+                                Self.multiplyAdd(&a1_3, tap[6], w1)
+                                Self.multiplyAdd(&a0_4, tap[8], w0)
+                                Self.multiplyAdd(&a1_4, tap[8], w1)
+                                Self.multiplyAdd(&a0_5, tap[10], w0)
+                                Self.multiplyAdd(&a1_5, tap[10], w1)
+                                Self.multiplyAdd(&a0_6, tap[12], w0)
+                                Self.multiplyAdd(&a1_6, tap[12], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 7
-                        let column: Int = q &- row &* 7
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 49 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 7, end: 49)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2036,101 +2296,91 @@ extension Resnet18 {
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 41_472).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 12) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 61, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 81)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 9 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 9
-                        let column: Int = q &- row &* 9
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2140,101 +2390,88 @@ extension Resnet18 {
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // padded plane: 9×9; output pixel (oh, ow) is position oh·9 + ow
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 41_472).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 7, by: 12) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 61, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 81 &+ p &+ i &* 9
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 81)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 12, 7) {
+                for segment in stride(from: 0, to: 7, by: 7) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 9 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 49
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 9
-                        let column: Int = q &- row &* 9
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 7 && q &+ 16 <= 61 {
-                            let index: Int = filterOffset &+ row &* 7 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 7, columns: 9, end: 61)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -2435,6 +2672,21 @@ extension Resnet18 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

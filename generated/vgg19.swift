@@ -149,28 +149,28 @@ public struct Vgg19: Sendable {
         Self.blockFilters(&p, at: 1_735_488, filters: 256, groups: 1, channels: 256, taps: 9)
         try Self.copy(tensors, "features.19.weight", into: &p, at: 2_325_568, count: 1_179_648)
         try Self.copy(tensors, "features.19.bias", into: &p, at: 3_505_216, count: 512)
-        Self.blockFilters(&p, at: 2_325_568, filters: 512, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 2_325_568, filters: 512, channels: 256, taps: 9)
         try Self.copy(tensors, "features.21.weight", into: &p, at: 3_505_728, count: 2_359_296)
         try Self.copy(tensors, "features.21.bias", into: &p, at: 5_865_024, count: 512)
-        Self.blockFilters(&p, at: 3_505_728, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 3_505_728, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "features.23.weight", into: &p, at: 5_865_536, count: 2_359_296)
         try Self.copy(tensors, "features.23.bias", into: &p, at: 8_224_832, count: 512)
-        Self.blockFilters(&p, at: 5_865_536, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 5_865_536, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "features.25.weight", into: &p, at: 8_225_344, count: 2_359_296)
         try Self.copy(tensors, "features.25.bias", into: &p, at: 10_584_640, count: 512)
-        Self.blockFilters(&p, at: 8_225_344, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 8_225_344, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "features.28.weight", into: &p, at: 10_585_152, count: 2_359_296)
         try Self.copy(tensors, "features.28.bias", into: &p, at: 12_944_448, count: 512)
-        Self.blockFilters(&p, at: 10_585_152, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 10_585_152, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "features.30.weight", into: &p, at: 12_944_960, count: 2_359_296)
         try Self.copy(tensors, "features.30.bias", into: &p, at: 15_304_256, count: 512)
-        Self.blockFilters(&p, at: 12_944_960, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 12_944_960, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "features.32.weight", into: &p, at: 15_304_768, count: 2_359_296)
         try Self.copy(tensors, "features.32.bias", into: &p, at: 17_664_064, count: 512)
-        Self.blockFilters(&p, at: 15_304_768, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 15_304_768, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "features.34.weight", into: &p, at: 17_664_576, count: 2_359_296)
         try Self.copy(tensors, "features.34.bias", into: &p, at: 20_023_872, count: 512)
-        Self.blockFilters(&p, at: 17_664_576, filters: 512, groups: 1, channels: 512, taps: 9)
+        Self.vectorFilters(&p, at: 17_664_576, filters: 512, channels: 512, taps: 9)
         try Self.copy(tensors, "classifier.0.weight", into: &p, at: 20_024_384, count: 102_760_448)
         try Self.copy(tensors, "classifier.0.bias", into: &p, at: 122_784_832, count: 4096)
         try Self.copy(tensors, "classifier.3.weight", into: &p, at: 122_788_928, count: 16_777_216)
@@ -245,6 +245,8 @@ extension Vgg19 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 153_228).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 50_622, by: 21_824) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -253,8 +255,7 @@ extension Vgg19 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 1728 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 50_622, by: 32) {
+            for p in stride(from: band, to: min(band &+ 21_824, 50_622), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -333,7 +334,8 @@ extension Vgg19 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -349,6 +351,8 @@ extension Vgg19 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 3_268_864).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 50_622, by: 1024) {
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
             let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
@@ -357,8 +361,7 @@ extension Vgg19 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 50_622, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1024, 50_622), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -437,7 +440,8 @@ extension Vgg19 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -484,6 +488,8 @@ extension Vgg19 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 831_744).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_766, by: 1024) {
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -492,8 +498,7 @@ extension Vgg19 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 12_766, by: 32) {
+            for p in stride(from: band, to: min(band &+ 1024, 12_766), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -572,7 +577,8 @@ extension Vgg19 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -588,6 +594,8 @@ extension Vgg19 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1_663_488).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_766, by: 512) {
         for block in blocks {
             let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
             let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
@@ -596,8 +604,7 @@ extension Vgg19 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 12_766, by: 32) {
+            for p in stride(from: band, to: min(band &+ 512, 12_766), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -676,7 +683,8 @@ extension Vgg19 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -723,6 +731,8 @@ extension Vgg19 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 430_592).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3246, by: 512) {
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
@@ -731,8 +741,7 @@ extension Vgg19 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 294_912 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 3246, by: 32) {
+            for p in stride(from: band, to: min(band &+ 512, 3246), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -811,7 +820,8 @@ extension Vgg19 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -828,6 +838,8 @@ extension Vgg19 {
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 861_184).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3246, by: 256) {
         for block in blocks {
             let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
             let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
@@ -836,8 +848,7 @@ extension Vgg19 {
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ firstFilter
             let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 3246, by: 32) {
+            for p in stride(from: band, to: min(band &+ 256, 3246), by: 32) {
                 var a0_0 = SIMD16<Float>(repeating: bias[0])
                 var a0_1 = SIMD16<Float>(repeating: bias[0])
                 var a1_0 = SIMD16<Float>(repeating: bias[1])
@@ -916,7 +927,8 @@ extension Vgg19 {
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -957,101 +969,133 @@ extension Vgg19 {
     @inline(never)
     static func features_19(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 512×28×28
-        // weight: (64 blocks, 3, 3, 256, 8)   bias: w[1_179_648..<1_180_160]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (16 blocks, 256, 3, 3, 32)   bias: w[1_179_648..<1_180_160]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 230_400).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 6) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_179_648 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 1_179_648 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1062,101 +1106,133 @@ extension Vgg19 {
     @inline(never)
     static func features_21(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // padded plane: 30×30; output pixel (oh, ow) is position oh·30 + ow
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 460_800).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 2) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 838, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 900 &+ p &+ i &* 30
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 2, 28) {
+                for segment in stride(from: 0, to: 28, by: 14) {
+                    let ow: Int = min(segment, 14)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 30
-                        let column: Int = q &- row &* 30
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 28 && q &+ 16 <= 838 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 28, columns: 30, end: 838)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1198,101 +1274,133 @@ extension Vgg19 {
     @inline(never)
     static func features_28(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        // weight: (64 blocks, 3, 3, 512, 8)   bias: w[2_359_296..<2_359_808]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 131_072).update(repeating: 0, count: 32)
-        Self.parallel(64, threads: threads) { blocks in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 14, by: 6) {
         for block in blocks {
-            let firstFilter: Int = (block / 64) &* 512 &+ (block % 64) &* 8
-            let filters: Int = min(8, (block / 64) &* 512 &+ 512 &- firstFilter)
-            let firstChannel: Int = (block / 64) &* 512
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ firstFilter
-            let bias = w + biasOffset
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-            for p in stride(from: 0, to: 222, by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 4096
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<512 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 2_359_296 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 14) {
+                for segment in stride(from: 0, to: 14, by: 14) {
+                    let ow: Int = min(segment, 0)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<512 {
+                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
+                                let weights = k + (i &* 3 &+ j) &* 32
+                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                                Self.multiplyAdd(&a0_8, tap[8], w0)
+                                Self.multiplyAdd(&a1_8, tap[8], w1)
+                                Self.multiplyAdd(&a0_9, tap[9], w0)
+                                Self.multiplyAdd(&a1_9, tap[9], w1)
+                                Self.multiplyAdd(&a0_10, tap[10], w0)
+                                Self.multiplyAdd(&a1_10, tap[10], w1)
+                                Self.multiplyAdd(&a0_11, tap[11], w0)
+                                Self.multiplyAdd(&a1_11, tap[11], w1)
+                                Self.multiplyAdd(&a0_12, tap[12], w0)
+                                Self.multiplyAdd(&a1_12, tap[12], w1)
+                                Self.multiplyAdd(&a0_13, tap[13], w0)
+                                Self.multiplyAdd(&a1_13, tap[13], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
             }
-            }
+        }
+        }
         }
         }
     }
@@ -1554,6 +1662,21 @@ extension Vgg19 {
                         store16(v.evenHalf, to: even + k, count: count)
                         store16(v.oddHalf, to: even + (plane &+ k), count: count)
                         k &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
                     }
                 }
             }

@@ -50,6 +50,11 @@ let filterBlock = 8
 enum ConvolutionKind {
     /// One filter per channel: per-channel rows of sixteen pixels.
     case depthwise
+    /// One group, filters a multiple of 32, at most 28×28 output pixels (for 1×1 convs, only where pixel vectors
+    /// would leave a tenth of their lanes idle): vectors of sixteen output channels, two of them × a row segment of
+    /// up to fourteen pixels in registers, each input value broadcast; no lanes are wasted however narrow the map
+    /// (a pixel-vectorised 7×7 map fills 49 of 64 lanes). Reads the input directly when there is no padding.
+    case channelVectors
     /// 1×1, stride 1, no padding, one group: the input planes are the matrix; no padded copy.
     case pointwise
     /// Other stride-1 convs, and undilated stride-2 ones: the input is copied into a zero-padded plane (for
@@ -62,12 +67,24 @@ enum ConvolutionKind {
     case blocked
 }
 
-func convolutionKind(_ c: Convolution) -> ConvolutionKind {
+func convolutionKind(_ c: Convolution, output: Shape) -> ConvolutionKind {
     if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
+    let plane = output.height * output.width
+    let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero
+    // A 1×1 conv has little work per output to hide the channel-vector transpose behind: it goes by pixels unless
+    // those would leave a tenth of the lanes idle (a 14×14 map fills 196 of 224).
+    if c.groups == 1 && c.filters % channelBlock == 0 && plane <= 28 * 28
+        && (!unitKernel || plane * 10 < (plane + 31) / 32 * 32 * 9)
+    {
+        return .channelVectors
+    }
     if c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero && c.groups == 1 { return .pointwise }
     if c.stride == Pair(1, 1) || (c.stride == Pair(2, 2) && c.dilation == Pair(1, 1)) { return .flat }
     return .blocked
 }
+
+/// Output channels a channel-vector conv computes together: two SIMD16 vectors.
+let channelBlock = 32
 
 /// Filters per group rounded up to whole blocks, times the groups.
 func paddedFilters(_ c: Convolution) -> Int {
@@ -102,8 +119,11 @@ func flatInput(_ c: Convolution, input: Shape) -> (rows: Int, columns: Int, phas
 /// Scratch floats a conv needs for its padded input copy. A flat conv's last tile reads up to `flatTile` floats
 /// past the last plane (lanes it then drops).
 func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape) -> Int {
-    switch convolutionKind(c) {
+    switch convolutionKind(c, output: output) {
     case .pointwise: return 0
+    case .channelVectors:
+        guard c.padding != .zero else { return 0 }
+        return c.inChannels * (input.height + c.padding.top + c.padding.bottom) * (input.width + c.padding.left + c.padding.right)
     case .flat:
         let padded = flatInput(c, input: input)
         return c.inChannels * padded.phases * padded.rows * padded.columns + flatTile
@@ -132,7 +152,7 @@ struct Emitter {
             let layer = model.layers[step.layer]
             var slot = ParameterSlots()
             switch layer.op {
-            case .conv(let c) where convolutionKind(c) != .depthwise:
+            case .conv(let c) where convolutionKind(c, output: layer.outputShape) != .depthwise:
                 // Blocked layout: filters padded to whole blocks of eight.
                 let weights = paddedFilters(c) * layer.parameters[0].elementCount / c.filters
                 slot = ParameterSlots(
@@ -180,6 +200,13 @@ struct Emitter {
     }
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
+
+    /// Whether a conv step takes the scratch buffer (for a padded copy of its input).
+    func needsScratch(_ step: PlannedStep) -> Bool {
+        let main = layer(step.layer)
+        guard case .conv(let c) = main.op else { return false }
+        return paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
+    }
 
     /// The Swift identifier of each step's function, by step layer: `conv1`, `layer1_0_conv1`.
     var functionNames: [Int: String] = [:]
@@ -296,7 +323,10 @@ struct Emitter {
                         w.line("try Self.copy(tensors, \"\(name).bias\", into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
                     }
                     defer {
-                        if case .conv = layer.op, convolutionKind(c) != .depthwise {
+                        let kind = convolutionKind(c, output: layer.outputShape)
+                        if case .conv = layer.op, kind == .channelVectors {
+                            w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(c.kernel.h * c.kernel.w))")
+                        } else if case .conv = layer.op, kind != .depthwise {
                             w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w))")
                         }
                     }
@@ -361,7 +391,7 @@ struct Emitter {
                         if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
                         arguments.append("a + \(literal(step.outputOffset))")
                         if case .conv(let c) = layer(step.layer).op {
-                            if convolutionKind(c) != .pointwise { arguments.append("a + \(literal(plan.arenaFloats))") }
+                            if needsScratch(step) { arguments.append("a + \(literal(plan.arenaFloats))") }
                             arguments.append("threads")
                         }
                         if plan.indexedPools.contains(step.layer) {

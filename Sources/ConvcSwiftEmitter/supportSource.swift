@@ -172,6 +172,21 @@ extension TYPE {
         }
     }
 
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
+    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * taps)])
+        for b in 0..<(filters / 32) {
+            for c in 0..<channels {
+                for t in 0..<taps {
+                    for r in 0..<32 {
+                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
     /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
     /// eight filters' weights for one channel and tap from one place.

@@ -109,6 +109,26 @@ let generatedTolerance: Float = 1e-4
         #expect(Resnet18.arenaFloats == Resnet18.activationFloats + Resnet18.scratchFloats)
     }
 
+    @Test func resNet18ConvsPickTheirKernelsByMapSize() throws {
+        let source = try String(contentsOf: packageRoot.appendingPathComponent("generated/resnet18.swift"), encoding: .utf8)
+        func body(_ name: String) -> Substring {
+            guard let start = source.range(of: "static func \(name)(") else { return "" }
+            let rest = source[start.upperBound...]
+            return rest[..<(rest.range(of: "static func ")?.lowerBound ?? rest.endIndex)]
+        }
+        // 7×7 stride 2 on 224 + 2·3 padding: four phase planes of 115×115, stride-1 reads over them
+        #expect(body("conv1").contains("four phase planes of 115×115"))
+        // 56×56: pixel vectors over the flat padded plane, 58 wide
+        #expect(body("layer1_0_conv1").contains("padded plane: 58×58"))
+        // 28×28 and below: channel vectors, 32 channels × 14 pixels (7 on a 7×7 map)
+        #expect(body("layer2_1_conv1").contains("tile: 32 channels × 14 pixels"))
+        #expect(body("layer4_0_conv2").contains("tile: 32 channels × 7 pixels"))
+        // a 1×1 stride-2 projection has no padding, so it reads its input directly
+        #expect(body("layer4_0_downsample_0").contains("tile: 32 channels × 7 pixels") && !body("layer4_0_downsample_0").contains("Self.pad"))
+        // the residual add and the relu after it run in the second conv's output loop
+        #expect(body("layer4_0_downsample_0").contains("+ x1[outputOffset &+ p]"))
+    }
+
     @Test(arguments: specNames)
     func generatedCodeAgreesWithTheInterpreter(_ name: String) throws {
         let model = try loadModel(name)

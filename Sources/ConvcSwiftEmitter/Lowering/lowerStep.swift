@@ -64,9 +64,7 @@ extension Emitter {
         if slots[step.layer] != nil { parameters.append("_ w: UnsafePointer<Float>") }
         parameters.append("_ y: UnsafeMutablePointer<Float>")
         if plan.indexedPools.contains(step.layer) { parameters.append("_ indices: UnsafeMutablePointer<Float>") }
-        if case .conv(let c) = main.op, convolutionKind(c) != .pointwise {
-            parameters.append("_ scratch: UnsafeMutablePointer<Float>")
-        }
+        if needsScratch(step) { parameters.append("_ scratch: UnsafeMutablePointer<Float>") }
         if case .conv = main.op { parameters.append("_ threads: Int") }
         w.line("@inline(never)")
         w.block("static func \(name)(\(parameters.joined(separator: ", ")))") { w in
@@ -122,7 +120,7 @@ extension Emitter {
     /// zero-padded scratch plane, so no load needs a bounds check (1×1 stride-1 convs read the input directly).
     func lowerConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
-        let kind = convolutionKind(c)
+        let kind = convolutionKind(c, output: output)
         let taps = c.kernel.h * c.kernel.w
         let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
         let plane = output.height * output.width
@@ -132,6 +130,10 @@ extension Emitter {
         }
         if kind == .flat {
             lowerFlatConvolution(c, input: input, output: output, step: step, into: &w)
+            return
+        }
+        if kind == .channelVectors {
+            lowerChannelVectors(c, input: input, output: output, step: step, into: &w)
             return
         }
         if kind == .pointwise && plane >= 2 * 16 {
@@ -215,6 +217,101 @@ extension Emitter {
         w.line("}")
     }
 
+    /// Vectors of sixteen output channels: two of them × a row segment of up to fourteen pixels in registers,
+    /// summed over input channels and taps, each input value broadcast to all lanes. The tile then goes to memory
+    /// and out channel by channel (the output is channels-first).
+    func lowerChannelVectors(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let taps = c.kernel.h * c.kernel.w
+        let blocks = c.filters / channelBlock
+        let vectors = channelBlock / 16
+        // Segments of 8 to 14 pixels, the length that computes the fewest pixels twice (16 wide: two of 8).
+        let pixels = output.width <= 14
+            ? output.width
+            : (8...14).min { a, b in
+                let (wasteA, wasteB) = ((output.width + a - 1) / a * a, (output.width + b - 1) / b * b)
+                return wasteA != wasteB ? wasteA < wasteB : a > b
+            }!
+        let padded = c.padding != .zero
+        let rows = padded ? input.height + c.padding.top + c.padding.bottom : input.height
+        let columns = padded ? input.width + c.padding.left + c.padding.right : input.width
+        let plane = output.height * output.width
+        w.comment("weight: (\(blocks) blocks, \(c.inChannels), \(c.kernel.h), \(c.kernel.w), \(channelBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.comment("tile: \(channelBlock) channels × \(pixels) pixels of an output row, sixteen channels to a vector")
+        if padded {
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(rows), columns: \(columns), into: scratch)")
+        }
+        let source = padded ? "scratch" : "x"
+        // Blocks write disjoint output channels and only read the input, so threads split them.
+        // Bands of output rows whose input rows (about 256 KB) stay in L2 while every block reads them.
+        let bandRows = max(1, (65_536 / (c.inChannels * columns) - (c.kernel.h - 1) * c.dilation.h) / c.stride.h)
+        w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
+        w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(vectors * pixels)) { tile in")
+        w.line("let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)")
+        w.line("for band in stride(from: 0, to: \(output.height), by: \(bandRows)) {")
+        w.block("for block in blocks") { w in
+            w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * taps * channelBlock))")
+            w.line("let kernel = w + kernelOffset")
+            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ block &* \(channelBlock)")
+            for v in 0..<vectors {
+                w.line("let bias\(v) = UnsafeRawPointer(w + (biasOffset &+ \(16 * v))).loadUnaligned(as: SIMD16<Float>.self)")
+            }
+            w.block("for oh in band..<min(band &+ \(bandRows), \(output.height))") { w in
+                w.block("for segment in stride(from: 0, to: \(output.width), by: \(pixels))") { w in
+                    // The last segment shifts back to end at the row's end; a few pixels are computed twice.
+                    w.line("let ow: Int = min(segment, \(output.width - pixels))")
+                    for v in 0..<vectors {
+                        for p in 0..<pixels { w.line("var a\(v)_\(p) = bias\(v)") }
+                    }
+                    w.block("for ic in 0..<\(c.inChannels)") { w in
+                        w.line("let planeOffset: Int = ic &* \(literal(rows * columns)) &+ oh &* \(literal(c.stride.h * columns)) &+ ow &* \(c.stride.w)")
+                        w.line("let k = kernel + ic &* \(literal(taps * channelBlock))")
+                        w.block("for i in 0..<\(c.kernel.h)") { w in
+                            w.block("for j in 0..<\(c.kernel.w)") { w in
+                                w.line("let tap = \(source) + (planeOffset &+ i &* \(literal(c.dilation.h * columns)) &+ j &* \(c.dilation.w))")
+                                w.line("let weights = k + (i &* \(c.kernel.w) &+ j) &* \(channelBlock)")
+                                for v in 0..<vectors {
+                                    w.line("let w\(v) = UnsafeRawPointer(weights + \(16 * v)).loadUnaligned(as: SIMD16<Float>.self)")
+                                }
+                                for p in 0..<pixels {
+                                    for v in 0..<vectors {
+                                        w.line("Self.multiplyAdd(&a\(v)_\(p), tap[\(p * c.stride.w)], w\(v))")
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for v in 0..<vectors {
+                        for p in 0..<pixels { w.line("tile[\(v * pixels + p)] = a\(v)_\(p)") }
+                    }
+                    // The activation runs on the tile in memory, once the accumulators are dead (it may be a call,
+                    // and vector registers do not survive one); with a residual to add first, in the pass below.
+                    if step.fusedAdd == nil, activationExpression(step) != nil {
+                        w.block("for t in 0..<\(vectors * pixels)") { w in
+                            w.line("let v = tile[t]")
+                            w.line("tile[t] = \(vectorActivation(step, "v"))")
+                        }
+                    }
+                    w.block("for oc in 0..<\(channelBlock)") { w in
+                        w.line("let outputOffset: Int = (block &* \(channelBlock) &+ oc) &* \(literal(plane)) &+ oh &* \(output.width) &+ ow")
+                        w.line("let lane: Int = (oc >> 4) &* \(pixels * 16) &+ (oc & 15)")
+                        w.block("for p in 0..<\(pixels)") { w in
+                            if step.fusedAdd != nil {
+                                w.line("let v = lanes[lane &+ p &* 16] + x\(step.inputs.count - 1)[outputOffset &+ p]")
+                                w.line("y[outputOffset &+ p] = \(activationExpression(step) ?? "v")")
+                            } else {
+                                w.line("y[outputOffset &+ p] = lanes[lane &+ p &* 16]")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        w.line("}")
+        w.line("}")
+        w.line("}")
+    }
+
     /// A 1×1 stride-1 conv over at least thirty-two pixels: the input planes are the matrix. Eight filters ×
     /// thirty-two pixels in sixteen SIMD16 accumulators; the last tile is shifted back to end at the last pixel,
     /// so a few pixels are computed twice and every load and store is a whole vector.
@@ -225,15 +322,17 @@ extension Emitter {
         let chunks = 2
         w.comment("weight: (\(blocks) blocks, \(c.inChannels), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
-        w.block("for block in blocks") { w in
-            w.line("let firstFilter: Int = block &* \(filterBlock)")
-            w.line("let filters: Int = min(\(filterBlock), \(c.filters) &- firstFilter)")
-            w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * filterBlock))")
-            w.line("let kernel = w + kernelOffset")
-            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
-            w.line("let bias = w + biasOffset")
-            w.block("for tile in stride(from: 0, to: \(literal(plane)), by: \(16 * chunks))") { w in
-                w.line("let p: Int = min(tile, \(literal(plane - 16 * chunks)))")
+        // Pixel tiles outside, filter blocks inside: a tile's column of every input channel stays in L1 while
+        // all the blocks read it.
+        w.block("for tile in stride(from: 0, to: \(literal(plane)), by: \(16 * chunks))") { w in
+            w.line("let p: Int = min(tile, \(literal(plane - 16 * chunks)))")
+            w.block("for block in blocks") { w in
+                w.line("let firstFilter: Int = block &* \(filterBlock)")
+                w.line("let filters: Int = min(\(filterBlock), \(c.filters) &- firstFilter)")
+                w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * filterBlock))")
+                w.line("let kernel = w + kernelOffset")
+                w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
+                w.line("let bias = w + biasOffset")
                 for r in 0..<filterBlock {
                     for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
                 }
@@ -288,7 +387,11 @@ extension Emitter {
         w.comment("the last tile reads up to \(flatTile) floats past the last plane, into lanes it drops")
         w.line("(scratch + \(literal(c.inChannels * planeStride))).update(repeating: 0, count: \(flatTile))")
         // Blocks write disjoint output channels and only read the padded copy, so threads split them.
+        // Bands of positions whose input (about 256 KB) stays in L2 while every block reads it.
+        let band = max(flatTile, 65_536 / (inPerGroup * padded.phases) / flatTile * flatTile)
         w.line("Self.parallel(\(c.groups * blocksPerGroup), threads: threads) { blocks in")
+        w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
+        w.line("for band in stride(from: 0, to: \(literal(positions)), by: \(literal(band))) {")
         w.block("for block in blocks") { w in
             w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
             w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
@@ -297,8 +400,7 @@ extension Emitter {
             w.line("let kernel = w + kernelOffset")
             w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
             w.line("let bias = w + biasOffset")
-            w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
-            w.block("for p in stride(from: 0, to: \(literal(positions)), by: \(flatTile))") { w in
+            w.block("for p in stride(from: band, to: min(band &+ \(literal(band)), \(literal(positions))), by: \(flatTile))") { w in
                 for r in 0..<filterBlock {
                     for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
                 }
@@ -346,8 +448,9 @@ extension Emitter {
                     }
                 }
             }
-            w.line("}")
         }
+        w.line("}")
+        w.line("}")
         w.line("}")
     }
 
