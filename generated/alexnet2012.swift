@@ -16,9 +16,9 @@ public struct Alexnet2012Groups2: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 580_800
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 179_103
+    public static let scratchFloats = 348_480
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 759_903
+    public static let arenaFloats = 929_280
     static let inputCount = 154_587
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -126,14 +126,14 @@ public struct Alexnet2012Groups2: Sendable {
                 let x = input + n &* Self.inputCount
                 Self.features_conv1(x, w + 0, a + 0, a + 580_800, threads)
                 Self.features_norm1(a + 0, a + 290_400)
-                Self.features_pool1(a + 290_400, a + 0)
+                Self.features_pool1(a + 290_400, a + 0, a + 580_800)
                 Self.features_conv2(a + 0, w + 34_944, a + 69_984, a + 580_800, threads)
                 Self.features_norm2(a + 69_984, a + 256_608)
-                Self.features_pool2(a + 256_608, a + 0)
+                Self.features_pool2(a + 256_608, a + 0, a + 580_800)
                 Self.features_conv3(a + 0, w + 342_400, a + 43_264, a + 580_800, threads)
                 Self.features_conv4(a + 43_264, w + 1_227_520, a + 108_160, a + 580_800, threads)
                 Self.features_conv5(a + 108_160, w + 1_891_456, a + 0, a + 580_800, threads)
-                Self.features_pool5(a + 0, a + 43_264)
+                Self.features_pool5(a + 0, a + 43_264, a + 580_800)
                 Self.classifier_fc6(a + 43_264, w + 2_334_080, a + 0)
                 Self.classifier_fc7(a + 0, w + 40_086_912, a + 4096)
                 Self.classifier_fc8(a + 4096, w + 56_868_224, a + 0)
@@ -224,29 +224,20 @@ extension Alexnet2012Groups2 {
     /// features.pool1: max_pool 3×3, stride 2×2, padding 0.
     /// Generated from specs/alexnet2012.yaml:20:11.
     @inline(never)
-    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 96×55×55   y: 96×27×27
+        Self.pad(x, channels: 96, height: 55, width: 55, top: 0, left: 0, rows: 55, columns: 66, into: scratch, fill: -.infinity)
         for c in 0..<96 {
-            let planeOffset: Int = c &* 3025
-            let plane = x + planeOffset
             for oh in 0..<27 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<27 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 27, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 55 else { continue }
+                        let rowOffset: Int = (c &* 55 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
                         for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 55 else { continue }
-                            let v = plane[h &* 55 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 55 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 27 &+ oh) &* 27 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
                 }
             }
         }
@@ -377,29 +368,20 @@ extension Alexnet2012Groups2 {
     /// features.pool2: max_pool 3×3, stride 2×2, padding 0.
     /// Generated from specs/alexnet2012.yaml:24:11.
     @inline(never)
-    static func features_pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×27×27   y: 256×13×13
+        Self.pad(x, channels: 256, height: 27, width: 27, top: 0, left: 0, rows: 27, columns: 34, into: scratch, fill: -.infinity)
         for c in 0..<256 {
-            let planeOffset: Int = c &* 729
-            let plane = x + planeOffset
             for oh in 0..<13 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<13 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 27 else { continue }
+                        let rowOffset: Int = (c &* 27 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 27 else { continue }
-                            let v = plane[h &* 27 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 27 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 13 &+ oh) &* 13 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
                 }
             }
         }
@@ -455,39 +437,284 @@ extension Alexnet2012Groups2 {
                     for ic in 0..<256 {
                         let planeOffset: Int = ic &* 225 &+ oh &* 15 &+ ow &* 1
                         let k = kernel + ic &* 288
-                        for i in 0..<3 {
-                            for j in 0..<3 {
-                                let tap = scratch + (planeOffset &+ i &* 15 &+ j &* 1)
-                                let weights = k + (i &* 3 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                                Self.multiplyAdd(&a0_8, tap[8], w0)
-                                Self.multiplyAdd(&a1_8, tap[8], w1)
-                                Self.multiplyAdd(&a0_9, tap[9], w0)
-                                Self.multiplyAdd(&a1_9, tap[9], w1)
-                                Self.multiplyAdd(&a0_10, tap[10], w0)
-                                Self.multiplyAdd(&a1_10, tap[10], w1)
-                                Self.multiplyAdd(&a0_11, tap[11], w0)
-                                Self.multiplyAdd(&a1_11, tap[11], w1)
-                                Self.multiplyAdd(&a0_12, tap[12], w0)
-                                Self.multiplyAdd(&a1_12, tap[12], w1)
-                            }
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 15)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 16)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 17)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 30)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 31)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 32)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -750,29 +977,20 @@ extension Alexnet2012Groups2 {
     /// features.pool5: max_pool 3×3, stride 2×2, padding 0.
     /// Generated from specs/alexnet2012.yaml:31:11.
     @inline(never)
-    static func features_pool5(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_pool5(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×13×13   y: 256×6×6
+        Self.pad(x, channels: 256, height: 13, width: 13, top: 0, left: 0, rows: 13, columns: 34, into: scratch, fill: -.infinity)
         for c in 0..<256 {
-            let planeOffset: Int = c &* 169
-            let plane = x + planeOffset
             for oh in 0..<6 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<6 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 6, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 13 else { continue }
+                        let rowOffset: Int = (c &* 13 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 13 else { continue }
-                            let v = plane[h &* 13 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 13 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 6 &+ oh) &* 6 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
                 }
             }
         }
@@ -951,15 +1169,26 @@ extension Alexnet2012Groups2 {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -1253,7 +1253,7 @@ public struct EnetCamvid12: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.initial_conv(x, w + 0, a + 0, a + 5_767_168, threads)
-                Self.initial_pool(x, a + 851_968)
+                Self.initial_pool(x, a + 851_968, a + 5_767_168)
                 Self.initial_bn(a + 0, w + 448, a + 1_048_576)
                 Self.initial_prelu(a + 1_048_576, w + 480, a + 0)
                 Self.bottleneck1_0_proj(a + 0, w + 512, a + 1_048_576, a + 5_767_168, threads)
@@ -1559,29 +1559,20 @@ extension EnetCamvid12 {
     /// initial.pool: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/enet.yaml:108:17.
     @inline(never)
-    static func initial_pool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func initial_pool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 3×512×512   y: 3×256×256
+        Self.pad(x, channels: 3, height: 512, width: 512, top: 0, left: 0, rows: 512, columns: 513, into: scratch, fill: -.infinity)
         for c in 0..<3 {
-            let planeOffset: Int = c &* 262_144
-            let plane = x + planeOffset
             for oh in 0..<256 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<256 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 256, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 512 else { continue }
+                        let rowOffset: Int = (c &* 512 &+ oh &* 2 &+ i &* 1) &* 513 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 512 else { continue }
-                            let v = plane[h &* 512 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 512 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 256 &+ oh) &* 256 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 256 &+ oh) &* 256 &+ ow), count: min(16, 256 &- ow))
                 }
             }
         }
@@ -4482,15 +4473,26 @@ extension EnetCamvid12 {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

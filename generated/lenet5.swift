@@ -16,9 +16,9 @@ public struct Lenet5: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 5880
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 1208
+    public static let scratchFloats = 5544
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 7088
+    public static let arenaFloats = 11_424
     static let inputCount = 1024
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -99,9 +99,9 @@ public struct Lenet5: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.conv1(x, w + 0, a + 0, a + 5880, threads)
-                Self.pool1(a + 0, a + 4704)
+                Self.pool1(a + 0, a + 4704, a + 5880)
                 Self.conv2(a + 4704, w + 208, a + 0, a + 5880, threads)
-                Self.pool2(a + 0, a + 1600)
+                Self.pool2(a + 0, a + 1600, a + 5880)
                 Self.fc1(a + 1600, w + 2624, a + 0)
                 Self.fc2(a + 0, w + 50_744, a + 120)
                 Self.fc3(a + 120, w + 60_908, a + 0)
@@ -221,29 +221,20 @@ extension Lenet5 {
     /// pool1: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/lenet5.yaml:9:5.
     @inline(never)
-    static func pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 6×28×28   y: 6×14×14
+        Self.pad(x, channels: 6, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 33, into: scratch, fill: -.infinity)
         for c in 0..<6 {
-            let planeOffset: Int = c &* 784
-            let plane = x + planeOffset
             for oh in 0..<14 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<14 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 28 else { continue }
+                        let rowOffset: Int = (c &* 28 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 28 else { continue }
-                            let v = plane[h &* 28 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 28 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 14 &+ oh) &* 14 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
         }
@@ -358,29 +349,20 @@ extension Lenet5 {
     /// pool2: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/lenet5.yaml:12:5.
     @inline(never)
-    static func pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 16×10×10   y: 16×5×5
+        Self.pad(x, channels: 16, height: 10, width: 10, top: 0, left: 0, rows: 10, columns: 33, into: scratch, fill: -.infinity)
         for c in 0..<16 {
-            let planeOffset: Int = c &* 100
-            let plane = x + planeOffset
             for oh in 0..<5 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<5 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 5, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 10 else { continue }
+                        let rowOffset: Int = (c &* 10 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 10 else { continue }
-                            let v = plane[h &* 10 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 10 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 5 &+ oh) &* 5 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 5 &+ oh) &* 5 &+ ow), count: min(16, 5 &- ow))
                 }
             }
         }
@@ -559,15 +541,26 @@ extension Lenet5 {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -16,9 +16,9 @@ public struct MobilenetV1: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_605_632
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 948_480
+    public static let scratchFloats = 153_260
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_554_112
+    public static let arenaFloats = 1_758_892
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -356,31 +356,31 @@ public struct MobilenetV1: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632, threads)
-                Self.features_block1_dw(a + 0, w + 896, a + 401_408, a + 1_605_632, threads)
+                Self.features_block1_dw(a + 0, w + 896, a + 401_408, threads)
                 Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816, threads)
-                Self.features_block2_dw(a + 802_816, w + 3328, a + 0, a + 1_605_632, threads)
+                Self.features_block2_dw(a + 802_816, w + 3328, a + 0, threads)
                 Self.features_block2_pw(a + 0, w + 3968, a + 200_704, threads)
-                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, a + 1_605_632, threads)
+                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, threads)
                 Self.features_block3_pw(a + 602_112, w + 13_568, a + 0, threads)
-                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, a + 1_605_632, threads)
+                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, threads)
                 Self.features_block4_pw(a + 401_408, w + 31_360, a + 0, threads)
-                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, a + 1_605_632, threads)
+                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, threads)
                 Self.features_block5_pw(a + 200_704, w + 66_944, a + 0, threads)
-                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, a + 1_605_632, threads)
+                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, threads)
                 Self.features_block6_pw(a + 200_704, w + 135_296, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, threads)
                 Self.features_block7_pw(a + 100_352, w + 272_000, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 534_656, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_dw(a + 0, w + 534_656, a + 100_352, threads)
                 Self.features_block7_pw(a + 100_352, w + 539_776, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 802_432, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_dw(a + 0, w + 802_432, a + 100_352, threads)
                 Self.features_block7_pw(a + 100_352, w + 807_552, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 1_070_208, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_dw(a + 0, w + 1_070_208, a + 100_352, threads)
                 Self.features_block7_pw(a + 100_352, w + 1_075_328, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 1_337_984, a + 100_352, a + 1_605_632, threads)
+                Self.features_block7_dw(a + 0, w + 1_337_984, a + 100_352, threads)
                 Self.features_block7_pw(a + 100_352, w + 1_343_104, a + 0, threads)
-                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, a + 1_605_632, threads)
+                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, threads)
                 Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0, threads)
-                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, a + 1_605_632, threads)
+                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, threads)
                 Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0, threads)
                 Self.avgpool(a + 0, a + 50_176)
                 Self.fc(a + 50_176, w + 3_196_032, a + 0)
@@ -501,30 +501,49 @@ extension MobilenetV1 {
     /// features.block1.dw: conv (depthwise) 32→32, kernel 3×3, stride 1×1, padding 1, groups 32, + features.block1.dw_bn folded, + features.block1.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×112×112   y: 32×112×112
         // weight: (32, 1, 3, 3)   bias: w[288..<320]
-        Self.pad(x, channels: 32, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
         Self.parallel(32, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 12_996) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 12_996)
         for c in channels {
-            let planeOffset: Int = c &* 12_996
+            for h in 0..<112 {
+                let row: Int = (h &+ 1) &* 114 &+ 1
+                let source: Int = (c &* 112 &+ h) &* 112
+                (scratch + row).update(from: x + source, count: 112)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[288 &+ c]
-            for oh in 0..<112 {
+            for firstRow in stride(from: 0, to: 112, by: 4) {
                 for ow in stride(from: 0, to: 112, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 111)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 111)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 111)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 111)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 114 &+ ow &* 1
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let outputOffset: Int = (c &* 112 &+ oh) &* 112 &+ ow
                     let count: Int = min(16, 112 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 112 &+ oh0) &* 112 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 112 &+ oh1) &* 112 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 112 &+ oh2) &* 112 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 112 &+ oh3) &* 112 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -624,30 +643,49 @@ extension MobilenetV1 {
     /// features.block2.dw: conv (depthwise) 64→64, kernel 3×3, stride 2×2, padding 1, groups 64, + features.block2.dw_bn folded, + features.block2.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
         // weight: (64, 1, 3, 3)   bias: w[576..<640]
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 130, into: scratch)
         Self.parallel(64, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 14_820) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 14_820)
         for c in channels {
-            let planeOffset: Int = c &* 14_820
+            for h in 0..<112 {
+                let row: Int = (h &+ 1) &* 130 &+ 1
+                let source: Int = (c &* 112 &+ h) &* 112
+                (scratch + row).update(from: x + source, count: 112)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[576 &+ c]
-            for oh in 0..<56 {
+            for firstRow in stride(from: 0, to: 56, by: 4) {
                 for ow in stride(from: 0, to: 56, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 55)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 55)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 55)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 55)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 130 &+ ow &* 2
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
                         }
                     }
-                    let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
                     let count: Int = min(16, 56 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -747,30 +785,49 @@ extension MobilenetV1 {
     /// features.block3.dw: conv (depthwise) 128→128, kernel 3×3, stride 1×1, padding 1, groups 128, + features.block3.dw_bn folded, + features.block3.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
         Self.parallel(128, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3828) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 3828)
         for c in channels {
-            let planeOffset: Int = c &* 3828
+            for h in 0..<56 {
+                let row: Int = (h &+ 1) &* 66 &+ 1
+                let source: Int = (c &* 56 &+ h) &* 56
+                (scratch + row).update(from: x + source, count: 56)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[1152 &+ c]
-            for oh in 0..<56 {
+            for firstRow in stride(from: 0, to: 56, by: 4) {
                 for ow in stride(from: 0, to: 56, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 55)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 55)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 55)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 55)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 66 &+ ow &* 1
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let outputOffset: Int = (c &* 56 &+ oh) &* 56 &+ ow
                     let count: Int = min(16, 56 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -870,30 +927,49 @@ extension MobilenetV1 {
     /// features.block4.dw: conv (depthwise) 128→128, kernel 3×3, stride 2×2, padding 1, groups 128, + features.block4.dw_bn folded, + features.block4.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×28×28
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch)
         Self.parallel(128, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3828) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 3828)
         for c in channels {
-            let planeOffset: Int = c &* 3828
+            for h in 0..<56 {
+                let row: Int = (h &+ 1) &* 66 &+ 1
+                let source: Int = (c &* 56 &+ h) &* 56
+                (scratch + row).update(from: x + source, count: 56)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[1152 &+ c]
-            for oh in 0..<28 {
+            for firstRow in stride(from: 0, to: 28, by: 4) {
                 for ow in stride(from: 0, to: 28, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 27)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 27)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 27)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 27)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
                         }
                     }
-                    let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
                     let count: Int = min(16, 28 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -993,30 +1069,49 @@ extension MobilenetV1 {
     /// features.block5.dw: conv (depthwise) 256→256, kernel 3×3, stride 1×1, padding 1, groups 256, + features.block5.dw_bn folded, + features.block5.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
         Self.parallel(256, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1020) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 1020)
         for c in channels {
-            let planeOffset: Int = c &* 1020
+            for h in 0..<28 {
+                let row: Int = (h &+ 1) &* 34 &+ 1
+                let source: Int = (c &* 28 &+ h) &* 28
+                (scratch + row).update(from: x + source, count: 28)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[2304 &+ c]
-            for oh in 0..<28 {
+            for firstRow in stride(from: 0, to: 28, by: 4) {
                 for ow in stride(from: 0, to: 28, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 27)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 27)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 27)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 27)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let outputOffset: Int = (c &* 28 &+ oh) &* 28 &+ ow
                     let count: Int = min(16, 28 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -1116,30 +1211,49 @@ extension MobilenetV1 {
     /// features.block6.dw: conv (depthwise) 256→256, kernel 3×3, stride 2×2, padding 1, groups 256, + features.block6.dw_bn folded, + features.block6.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch)
         Self.parallel(256, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1020) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 1020)
         for c in channels {
-            let planeOffset: Int = c &* 1020
+            for h in 0..<28 {
+                let row: Int = (h &+ 1) &* 34 &+ 1
+                let source: Int = (c &* 28 &+ h) &* 28
+                (scratch + row).update(from: x + source, count: 28)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[2304 &+ c]
-            for oh in 0..<14 {
+            for firstRow in stride(from: 0, to: 14, by: 4) {
                 for ow in stride(from: 0, to: 14, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 13)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 13)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 13)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 13)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
                         }
                     }
-                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
                     let count: Int = min(16, 14 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -1195,41 +1309,38 @@ extension MobilenetV1 {
                     for ic in 0..<256 {
                         let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
                         let k = kernel + ic &* 32
-                        for i in 0..<1 {
-                            for j in 0..<1 {
-                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
-                                let weights = k + (i &* 1 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                                Self.multiplyAdd(&a0_8, tap[8], w0)
-                                Self.multiplyAdd(&a1_8, tap[8], w1)
-                                Self.multiplyAdd(&a0_9, tap[9], w0)
-                                Self.multiplyAdd(&a1_9, tap[9], w1)
-                                Self.multiplyAdd(&a0_10, tap[10], w0)
-                                Self.multiplyAdd(&a1_10, tap[10], w1)
-                                Self.multiplyAdd(&a0_11, tap[11], w0)
-                                Self.multiplyAdd(&a1_11, tap[11], w1)
-                                Self.multiplyAdd(&a0_12, tap[12], w0)
-                                Self.multiplyAdd(&a1_12, tap[12], w1)
-                                Self.multiplyAdd(&a0_13, tap[13], w0)
-                                Self.multiplyAdd(&a1_13, tap[13], w1)
-                            }
+                        do {
+                            let tap = x + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1283,30 +1394,49 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     /// Also runs features.block8.dw, features.block9.dw, features.block10.dw, features.block11.dw (the same shapes and fusions).
     @inline(never)
-    static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch)
         Self.parallel(512, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 288) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 288)
         for c in channels {
-            let planeOffset: Int = c &* 288
+            for h in 0..<14 {
+                let row: Int = (h &+ 1) &* 18 &+ 1
+                let source: Int = (c &* 14 &+ h) &* 14
+                (scratch + row).update(from: x + source, count: 14)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[4608 &+ c]
-            for oh in 0..<14 {
+            for firstRow in stride(from: 0, to: 14, by: 4) {
                 for ow in stride(from: 0, to: 14, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 13)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 13)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 13)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 13)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let outputOffset: Int = (c &* 14 &+ oh) &* 14 &+ ow
                     let count: Int = min(16, 14 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -1363,41 +1493,38 @@ extension MobilenetV1 {
                     for ic in 0..<512 {
                         let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
                         let k = kernel + ic &* 32
-                        for i in 0..<1 {
-                            for j in 0..<1 {
-                                let tap = x + (planeOffset &+ i &* 14 &+ j &* 1)
-                                let weights = k + (i &* 1 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                                Self.multiplyAdd(&a0_8, tap[8], w0)
-                                Self.multiplyAdd(&a1_8, tap[8], w1)
-                                Self.multiplyAdd(&a0_9, tap[9], w0)
-                                Self.multiplyAdd(&a1_9, tap[9], w1)
-                                Self.multiplyAdd(&a0_10, tap[10], w0)
-                                Self.multiplyAdd(&a1_10, tap[10], w1)
-                                Self.multiplyAdd(&a0_11, tap[11], w0)
-                                Self.multiplyAdd(&a1_11, tap[11], w1)
-                                Self.multiplyAdd(&a0_12, tap[12], w0)
-                                Self.multiplyAdd(&a1_12, tap[12], w1)
-                                Self.multiplyAdd(&a0_13, tap[13], w0)
-                                Self.multiplyAdd(&a1_13, tap[13], w1)
-                            }
+                        do {
+                            let tap = x + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1450,30 +1577,49 @@ extension MobilenetV1 {
     /// features.block12.dw: conv (depthwise) 512→512, kernel 3×3, stride 2×2, padding 1, groups 512, + features.block12.dw_bn folded, + features.block12.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 34, into: scratch)
         Self.parallel(512, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 544) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 544)
         for c in channels {
-            let planeOffset: Int = c &* 544
+            for h in 0..<14 {
+                let row: Int = (h &+ 1) &* 34 &+ 1
+                let source: Int = (c &* 14 &+ h) &* 14
+                (scratch + row).update(from: x + source, count: 14)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[4608 &+ c]
-            for oh in 0..<7 {
+            for firstRow in stride(from: 0, to: 7, by: 4) {
                 for ow in stride(from: 0, to: 7, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 6)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 6)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 6)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 6)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
                         }
                     }
-                    let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
                     let count: Int = min(16, 7 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -1515,27 +1661,24 @@ extension MobilenetV1 {
                     for ic in 0..<512 {
                         let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
                         let k = kernel + ic &* 32
-                        for i in 0..<1 {
-                            for j in 0..<1 {
-                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
-                                let weights = k + (i &* 1 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                            }
+                        do {
+                            let tap = x + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1574,30 +1717,49 @@ extension MobilenetV1 {
     /// features.block13.dw: conv (depthwise) 1024→1024, kernel 3×3, stride 1×1, padding 1, groups 1024, + features.block13.dw_bn folded, + features.block13.dw_relu fused.
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
-    static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
         // weight: (1024, 1, 3, 3)   bias: w[9216..<10_240]
-        Self.pad(x, channels: 1024, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch)
         Self.parallel(1024, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 162) { buffer in
+        let scratch = buffer.baseAddress!
+        scratch.update(repeating: 0, count: 162)
         for c in channels {
-            let planeOffset: Int = c &* 162
+            for h in 0..<7 {
+                let row: Int = (h &+ 1) &* 18 &+ 1
+                let source: Int = (c &* 7 &+ h) &* 7
+                (scratch + row).update(from: x + source, count: 7)
+            }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[9216 &+ c]
-            for oh in 0..<7 {
+            for firstRow in stride(from: 0, to: 7, by: 4) {
                 for ow in stride(from: 0, to: 7, by: 16) {
-                    var a = SIMD16<Float>(repeating: b)
+                    let oh0: Int = min(firstRow &+ 0, 6)
+                    var a0 = SIMD16<Float>(repeating: b)
+                    let oh1: Int = min(firstRow &+ 1, 6)
+                    var a1 = SIMD16<Float>(repeating: b)
+                    let oh2: Int = min(firstRow &+ 2, 6)
+                    var a2 = SIMD16<Float>(repeating: b)
+                    let oh3: Int = min(firstRow &+ 3, 6)
+                    var a3 = SIMD16<Float>(repeating: b)
                     for i in 0..<3 {
-                        let rowOffset: Int = planeOffset &+ (oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
                         for j in 0..<3 {
-                            Self.multiplyAdd(&a, k[i &* 3 &+ j], UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            let t = k[i &* 3 &+ j]
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let outputOffset: Int = (c &* 7 &+ oh) &* 7 &+ ow
                     let count: Int = min(16, 7 &- ow)
-                    Self.store16(pointwiseMax(a, SIMD16<Float>()), to: y + outputOffset, count: count)
+                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
+                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
                 }
             }
+        }
         }
         }
     }
@@ -1639,27 +1801,24 @@ extension MobilenetV1 {
                     for ic in 0..<1024 {
                         let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
                         let k = kernel + ic &* 32
-                        for i in 0..<1 {
-                            for j in 0..<1 {
-                                let tap = x + (planeOffset &+ i &* 7 &+ j &* 1)
-                                let weights = k + (i &* 1 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                            }
+                        do {
+                            let tap = x + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1870,15 +2029,26 @@ extension MobilenetV1 {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

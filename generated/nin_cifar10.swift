@@ -16,9 +16,9 @@ public struct NinCifar10: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 360_448
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 38_400
+    public static let scratchFloats = 107_712
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 398_848
+    public static let arenaFloats = 468_160
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -136,7 +136,7 @@ public struct NinCifar10: Sendable {
                 Self.features_conv1(x, w + 0, a + 0, a + 360_448, threads)
                 Self.features_cccp1(a + 0, w + 14_592, a + 196_608, threads)
                 Self.features_cccp2(a + 196_608, w + 45_472, a + 0, threads)
-                Self.features_pool1(a + 0, a + 98_304)
+                Self.features_pool1(a + 0, a + 98_304, a + 360_448)
                 Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
                 Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
                 Self.features_cccp3(a + 49_152, w + 558_976, a + 0, threads)
@@ -445,29 +445,20 @@ extension NinCifar10 {
     /// features.pool1: max_pool 3×3, stride 2×2, padding 0, ceil mode.
     /// Generated from specs/nin_cifar10.yaml:22:11.
     @inline(never)
-    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 96×32×32   y: 96×16×16
+        Self.pad(x, channels: 96, height: 32, width: 32, top: 0, left: 0, rows: 33, columns: 34, into: scratch, fill: -.infinity)
         for c in 0..<96 {
-            let planeOffset: Int = c &* 1024
-            let plane = x + planeOffset
             for oh in 0..<16 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<16 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 16, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 32 else { continue }
+                        let rowOffset: Int = (c &* 33 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
                         for j in 0..<3 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 32 else { continue }
-                            let v = plane[h &* 32 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 32 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 16 &+ oh) &* 16 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 16 &+ oh) &* 16 &+ ow), count: min(16, 16 &- ow))
                 }
             }
         }
@@ -516,9 +507,8 @@ extension NinCifar10 {
                         for i in 0..<5 {
                             for j in 0..<5 {
                                 let tap = scratch + (planeOffset &+ i &* 20 &+ j &* 1)
-                                let weights = k + (i &* 5 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
+                                let w0 = UnsafeRawPointer(k + ((i &* 5 &+ j) &* 32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(k + ((i &* 5 &+ j) &* 32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                                 Self.multiplyAdd(&a0_0, tap[0], w0)
                                 Self.multiplyAdd(&a1_0, tap[0], w1)
                                 Self.multiplyAdd(&a0_1, tap[1], w0)
@@ -738,29 +728,194 @@ extension NinCifar10 {
                     for ic in 0..<192 {
                         let planeOffset: Int = ic &* 100 &+ oh &* 10 &+ ow &* 1
                         let k = kernel + ic &* 288
-                        for i in 0..<3 {
-                            for j in 0..<3 {
-                                let tap = scratch + (planeOffset &+ i &* 10 &+ j &* 1)
-                                let weights = k + (i &* 3 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                            }
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 10)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 11)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 12)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 20)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 21)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 22)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1146,15 +1301,26 @@ extension NinCifar10 {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

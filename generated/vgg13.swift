@@ -162,19 +162,19 @@ public struct Vgg13: Sendable {
                 let x = input + n &* Self.inputCount
                 Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
                 Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
-                Self.features_4(a + 3_211_264, a + 0)
+                Self.features_4(a + 3_211_264, a + 0, a + 6_422_528)
                 Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528, threads)
                 Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528, threads)
-                Self.features_9(a + 2_408_448, a + 0)
+                Self.features_9(a + 2_408_448, a + 0, a + 6_422_528)
                 Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528, threads)
                 Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528, threads)
-                Self.features_14(a + 1_204_224, a + 0)
+                Self.features_14(a + 1_204_224, a + 0, a + 6_422_528)
                 Self.features_15(a + 0, w + 1_145_408, a + 200_704, a + 6_422_528, threads)
                 Self.features_17(a + 200_704, w + 2_325_568, a + 602_112, a + 6_422_528, threads)
-                Self.features_19(a + 602_112, a + 0)
+                Self.features_19(a + 602_112, a + 0, a + 6_422_528)
                 Self.features_20(a + 0, w + 4_685_376, a + 100_352, a + 6_422_528, threads)
                 Self.features_20(a + 100_352, w + 7_045_184, a + 0, a + 6_422_528, threads)
-                Self.features_24(a + 0, a + 100_352)
+                Self.features_24(a + 0, a + 100_352, a + 6_422_528)
                 Self.avgpool(a + 100_352, a + 0)
                 Self.classifier_0(a + 0, w + 9_404_992, a + 25_088)
                 Self.classifier_3(a + 25_088, w + 112_169_536, a + 0)
@@ -401,29 +401,20 @@ extension Vgg13 {
     /// features.4: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg13.yaml:15:11.
     @inline(never)
-    static func features_4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 64×224×224   y: 64×112×112
+        Self.pad(x, channels: 64, height: 224, width: 224, top: 0, left: 0, rows: 224, columns: 225, into: scratch, fill: -.infinity)
         for c in 0..<64 {
-            let planeOffset: Int = c &* 50_176
-            let plane = x + planeOffset
             for oh in 0..<112 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<112 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 224 else { continue }
+                        let rowOffset: Int = (c &* 224 &+ oh &* 2 &+ i &* 1) &* 225 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 224 else { continue }
-                            let v = plane[h &* 224 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 224 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 112 &+ oh) &* 112 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
                 }
             }
         }
@@ -644,29 +635,20 @@ extension Vgg13 {
     /// features.9: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg13.yaml:17:11.
     @inline(never)
-    static func features_9(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_9(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 128×112×112   y: 128×56×56
+        Self.pad(x, channels: 128, height: 112, width: 112, top: 0, left: 0, rows: 112, columns: 129, into: scratch, fill: -.infinity)
         for c in 0..<128 {
-            let planeOffset: Int = c &* 12_544
-            let plane = x + planeOffset
             for oh in 0..<56 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<56 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 112 else { continue }
+                        let rowOffset: Int = (c &* 112 &+ oh &* 2 &+ i &* 1) &* 129 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 112 else { continue }
-                            let v = plane[h &* 112 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 112 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 56 &+ oh) &* 56 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
         }
@@ -887,29 +869,20 @@ extension Vgg13 {
     /// features.14: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg13.yaml:19:11.
     @inline(never)
-    static func features_14(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_14(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 256×56×56   y: 256×28×28
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 65, into: scratch, fill: -.infinity)
         for c in 0..<256 {
-            let planeOffset: Int = c &* 3136
-            let plane = x + planeOffset
             for oh in 0..<28 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<28 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 56 else { continue }
+                        let rowOffset: Int = (c &* 56 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 56 else { continue }
-                            let v = plane[h &* 56 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 56 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 28 &+ oh) &* 28 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
         }
@@ -967,41 +940,302 @@ extension Vgg13 {
                     for ic in 0..<256 {
                         let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
                         let k = kernel + ic &* 288
-                        for i in 0..<3 {
-                            for j in 0..<3 {
-                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
-                                let weights = k + (i &* 3 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                                Self.multiplyAdd(&a0_8, tap[8], w0)
-                                Self.multiplyAdd(&a1_8, tap[8], w1)
-                                Self.multiplyAdd(&a0_9, tap[9], w0)
-                                Self.multiplyAdd(&a1_9, tap[9], w1)
-                                Self.multiplyAdd(&a0_10, tap[10], w0)
-                                Self.multiplyAdd(&a1_10, tap[10], w1)
-                                Self.multiplyAdd(&a0_11, tap[11], w0)
-                                Self.multiplyAdd(&a1_11, tap[11], w1)
-                                Self.multiplyAdd(&a0_12, tap[12], w0)
-                                Self.multiplyAdd(&a1_12, tap[12], w1)
-                                Self.multiplyAdd(&a0_13, tap[13], w0)
-                                Self.multiplyAdd(&a1_13, tap[13], w1)
-                            }
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 30)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 31)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 32)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 61)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 62)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1103,41 +1337,302 @@ extension Vgg13 {
                     for ic in 0..<512 {
                         let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
                         let k = kernel + ic &* 288
-                        for i in 0..<3 {
-                            for j in 0..<3 {
-                                let tap = scratch + (planeOffset &+ i &* 30 &+ j &* 1)
-                                let weights = k + (i &* 3 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                                Self.multiplyAdd(&a0_8, tap[8], w0)
-                                Self.multiplyAdd(&a1_8, tap[8], w1)
-                                Self.multiplyAdd(&a0_9, tap[9], w0)
-                                Self.multiplyAdd(&a1_9, tap[9], w1)
-                                Self.multiplyAdd(&a0_10, tap[10], w0)
-                                Self.multiplyAdd(&a1_10, tap[10], w1)
-                                Self.multiplyAdd(&a0_11, tap[11], w0)
-                                Self.multiplyAdd(&a1_11, tap[11], w1)
-                                Self.multiplyAdd(&a0_12, tap[12], w0)
-                                Self.multiplyAdd(&a1_12, tap[12], w1)
-                                Self.multiplyAdd(&a0_13, tap[13], w0)
-                                Self.multiplyAdd(&a1_13, tap[13], w1)
-                            }
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 30)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 31)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 32)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 61)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 62)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1190,29 +1685,20 @@ extension Vgg13 {
     /// features.19: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg13.yaml:21:11.
     @inline(never)
-    static func features_19(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_19(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×28×28   y: 512×14×14
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 33, into: scratch, fill: -.infinity)
         for c in 0..<512 {
-            let planeOffset: Int = c &* 784
-            let plane = x + planeOffset
             for oh in 0..<14 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<14 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 28 else { continue }
+                        let rowOffset: Int = (c &* 28 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 28 else { continue }
-                            let v = plane[h &* 28 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 28 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 14 &+ oh) &* 14 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
         }
@@ -1271,41 +1757,302 @@ extension Vgg13 {
                     for ic in 0..<512 {
                         let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
                         let k = kernel + ic &* 288
-                        for i in 0..<3 {
-                            for j in 0..<3 {
-                                let tap = scratch + (planeOffset &+ i &* 16 &+ j &* 1)
-                                let weights = k + (i &* 3 &+ j) &* 32
-                                let w0 = UnsafeRawPointer(weights + 0).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(weights + 16).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[1], w0)
-                                Self.multiplyAdd(&a1_1, tap[1], w1)
-                                Self.multiplyAdd(&a0_2, tap[2], w0)
-                                Self.multiplyAdd(&a1_2, tap[2], w1)
-                                Self.multiplyAdd(&a0_3, tap[3], w0)
-                                Self.multiplyAdd(&a1_3, tap[3], w1)
-                                Self.multiplyAdd(&a0_4, tap[4], w0)
-                                Self.multiplyAdd(&a1_4, tap[4], w1)
-                                Self.multiplyAdd(&a0_5, tap[5], w0)
-                                Self.multiplyAdd(&a1_5, tap[5], w1)
-                                Self.multiplyAdd(&a0_6, tap[6], w0)
-                                Self.multiplyAdd(&a1_6, tap[6], w1)
-                                Self.multiplyAdd(&a0_7, tap[7], w0)
-                                Self.multiplyAdd(&a1_7, tap[7], w1)
-                                Self.multiplyAdd(&a0_8, tap[8], w0)
-                                Self.multiplyAdd(&a1_8, tap[8], w1)
-                                Self.multiplyAdd(&a0_9, tap[9], w0)
-                                Self.multiplyAdd(&a1_9, tap[9], w1)
-                                Self.multiplyAdd(&a0_10, tap[10], w0)
-                                Self.multiplyAdd(&a1_10, tap[10], w1)
-                                Self.multiplyAdd(&a0_11, tap[11], w0)
-                                Self.multiplyAdd(&a1_11, tap[11], w1)
-                                Self.multiplyAdd(&a0_12, tap[12], w0)
-                                Self.multiplyAdd(&a1_12, tap[12], w1)
-                                Self.multiplyAdd(&a0_13, tap[13], w0)
-                                Self.multiplyAdd(&a1_13, tap[13], w1)
-                            }
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 16)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 17)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 18)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 32)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 33)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 34)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1358,29 +2105,20 @@ extension Vgg13 {
     /// features.24: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg13.yaml:23:11.
     @inline(never)
-    static func features_24(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func features_24(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         // x: 512×14×14   y: 512×7×7
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 33, into: scratch, fill: -.infinity)
         for c in 0..<512 {
-            let planeOffset: Int = c &* 196
-            let plane = x + planeOffset
             for oh in 0..<7 {
-                let h0: Int = oh &* 2 &- 0
-                for ow in 0..<7 {
-                    let w0: Int = ow &* 2 &- 0
-                    var best = -Float.infinity
-                    var bestIndex = 0
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
-                        guard h >= 0 && h < 14 else { continue }
+                        let rowOffset: Int = (c &* 14 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
-                            guard col >= 0 && col < 14 else { continue }
-                            let v = plane[h &* 14 &+ col]
-                            if v > best || v.isNaN { best = v; bestIndex = h &* 14 &+ col }
+                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
                         }
                     }
-                    y[(c &* 7 &+ oh) &* 7 &+ ow] = best
-                    _ = bestIndex
+                    Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
         }
@@ -1578,15 +2316,26 @@ extension Vgg13 {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -95,14 +95,23 @@ func paddedFilters(_ c: Convolution) -> Int {
 /// The zero-padded copy of the input a blocked or depthwise conv reads: (channels, rows, columns), wide enough
 /// that the last sixteen-pixel chunk of every output row stays inside it.
 func paddedInput(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
+    paddedWindows(kernel: c.kernel, stride: c.stride, dilation: c.dilation, padding: c.padding, input: input, output: output)
+}
+
+/// The padded copy a window operation (conv or pool) reads in sixteen-pixel output chunks.
+func paddedWindows(kernel: Pair, stride: Pair, dilation: Pair, padding: Padding, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
     let chunks = (output.width + 15) / 16
     // Stride 2 reads two whole vectors (32 columns) per chunk and keeps the even lanes.
-    let lastRead = c.stride.w == 2
-        ? chunks * 32 + (c.kernel.w - 1) * c.dilation.w
-        : (chunks * 16 - 1) * c.stride.w + (c.kernel.w - 1) * c.dilation.w + 1
-    let rows = max(input.height + c.padding.top + c.padding.bottom, (output.height - 1) * c.stride.h + (c.kernel.h - 1) * c.dilation.h + 1)
-    return (rows, max(input.width + c.padding.left + c.padding.right, lastRead))
+    let lastRead = stride.w == 2
+        ? chunks * 32 + (kernel.w - 1) * dilation.w
+        : (chunks * 16 - 1) * stride.w + (kernel.w - 1) * dilation.w + 1
+    let rows = max(input.height + padding.top + padding.bottom, (output.height - 1) * stride.h + (kernel.h - 1) * dilation.h + 1)
+    return (rows, max(input.width + padding.left + padding.right, lastRead))
 }
+
+/// A max pool without indices runs on sixteen-pixel vectors over a copy of its input padded with −∞ (and as far
+/// as a ceil-mode window reaches); one that keeps indices for a max_unpool, and average pools, run pixel by pixel.
+func isVectorPool(_ p: Pooling, indexed: Bool) -> Bool { p.kind == .max && !indexed }
 
 /// Flat positions a flat conv computes per tile: two sixteen-lane chunks, so eight filters × two chunks keep
 /// sixteen accumulators in flight.
@@ -127,7 +136,8 @@ func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape) -> Int {
     case .flat:
         let padded = flatInput(c, input: input)
         return c.inChannels * padded.phases * padded.rows * padded.columns + flatTile
-    case .depthwise, .blocked:
+    case .depthwise: return 0  // each channel is padded on the thread's own stack
+    case .blocked:
         let padded = paddedInput(c, input: input, output: output)
         return c.inChannels * padded.rows * padded.columns
     }
@@ -151,6 +161,11 @@ struct Emitter {
         for step in plan.steps {
             let layer = model.layers[step.layer]
             var slot = ParameterSlots()
+            if case .pool(let p) = layer.op, isVectorPool(p, indexed: plan.indexedPools.contains(step.layer)) {
+                let input = model.layers[layer.inputs[0]].outputShape
+                let padded = paddedWindows(kernel: p.kernel, stride: p.stride, dilation: p.dilation, padding: p.padding, input: input, output: layer.outputShape)
+                scratchFloats = max(scratchFloats, input.channels * padded.rows * padded.columns)
+            }
             switch layer.op {
             case .conv(let c) where convolutionKind(c, output: layer.outputShape) != .depthwise:
                 // Blocked layout: filters padded to whole blocks of eight.
@@ -201,11 +216,14 @@ struct Emitter {
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
 
-    /// Whether a conv step takes the scratch buffer (for a padded copy of its input).
+    /// Whether a step takes the scratch buffer (for a padded copy of its input).
     func needsScratch(_ step: PlannedStep) -> Bool {
         let main = layer(step.layer)
-        guard case .conv(let c) = main.op else { return false }
-        return paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
+        switch main.op {
+        case .conv(let c): return paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
+        case .pool(let p): return isVectorPool(p, indexed: plan.indexedPools.contains(step.layer))
+        default: return false
+        }
     }
 
     /// The Swift identifier of each step's function, by step layer: `conv1`, `layer1_0_conv1`.
@@ -390,13 +408,11 @@ struct Emitter {
                         }
                         if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
                         arguments.append("a + \(literal(step.outputOffset))")
-                        if case .conv(let c) = layer(step.layer).op {
-                            if needsScratch(step) { arguments.append("a + \(literal(plan.arenaFloats))") }
-                            arguments.append("threads")
-                        }
                         if plan.indexedPools.contains(step.layer) {
                             arguments.append("a + \(literal(plan.offsets[step.layer * -1 - 1]!))")
                         }
+                        if needsScratch(step) { arguments.append("a + \(literal(plan.arenaFloats))") }
+                        if case .conv = layer(step.layer).op { arguments.append("threads") }
                         w.line("Self.\(functionName(step))(\(arguments.joined(separator: ", ")))")
                     }
                     w.line("(output + n &* Self.outputCount).update(from: \(buffer(plan.bufferOf[model.outputLayer])), count: Self.outputCount)")

@@ -132,15 +132,26 @@ extension TYPE {
         return result
     }
 
-    /// Copies (channels, height, width) into a zeroed (channels, rows, columns) buffer at (top, left).
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        s.update(repeating: 0, count: channels &* rows &* columns)
+    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: (a .< b) .| (b .!= b))
+    }
+
+    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+        let right = columns &- left &- width
         for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: fill, count: top &* columns)
             for h in 0..<height {
-                let target: Int = (c &* rows &+ top &+ h) &* columns &+ left
-                let source: Int = (c &* height &+ h) &* width
-                (s + target).update(from: x + source, count: width)
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: fill, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: fill, count: right)
             }
+            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
         }
     }
 

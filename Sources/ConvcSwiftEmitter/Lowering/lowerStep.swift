@@ -266,17 +266,29 @@ extension Emitter {
                     w.block("for ic in 0..<\(c.inChannels)") { w in
                         w.line("let planeOffset: Int = ic &* \(literal(rows * columns)) &+ oh &* \(literal(c.stride.h * columns)) &+ ow &* \(c.stride.w)")
                         w.line("let k = kernel + ic &* \(literal(taps * channelBlock))")
-                        w.block("for i in 0..<\(c.kernel.h)") { w in
-                            w.block("for j in 0..<\(c.kernel.w)") { w in
-                                w.line("let tap = \(source) + (planeOffset &+ i &* \(literal(c.dilation.h * columns)) &+ j &* \(c.dilation.w))")
-                                w.line("let weights = k + (i &* \(c.kernel.w) &+ j) &* \(channelBlock)")
-                                for v in 0..<vectors {
-                                    w.line("let w\(v) = UnsafeRawPointer(weights + \(16 * v)).loadUnaligned(as: SIMD16<Float>.self)")
-                                }
-                                for p in 0..<pixels {
-                                    for v in 0..<vectors {
-                                        w.line("Self.multiplyAdd(&a\(v)_\(p), tap[\(p * c.stride.w)], w\(v))")
+                        // One tap: its weight vectors, times each pixel's input value.
+                        func tap(_ offset: String, weights: String, into w: inout SwiftWriter) {
+                            w.line("let tap = \(source) + (planeOffset &+ \(offset))")
+                            for v in 0..<vectors {
+                                w.line("let w\(v) = UnsafeRawPointer(k + (\(weights) &+ \(16 * v))).loadUnaligned(as: SIMD16<Float>.self)")
+                            }
+                            for p in 0..<pixels {
+                                for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[\(p * c.stride.w)], w\(v))") }
+                            }
+                        }
+                        if taps <= 9 {
+                            // Kernels up to 3×3 unrolled: every offset a literal.
+                            for i in 0..<c.kernel.h {
+                                for j in 0..<c.kernel.w {
+                                    w.block("do") { w in
+                                        tap(literal(i * c.dilation.h * columns + j * c.dilation.w), weights: literal((i * c.kernel.w + j) * channelBlock), into: &w)
                                     }
+                                }
+                            }
+                        } else {
+                            w.block("for i in 0..<\(c.kernel.h)") { w in
+                                w.block("for j in 0..<\(c.kernel.w)") { w in
+                                    tap("i &* \(literal(c.dilation.h * columns)) &+ j &* \(c.dilation.w)", weights: "(i &* \(c.kernel.w) &+ j) &* \(channelBlock)", into: &w)
                                 }
                             }
                         }
@@ -460,33 +472,53 @@ extension Emitter {
         let padded = paddedInput(c, input: input, output: output)
         let taps = c.kernel.h * c.kernel.w
         w.comment("weight: (\(c.filters), 1, \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
-        w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+        // Each channel is padded into a plane of the thread's own, just before use: it stays in cache, and the
+        // input is read once. The border is zeroed once; each copy only writes the interior.
         w.line("Self.parallel(\(c.filters), threads: threads) { channels in")
+        w.line("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(literal(padded.rows * padded.columns))) { buffer in")
+        w.line("let scratch = buffer.baseAddress!")
+        w.line("scratch.update(repeating: 0, count: \(literal(padded.rows * padded.columns)))")
         w.block("for c in channels") { w in
-            w.line("let planeOffset: Int = c &* \(literal(padded.rows * padded.columns))")
+            w.block("for h in 0..<\(input.height)") { w in
+                w.line("let row: Int = (h &+ \(c.padding.top)) &* \(padded.columns) &+ \(c.padding.left)")
+                w.line("let source: Int = (c &* \(input.height) &+ h) &* \(input.width)")
+                w.line("(scratch + row).update(from: x + source, count: \(input.width))")
+            }
             w.line("let kernelOffset: Int = c &* \(taps)")
             w.line("let k = w + kernelOffset")
             w.line("let b = w[\(literal(slot.bias - slot.weight)) &+ c]")
-            w.block("for oh in 0..<\(output.height)") { w in
+            // Four output rows at a time: four independent sums, so the taps' multiply-adds overlap (one sum would
+            // wait out each multiply-add's latency). The last group shifts back to end at the last row.
+            let rows = min(output.height, 4)
+            w.block("for firstRow in stride(from: 0, to: \(output.height), by: \(rows))") { w in
                 w.block("for ow in stride(from: 0, to: \(output.width), by: 16)") { w in
-                    w.line("var a = SIMD16<Float>(repeating: b)")
+                    for r in 0..<rows {
+                        w.line("let oh\(r): Int = min(firstRow &+ \(r), \(output.height - 1))")
+                        w.line("var a\(r) = SIMD16<Float>(repeating: b)")
+                    }
                     w.block("for i in 0..<\(c.kernel.h)") { w in
-                        w.line("let rowOffset: Int = planeOffset &+ (oh &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w)")
                         w.block("for j in 0..<\(c.kernel.w)") { w in
-                            let load = c.stride.w == 1
-                                ? "UnsafeRawPointer(scratch + (rowOffset &+ j &* \(c.dilation.w))).loadUnaligned(as: SIMD16<Float>.self)"
-                                : c.stride.w == 2
-                                    ? "Self.loadEven16(scratch + (rowOffset &+ j &* \(c.dilation.w)))"
-                                    : "Self.load16(scratch + (rowOffset &+ j &* \(c.dilation.w)), stride: \(c.stride.w), available: 16)"
-                            w.line("Self.multiplyAdd(&a, k[i &* \(c.kernel.w) &+ j], \(load))")
+                            w.line("let t = k[i &* \(c.kernel.w) &+ j]")
+                            for r in 0..<rows {
+                                let source = "scratch + ((oh\(r) &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w) &+ j &* \(c.dilation.w))"
+                                let load = c.stride.w == 1
+                                    ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
+                                    : c.stride.w == 2
+                                        ? "Self.loadEven16(\(source))"
+                                        : "Self.load16(\(source), stride: \(c.stride.w), available: 16)"
+                                w.line("Self.multiplyAdd(&a\(r), t, \(load))")
+                            }
                         }
                     }
-                    w.line("let outputOffset: Int = (c &* \(output.height) &+ oh) &* \(output.width) &+ ow")
                     w.line("let count: Int = min(16, \(output.width) &- ow)")
-                    w.line("Self.store16(\(finished(step, "a", index: "outputOffset", count: "count")), to: y + outputOffset, count: count)")
+                    for r in 0..<rows {
+                        let index = "(c &* \(output.height) &+ oh\(r)) &* \(output.width) &+ ow"
+                        w.line("Self.store16(\(finished(step, "a\(r)", index: index, count: "count")), to: y + (\(index)), count: count)")
+                    }
                 }
             }
         }
+        w.line("}")
         w.line("}")
     }
 
@@ -589,7 +621,37 @@ extension Emitter {
 
     // MARK: Pooling
 
+    /// Max pooling on sixteen output pixels at a time, over a copy of the input padded with −∞: no bounds checks,
+    /// and NaN wins as in PyTorch.
+    func lowerVectorMaxPool(_ p: Pooling, input: Shape, output: Shape, into w: inout SwiftWriter) {
+        let padded = paddedWindows(kernel: p.kernel, stride: p.stride, dilation: p.dilation, padding: p.padding, input: input, output: output)
+        w.line("Self.pad(x, channels: \(input.channels), height: \(input.height), width: \(input.width), top: \(p.padding.top), left: \(p.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch, fill: -.infinity)")
+        w.block("for c in 0..<\(output.channels)") { w in
+            w.block("for oh in 0..<\(output.height)") { w in
+                w.block("for ow in stride(from: 0, to: \(output.width), by: 16)") { w in
+                    w.line("var m = SIMD16<Float>(repeating: -.infinity)")
+                    w.block("for i in 0..<\(p.kernel.h)") { w in
+                        w.line("let rowOffset: Int = (c &* \(padded.rows) &+ oh &* \(p.stride.h) &+ i &* \(p.dilation.h)) &* \(padded.columns) &+ ow &* \(p.stride.w)")
+                        w.block("for j in 0..<\(p.kernel.w)") { w in
+                            let source = "scratch + (rowOffset &+ j &* \(p.dilation.w))"
+                            let load = p.stride.w == 1
+                                ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
+                                : p.stride.w == 2
+                                    ? "Self.loadEven16(\(source))" : "Self.load16(\(source), stride: \(p.stride.w), available: 16)"
+                            w.line("m = Self.maximum(m, \(load))")
+                        }
+                    }
+                    w.line("Self.store16(m, to: y + ((c &* \(output.height) &+ oh) &* \(output.width) &+ ow), count: min(16, \(output.width) &- ow))")
+                }
+            }
+        }
+    }
+
     func lowerPooling(_ p: Pooling, input: Shape, output: Shape, indexed: Bool, into w: inout SwiftWriter) {
+        if isVectorPool(p, indexed: indexed) {
+            lowerVectorMaxPool(p, input: input, output: output, into: &w)
+            return
+        }
         let (H, W, OH, OW) = (input.height, input.width, output.height, output.width)
         w.block("for c in 0..<\(output.channels)") { w in
             w.line("let planeOffset: Int = c &* \(literal(H * W))")
