@@ -148,7 +148,7 @@ extension Alexnet {
     static func features_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×55×55
         // weight: (8 blocks, 11, 11, 3, 8)   bias: w[23_232..<23_296]
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 2, left: 2, rows: 228, columns: 263, into: scratch)
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 2, left: 2, rows: 228, columns: 263, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
@@ -232,7 +232,7 @@ extension Alexnet {
         // x: 64×27×27   y: 192×27×27
         // weight: (6 blocks, 64, 5, 5, 32)   bias: w[307_200..<307_392]
         // tile: 32 channels × 9 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 64, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 31, into: scratch)
+        Self.pad(x, channels: 64, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 31, into: scratch, threads: threads)
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 18) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -359,7 +359,7 @@ extension Alexnet {
         // x: 192×13×13   y: 384×13×13
         // weight: (12 blocks, 192, 3, 3, 32)   bias: w[663_552..<663_936]
         // tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 192, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        Self.pad(x, channels: 192, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -734,7 +734,7 @@ extension Alexnet {
         // x: 384×13×13   y: 256×13×13
         // weight: (8 blocks, 384, 3, 3, 32)   bias: w[884_736..<884_992]
         // tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1109,7 +1109,7 @@ extension Alexnet {
         // x: 256×13×13   y: 256×13×13
         // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
         // tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1711,6 +1711,20 @@ extension Alexnet {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

@@ -150,7 +150,7 @@ extension Alexnet2012Groups2 {
     static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×227×227   y: 96×55×55
         // weight: (12 blocks, 11, 11, 3, 8)   bias: w[34_848..<34_944]
-        Self.pad(x, channels: 3, height: 227, width: 227, top: 0, left: 0, rows: 227, columns: 263, into: scratch)
+        Self.pad(x, channels: 3, height: 227, width: 227, top: 0, left: 0, rows: 227, columns: 263, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
         for block in blocks {
             let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
@@ -250,7 +250,7 @@ extension Alexnet2012Groups2 {
         // x: 96×27×27   y: 256×27×27
         // weight: (32 blocks, 5, 5, 48, 8)   bias: w[307_200..<307_456]
         // padded plane: 31×31; output pixel (oh, ow) is position oh·31 + ow
-        Self.pad(x, channels: 96, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 31, into: scratch)
+        Self.pad(x, channels: 96, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 31, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 92_256).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
@@ -394,7 +394,7 @@ extension Alexnet2012Groups2 {
         // x: 256×13×13   y: 384×13×13
         // weight: (12 blocks, 256, 3, 3, 32)   bias: w[884_736..<885_120]
         // tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -769,7 +769,7 @@ extension Alexnet2012Groups2 {
         // x: 384×13×13   y: 384×13×13
         // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
         // padded plane: 15×15; output pixel (oh, ow) is position oh·15 + ow
-        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 86_400).update(repeating: 0, count: 32)
         Self.parallel(48, threads: threads) { blocks in
@@ -875,7 +875,7 @@ extension Alexnet2012Groups2 {
         // x: 384×13×13   y: 256×13×13
         // weight: (32 blocks, 3, 3, 192, 8)   bias: w[442_368..<442_624]
         // padded plane: 15×15; output pixel (oh, ow) is position oh·15 + ow
-        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch)
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 86_400).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
@@ -1189,6 +1189,20 @@ extension Alexnet2012Groups2 {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

@@ -1457,7 +1457,7 @@ extension EnetCamvid12 {
         // weight: (2 blocks, 3, 3, 3, 8)   bias: w[432..<448]
         // four phase planes of 257×257 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 512, width: 512, top: 1, left: 1, rows: 257, columns: 257, into: scratch)
+        Self.padPhases(x, channels: 3, height: 512, width: 512, top: 1, left: 1, rows: 257, columns: 257, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 792_588).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
@@ -1615,7 +1615,7 @@ extension EnetCamvid12 {
         // weight: (2 blocks, 2, 2, 16, 8)   bias: w[1024..<1040]
         // four phase planes of 128×128 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 128, columns: 128, into: scratch)
+        Self.padPhases(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 128, columns: 128, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1_048_576).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
@@ -1737,7 +1737,7 @@ extension EnetCamvid12 {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         // padded plane: 130×130; output pixel (oh, ow) is position oh·130 + ow
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 270_400).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
@@ -2097,7 +2097,7 @@ extension EnetCamvid12 {
         // weight: (4 blocks, 2, 2, 64, 8)   bias: w[8192..<8224]
         // four phase planes of 64×64 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 64, columns: 64, into: scratch)
+        Self.padPhases(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 64, columns: 64, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1_048_576).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -2219,7 +2219,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         // padded plane: 66×66; output pixel (oh, ow) is position oh·66 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 139_392).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -2579,7 +2579,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         // padded plane: 68×68; output pixel (oh, ow) is position oh·68 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 147_968).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -2686,7 +2686,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 1, 5, 32, 8)   bias: w[5120..<5152]
         // padded plane: 64×68; output pixel (oh, ow) is position oh·68 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 139_264).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -2793,7 +2793,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 5, 1, 32, 8)   bias: w[5120..<5152]
         // padded plane: 68×64; output pixel (oh, ow) is position oh·64 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 139_264).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -2900,7 +2900,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         // padded plane: 72×72; output pixel (oh, ow) is position oh·72 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 165_888).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -3007,7 +3007,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         // padded plane: 80×80; output pixel (oh, ow) is position oh·80 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 204_800).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -3114,7 +3114,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (4 blocks, 3, 3, 32, 8)   bias: w[9216..<9248]
         // padded plane: 96×96; output pixel (oh, ow) is position oh·96 + ow
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 294_912).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -3563,7 +3563,7 @@ extension EnetCamvid12 {
         // x: 16×128×128   y: 16×128×128
         // weight: (2 blocks, 3, 3, 16, 8)   bias: w[2304..<2320]
         // padded plane: 130×130; output pixel (oh, ow) is position oh·130 + ow
-        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch)
+        Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 270_400).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
@@ -4114,7 +4114,7 @@ extension EnetCamvid12 {
         // x: 4×256×256   y: 4×256×256
         // weight: (1 blocks, 3, 3, 4, 8)   bias: w[288..<296]
         // padded plane: 258×258; output pixel (oh, ow) is position oh·258 + ow
-        Self.pad(x, channels: 4, height: 256, width: 256, top: 1, left: 1, rows: 258, columns: 258, into: scratch)
+        Self.pad(x, channels: 4, height: 256, width: 256, top: 1, left: 1, rows: 258, columns: 258, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 266_256).update(repeating: 0, count: 32)
         Self.parallel(1, threads: threads) { blocks in
@@ -4493,6 +4493,20 @@ extension EnetCamvid12 {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

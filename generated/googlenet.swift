@@ -808,7 +808,7 @@ extension Googlenet {
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch)
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
@@ -1028,7 +1028,7 @@ extension Googlenet {
         // x: 64×56×56   y: 192×56×56
         // weight: (24 blocks, 3, 3, 64, 8)   bias: w[110_592..<110_784]
         // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
@@ -1340,7 +1340,7 @@ extension Googlenet {
         // x: 96×28×28   y: 128×28×28
         // weight: (4 blocks, 96, 3, 3, 32)   bias: w[110_592..<110_720]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1829,7 +1829,7 @@ extension Googlenet {
         // x: 16×28×28   y: 32×28×28
         // weight: (1 blocks, 16, 3, 3, 32)   bias: w[4608..<4640]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2433,7 +2433,7 @@ extension Googlenet {
         // x: 128×28×28   y: 192×28×28
         // weight: (6 blocks, 128, 3, 3, 32)   bias: w[221_184..<221_376]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2922,7 +2922,7 @@ extension Googlenet {
         // x: 32×28×28   y: 96×28×28
         // weight: (3 blocks, 32, 3, 3, 32)   bias: w[27_648..<27_744]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(3, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3719,7 +3719,7 @@ extension Googlenet {
         // x: 96×14×14   y: 208×14×14
         // weight: (26 blocks, 3, 3, 96, 8)   bias: w[179_712..<179_920]
         // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
-        Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 24_576).update(repeating: 0, count: 32)
         Self.parallel(26, threads: threads) { blocks in
@@ -3917,7 +3917,7 @@ extension Googlenet {
         // x: 16×14×14   y: 48×14×14
         // weight: (6 blocks, 3, 3, 16, 8)   bias: w[6912..<6960]
         // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
-        Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 4096).update(repeating: 0, count: 32)
         Self.parallel(6, threads: threads) { blocks in
@@ -4402,7 +4402,7 @@ extension Googlenet {
         // x: 112×14×14   y: 224×14×14
         // weight: (7 blocks, 112, 3, 3, 32)   bias: w[225_792..<226_016]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(7, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -4893,7 +4893,7 @@ extension Googlenet {
         // x: 24×14×14   y: 64×14×14
         // weight: (2 blocks, 24, 3, 3, 32)   bias: w[13_824..<13_888]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -5579,7 +5579,7 @@ extension Googlenet {
         // x: 128×14×14   y: 256×14×14
         // weight: (8 blocks, 128, 3, 3, 32)   bias: w[294_912..<295_168]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -6068,7 +6068,7 @@ extension Googlenet {
         // x: 144×14×14   y: 288×14×14
         // weight: (9 blocks, 144, 3, 3, 32)   bias: w[373_248..<373_536]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(9, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -6597,7 +6597,7 @@ extension Googlenet {
         // x: 32×14×14   y: 64×14×14
         // weight: (2 blocks, 32, 3, 3, 32)   bias: w[18_432..<18_496]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -7258,7 +7258,7 @@ extension Googlenet {
         // x: 160×14×14   y: 320×14×14
         // weight: (10 blocks, 160, 3, 3, 32)   bias: w[460_800..<461_120]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(10, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -7787,7 +7787,7 @@ extension Googlenet {
         // x: 32×14×14   y: 128×14×14
         // weight: (4 blocks, 32, 3, 3, 32)   bias: w[36_864..<36_992]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -8540,7 +8540,7 @@ extension Googlenet {
         // x: 160×7×7   y: 320×7×7
         // weight: (10 blocks, 160, 3, 3, 32)   bias: w[460_800..<461_120]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(10, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -8873,7 +8873,7 @@ extension Googlenet {
         // x: 32×7×7   y: 128×7×7
         // weight: (4 blocks, 32, 3, 3, 32)   bias: w[36_864..<36_992]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -9410,7 +9410,7 @@ extension Googlenet {
         // x: 192×7×7   y: 384×7×7
         // weight: (12 blocks, 192, 3, 3, 32)   bias: w[663_552..<663_936]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -9745,7 +9745,7 @@ extension Googlenet {
         // x: 48×7×7   y: 128×7×7
         // weight: (4 blocks, 48, 3, 3, 32)   bias: w[55_296..<55_424]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -10163,6 +10163,20 @@ extension Googlenet {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

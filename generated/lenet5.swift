@@ -119,7 +119,7 @@ extension Lenet5 {
         // x: 1×32×32   y: 6×28×28
         // weight: (1 blocks, 5, 5, 1, 8)   bias: w[200..<208]
         // padded plane: 32×32; output pixel (oh, ow) is position oh·32 + ow
-        Self.pad(x, channels: 1, height: 32, width: 32, top: 0, left: 0, rows: 32, columns: 32, into: scratch)
+        Self.pad(x, channels: 1, height: 32, width: 32, top: 0, left: 0, rows: 32, columns: 32, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1024).update(repeating: 0, count: 32)
         Self.parallel(1, threads: threads) { blocks in
@@ -247,7 +247,7 @@ extension Lenet5 {
         // x: 6×14×14   y: 16×10×10
         // weight: (2 blocks, 5, 5, 6, 8)   bias: w[2400..<2416]
         // padded plane: 14×14; output pixel (oh, ow) is position oh·14 + ow
-        Self.pad(x, channels: 6, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 14, into: scratch)
+        Self.pad(x, channels: 6, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 14, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1176).update(repeating: 0, count: 32)
         Self.parallel(2, threads: threads) { blocks in
@@ -561,6 +561,20 @@ extension Lenet5 {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

@@ -399,7 +399,7 @@ extension MobilenetV1 {
         // weight: (4 blocks, 3, 3, 3, 8)   bias: w[864..<896]
         // four phase planes of 113×113 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 113, columns: 113, into: scratch)
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 113, columns: 113, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 153_228).update(repeating: 0, count: 32)
         Self.parallel(4, threads: threads) { blocks in
@@ -2049,6 +2049,20 @@ extension MobilenetV1 {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

@@ -159,7 +159,7 @@ extension NinCifar10 {
         // x: 3×32×32   y: 192×32×32
         // weight: (24 blocks, 5, 5, 3, 8)   bias: w[14_400..<14_592]
         // padded plane: 36×36; output pixel (oh, ow) is position oh·36 + ow
-        Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch)
+        Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 3888).update(repeating: 0, count: 32)
         Self.parallel(24, threads: threads) { blocks in
@@ -471,7 +471,7 @@ extension NinCifar10 {
         // x: 96×16×16   y: 192×16×16
         // weight: (6 blocks, 96, 5, 5, 32)   bias: w[460_800..<460_992]
         // tile: 32 channels × 8 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch)
+        Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch, threads: threads)
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -695,7 +695,7 @@ extension NinCifar10 {
         // x: 192×8×8   y: 192×8×8
         // weight: (6 blocks, 192, 3, 3, 32)   bias: w[331_776..<331_968]
         // tile: 32 channels × 8 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 10, into: scratch)
+        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 10, into: scratch, threads: threads)
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1321,6 +1321,20 @@ extension NinCifar10 {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

@@ -535,7 +535,7 @@ extension Resnet34 {
         // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
         // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch)
+        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 158_700).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
@@ -664,7 +664,7 @@ extension Resnet34 {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
@@ -771,7 +771,7 @@ extension Resnet34 {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 215_296).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
@@ -877,7 +877,7 @@ extension Resnet34 {
         // x: 64×56×56   y: 128×28×28
         // weight: (4 blocks, 64, 3, 3, 32)   bias: w[73_728..<73_856]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1274,7 +1274,7 @@ extension Resnet34 {
         // x: 128×28×28   y: 128×28×28
         // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1797,7 +1797,7 @@ extension Resnet34 {
         // x: 128×28×28   y: 128×28×28
         // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2195,7 +2195,7 @@ extension Resnet34 {
         // x: 128×28×28   y: 128×28×28
         // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2589,7 +2589,7 @@ extension Resnet34 {
         // x: 128×28×28   y: 256×14×14
         // weight: (8 blocks, 128, 3, 3, 32)   bias: w[294_912..<295_168]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2986,7 +2986,7 @@ extension Resnet34 {
         // x: 256×14×14   y: 256×14×14
         // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3509,7 +3509,7 @@ extension Resnet34 {
         // x: 256×14×14   y: 256×14×14
         // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3907,7 +3907,7 @@ extension Resnet34 {
         // x: 256×14×14   y: 256×14×14
         // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -4301,7 +4301,7 @@ extension Resnet34 {
         // x: 256×14×14   y: 512×7×7
         // weight: (16 blocks, 256, 3, 3, 32)   bias: w[1_179_648..<1_180_160]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -4544,7 +4544,7 @@ extension Resnet34 {
         // x: 512×7×7   y: 512×7×7
         // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -4871,7 +4871,7 @@ extension Resnet34 {
         // x: 512×7×7   y: 512×7×7
         // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -5115,7 +5115,7 @@ extension Resnet34 {
         // x: 512×7×7   y: 512×7×7
         // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
         // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch)
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -5530,6 +5530,20 @@ extension Resnet34 {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

@@ -295,7 +295,7 @@ extension Vgg16Bn {
         // x: 3×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 3, 8)   bias: w[1728..<1792]
         // padded plane: 226×226; output pixel (oh, ow) is position oh·226 + ow
-        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 153_228).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
@@ -401,7 +401,7 @@ extension Vgg16Bn {
         // x: 64×224×224   y: 64×224×224
         // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
         // padded plane: 226×226; output pixel (oh, ow) is position oh·226 + ow
-        Self.pad(x, channels: 64, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch)
+        Self.pad(x, channels: 64, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 3_268_864).update(repeating: 0, count: 32)
         Self.parallel(8, threads: threads) { blocks in
@@ -529,7 +529,7 @@ extension Vgg16Bn {
         // x: 64×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 64, 8)   bias: w[73_728..<73_856]
         // padded plane: 114×114; output pixel (oh, ow) is position oh·114 + ow
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
+        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 831_744).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
@@ -635,7 +635,7 @@ extension Vgg16Bn {
         // x: 128×112×112   y: 128×112×112
         // weight: (16 blocks, 3, 3, 128, 8)   bias: w[147_456..<147_584]
         // padded plane: 114×114; output pixel (oh, ow) is position oh·114 + ow
-        Self.pad(x, channels: 128, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch)
+        Self.pad(x, channels: 128, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 1_663_488).update(repeating: 0, count: 32)
         Self.parallel(16, threads: threads) { blocks in
@@ -763,7 +763,7 @@ extension Vgg16Bn {
         // x: 128×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
         // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 430_592).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
@@ -870,7 +870,7 @@ extension Vgg16Bn {
         // x: 256×56×56   y: 256×56×56
         // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
         // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch)
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         // the last tile reads up to 32 floats past the last plane, into lanes it drops
         (scratch + 861_184).update(repeating: 0, count: 32)
         Self.parallel(32, threads: threads) { blocks in
@@ -998,7 +998,7 @@ extension Vgg16Bn {
         // x: 256×28×28   y: 512×28×28
         // weight: (16 blocks, 256, 3, 3, 32)   bias: w[1_179_648..<1_180_160]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1396,7 +1396,7 @@ extension Vgg16Bn {
         // x: 512×28×28   y: 512×28×28
         // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch)
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1816,7 +1816,7 @@ extension Vgg16Bn {
         // x: 512×14×14   y: 512×14×14
         // weight: (16 blocks, 512, 3, 3, 32)   bias: w[2_359_296..<2_359_808]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch)
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2440,6 +2440,20 @@ extension Vgg16Bn {
                 (row + (left &+ width)).update(repeating: fill, count: right)
             }
             (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+        }
+    }
+
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// `padPhases` with the channels split over threads.
+    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
         }
     }
 

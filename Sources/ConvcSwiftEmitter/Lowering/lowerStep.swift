@@ -146,7 +146,7 @@ extension Emitter {
         var rowStride = input.width, planeStride = input.height * input.width
         if kind == .blocked {
             let padded = paddedInput(c, input: input, output: output)
-            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch, threads: threads)")
             source = "scratch"
             rowStride = padded.columns
             planeStride = padded.rows * padded.columns
@@ -239,7 +239,7 @@ extension Emitter {
         w.comment("weight: (\(blocks) blocks, \(c.inChannels), \(c.kernel.h), \(c.kernel.w), \(channelBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.comment("tile: \(channelBlock) channels × \(pixels) pixels of an output row, sixteen channels to a vector")
         if padded {
-            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(rows), columns: \(columns), into: scratch)")
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(rows), columns: \(columns), into: scratch, threads: threads)")
         }
         let source = padded ? "scratch" : "x"
         // Blocks write disjoint output channels and only read the input, so threads split them.
@@ -390,11 +390,11 @@ extension Emitter {
         w.comment("weight: (\(c.groups * blocksPerGroup) blocks, \(c.kernel.h), \(c.kernel.w), \(inPerGroup), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         if padded.phases == 1 {
             w.comment("padded plane: \(padded.rows)×\(padded.columns); output pixel (oh, ow) is position oh·\(padded.columns) + ow")
-            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch, threads: threads)")
         } else {
             w.comment("four phase planes of \(padded.rows)×\(padded.columns) per channel (even/odd padded rows × columns): tap (i, j) of")
             w.comment("output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read")
-            w.line("Self.padPhases(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch)")
+            w.line("Self.padPhases(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch, threads: threads)")
         }
         w.comment("the last tile reads up to \(flatTile) floats past the last plane, into lanes it drops")
         w.line("(scratch + \(literal(c.inChannels * planeStride))).update(repeating: 0, count: \(flatTile))")
