@@ -115,13 +115,26 @@ extension Emitter {
 
     // MARK: Convolution
 
+    /// Where block `block` of eight filters starts: its filters, input channels (its group's), weights and bias.
+    /// Bias is (filters) padded with zeros to whole blocks; lanes past `filters` are never stored.
+    func filterBlockPreamble(_ c: Convolution, slot: ParameterSlots, into w: inout SwiftWriter) {
+        let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
+        let blocksPerGroup = (outPerGroup + filterBlock - 1) / filterBlock
+        w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
+        w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
+        w.line("let firstChannel: Int = (block / \(blocksPerGroup)) &* \(inPerGroup)")
+        w.line("let kernelOffset: Int = block &* \(literal(inPerGroup * c.kernel.h * c.kernel.w * filterBlock))")
+        w.line("let kernel = w + kernelOffset")
+        w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
+        w.line("let bias = w + biasOffset")
+    }
+
     /// Convolution with the output tile in registers: eight output channels × sixteen pixels of one output row in
     /// eight SIMD16 accumulators, summed over input channels and kernel taps; the input is first copied into a
     /// zero-padded scratch plane, so no load needs a bounds check (1×1 stride-1 convs read the input directly).
     func lowerConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         let kind = convolutionKind(c, output: output)
-        let taps = c.kernel.h * c.kernel.w
         let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
         let plane = output.height * output.width
         if kind == .depthwise {
@@ -154,14 +167,7 @@ extension Emitter {
         // Blocks write disjoint output channels and only read the padded copy, so threads split them.
         w.line("Self.parallel(\(c.groups * blocksPerGroup), threads: threads) { blocks in")
         w.block("for block in blocks") { w in
-            w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
-            w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
-            w.line("let firstChannel: Int = (block / \(blocksPerGroup)) &* \(inPerGroup)")
-            w.line("let kernelOffset: Int = block &* \(literal(inPerGroup * taps * filterBlock))")
-            w.line("let kernel = w + kernelOffset")
-            // bias is (filters), padded with zeros to whole blocks; lanes past `filters` are never stored
-            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
-            w.line("let bias = w + biasOffset")
+            filterBlockPreamble(c, slot: slot, into: &w)
             let rows = kind == .pointwise ? 1 : output.height
             let width = kind == .pointwise ? plane : output.width
             // A 1×1 conv of at least sixteen pixels shifts its last chunk back to end at the last pixel: a few
@@ -405,13 +411,7 @@ extension Emitter {
         w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
         w.line("for band in stride(from: 0, to: \(literal(positions)), by: \(literal(band))) {")
         w.block("for block in blocks") { w in
-            w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
-            w.line("let filters: Int = min(\(filterBlock), (block / \(blocksPerGroup)) &* \(outPerGroup) &+ \(outPerGroup) &- firstFilter)")
-            w.line("let firstChannel: Int = (block / \(blocksPerGroup)) &* \(inPerGroup)")
-            w.line("let kernelOffset: Int = block &* \(literal(inPerGroup * c.kernel.h * c.kernel.w * filterBlock))")
-            w.line("let kernel = w + kernelOffset")
-            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
-            w.line("let bias = w + biasOffset")
+            filterBlockPreamble(c, slot: slot, into: &w)
             w.block("for p in stride(from: band, to: min(band &+ \(literal(band)), \(literal(positions))), by: \(flatTile))") { w in
                 for r in 0..<filterBlock {
                     for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
@@ -520,54 +520,6 @@ extension Emitter {
         }
         w.line("}")
         w.line("}")
-    }
-
-    /// The output rows (or columns) whose tap `t` reads inside the input: oh·s − pad + t·d ∈ [0, size).
-    func validRange(tap t: Int, stride s: Int, pad: Int, dilation d: Int, size: Int, outSize: Int) -> Range<Int> {
-        let offset = t * d - pad
-        let first = offset >= 0 ? 0 : (-offset + s - 1) / s
-        let end = max(first, min(outSize, (size - offset + s - 1) / s))
-        return min(first, outSize)..<end
-    }
-
-    func emitTap(_ c: Convolution, input: Shape, output: Shape, i: Int?, j: Int?, into w: inout SwiftWriter) {
-        let (sh, sw) = (c.stride.h, c.stride.w)
-        if let i, let j {
-            let rows = validRange(tap: i, stride: sh, pad: c.padding.top, dilation: c.dilation.h, size: input.height, outSize: output.height)
-            let columns = validRange(tap: j, stride: sw, pad: c.padding.left, dilation: c.dilation.w, size: input.width, outSize: output.width)
-            guard !rows.isEmpty, !columns.isEmpty else { return }
-            let rowOffset = i * c.dilation.h - c.padding.top, columnOffset = j * c.dilation.w - c.padding.left
-            w.block("do") { w in
-                w.line("let t = k[\(i * c.kernel.w + j)]")
-                w.block("for oh in \(rows.lowerBound)..<\(rows.upperBound)") { w in
-                    w.line("let sourceOffset: Int = oh &* \(sh * input.width) &+ \(rowOffset * input.width + columnOffset)")
-                    w.line("let source = plane + sourceOffset")
-                    w.line("let targetOffset: Int = oh &* \(output.width)")
-                    w.line("let target = out + targetOffset")
-                    w.block("for ow in \(columns.lowerBound)..<\(columns.upperBound)") { w in
-                        w.line("target[ow] += t * source[\(sw == 1 ? "ow" : "ow &* \(sw)")]")
-                    }
-                }
-            }
-        } else {
-            // Large kernels: the same loops with ranges computed per tap.
-            w.line("let t = k[i &* \(c.kernel.w) &+ j]")
-            w.line("let rowOffset: Int = i &* \(c.dilation.h) &- \(c.padding.top)")
-            w.line("let columnOffset: Int = j &* \(c.dilation.w) &- \(c.padding.left)")
-            w.line("let firstRow: Int = rowOffset >= 0 ? 0 : (-rowOffset + \(sh - 1)) / \(sh)")
-            w.line("let endRow: Int = max(firstRow, min(\(output.height), (\(input.height) - rowOffset + \(sh - 1)) / \(sh)))")
-            w.line("let firstColumn: Int = columnOffset >= 0 ? 0 : (-columnOffset + \(sw - 1)) / \(sw)")
-            w.line("let endColumn: Int = max(firstColumn, min(\(output.width), (\(input.width) - columnOffset + \(sw - 1)) / \(sw)))")
-            w.block("for oh in firstRow..<endRow") { w in
-                w.line("let sourceOffset: Int = (oh &* \(sh) &+ rowOffset) &* \(input.width) &+ columnOffset")
-                w.line("let source = plane + sourceOffset")
-                w.line("let targetOffset: Int = oh &* \(output.width)")
-                w.line("let target = out + targetOffset")
-                w.block("for ow in firstColumn..<endColumn") { w in
-                    w.line("target[ow] += t * source[\(sw == 1 ? "ow" : "ow &* \(sw)")]")
-                }
-            }
-        }
     }
 
     /// Transposed convolution: each input pixel adds weight × value into its output window.
